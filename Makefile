@@ -1,0 +1,61 @@
+# Trustgate: `make run` serves the demo, `make test` runs every check.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST_PORT ?= 127.0.0.1:8000
+
+PG_BASE ?= postgres://postgres@127.0.0.1:5432
+REDIS_URL_TEST ?= redis://127.0.0.1:6379/0
+RUN_ID := $(shell date +%s)$(shell echo $$$$)
+PYTEST_ARGS ?=
+
+# Django 6.x needs Python >= 3.12: use pyenv's 3.13 when the machine has one.
+PY313 := $(shell pyenv prefix 3.13.0 2>/dev/null || pyenv prefix 3.13 2>/dev/null)
+VENV6 ?= .venv-django6
+
+.PHONY: run install test test-sqlite test-postgres test-django6 lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[postgres,redis,demo]" --group dev "django-stubs[compatible-mypy]>=5.2,<5.3"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py loaddata fixtures/demo.json
+	$(BIN)/python manage.py runserver $(HOST_PORT)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	DJANGO_DEBUG=0 DJANGO_HTTPS=1 DJANGO_SECRET_KEY=$$(head -c 48 /dev/urandom | base64) \
+		$(BIN)/python manage.py check --deploy --fail-level WARNING
+
+test-sqlite: install
+	DATABASE_URL=sqlite:///$(CURDIR)/.test-$(RUN_ID).sqlite3 $(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgres: install
+	DATABASE_URL=$(PG_BASE)/trustgate_$(RUN_ID) REDIS_URL=$(REDIS_URL_TEST) \
+		CACHE_KEY_PREFIX=trustgate-test-$(RUN_ID) $(BIN)/pytest $(PYTEST_ARGS)
+
+test-django6:
+	@if [ -z "$(PY313)" ]; then \
+		echo "SKIPPED: Django 6.1 leg (no Python 3.13 on this machine)"; \
+	else \
+		$(MAKE) --no-print-directory PYTHON=$(PY313)/bin/python3 VENV=$(VENV6) install && \
+		$(VENV6)/bin/python -m pip install --quiet "Django>=6.1,<6.2" && \
+		$(VENV6)/bin/python -m django --version && \
+		DATABASE_URL=$(PG_BASE)/trustgate6_$(RUN_ID) REDIS_URL=$(REDIS_URL_TEST) \
+			CACHE_KEY_PREFIX=trustgate6-test-$(RUN_ID) $(VENV6)/bin/pytest $(PYTEST_ARGS); \
+	fi
+
+test: lint test-sqlite test-postgres test-django6
+
+clean:
+	rm -rf $(VENV) $(VENV6) .test-*.sqlite3*

@@ -1,0 +1,1 @@
+"""Enrollment, step-up verification and backup codes, on django-otp."""

@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import Client
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from tests.agents import CHROME_WINDOWS
+
+PASSWORD = "correct horse battery staple 42"
+START = datetime(2026, 6, 1, 12, 0, 5, tzinfo=UTC)  # 5 s into a TOTP step
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Signing in is most of what the tests do; PBKDF2 at full strength would
+    # be most of their time. The flows do not depend on the hasher.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _no_throttle_by_default(settings, request):
+    """Tests of other things may switch django-otp's back-off off; tests
+    marked ``throttling`` see it as configured."""
+    if "throttling" not in request.keywords:
+        settings.OTP_TOTP_THROTTLE_FACTOR = 0
+
+
+@pytest.fixture
+def clock(time_machine):
+    """Time the tests move explicitly (TOTP steps, trust lifetimes), never sleep."""
+    time_machine.move_to(START, tick=True)
+    return time_machine
+
+
+@pytest.fixture
+def postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (row locks)")
+
+
+def totp_code(device: TOTPDevice, at: float | None = None) -> str:
+    """The code an authenticator app would show for ``device`` at ``at``."""
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time() if at is None else at
+    return f"{totp.token():0{device.digits}d}"
+
+
+@dataclass
+class Account:
+    user: object
+    password: str
+    device: TOTPDevice | None
+
+    def code(self, at: float | None = None) -> str:
+        assert self.device is not None
+        self.device.refresh_from_db()
+        return totp_code(self.device, at)
+
+
+@pytest.fixture
+def make_user(db) -> Callable[..., Account]:
+    counter = iter(range(1, 10_000))
+
+    def make(username: str | None = None, *, totp: bool = True, **extra) -> Account:
+        name = username or f"user{next(counter)}"
+        user = get_user_model().objects.create_user(name, f"{name}@example.com", PASSWORD, **extra)
+        device = (
+            TOTPDevice.objects.create(user=user, name="Authenticator", confirmed=True)
+            if totp
+            else None
+        )
+        return Account(user, PASSWORD, device)
+
+    return make
+
+
+@pytest.fixture
+def account(make_user) -> Account:
+    """A user with 2FA on."""
+    return make_user("alice")
+
+
+def browser(user_agent: str = CHROME_WINDOWS, **extra) -> Client:
+    """A fresh browser: its own cookie jar, its own user agent."""
+    return Client(HTTP_USER_AGENT=user_agent, **extra)
+
+
+def sign_in(client: Client, account: Account, next_url: str | None = None, **extra):
+    data = {"username": account.user.get_username(), "password": account.password}
+    if next_url is not None:
+        data["next"] = next_url
+    return client.post("/accounts/login/", data, **extra)
+
+
+def step_up(client: Client, account: Account, *, trust: bool = True, at=None, **fields):
+    data = {"otp_token": account.code(at)}
+    if trust:
+        data["trust_device"] = "on"
+    data.update(fields)
+    return client.post("/2fa/verify/", data)
+
+
+def csrf_client(user_agent: str = CHROME_WINDOWS) -> Client:
+    return Client(enforce_csrf_checks=True, HTTP_USER_AGENT=user_agent)
+
+
+def csrf_token_from(html: str) -> str:
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)

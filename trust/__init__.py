@@ -1,0 +1,1 @@
+"""Device recognition for risk-based two-factor authentication."""

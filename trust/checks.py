@@ -1,0 +1,129 @@
+"""System checks for a site installing ``trust``, with stable ids."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Warning, register
+from django.utils.module_loading import import_string
+
+from .conf import conf
+
+_AUTH = "django.contrib.auth.middleware.AuthenticationMiddleware"
+_OTP = "django_otp.middleware.OTPMiddleware"
+
+
+def _index_of(middleware: list[str], base: type) -> int | None:
+    """Position of ``base`` (or a subclass of it) in ``middleware``."""
+    for index, path in enumerate(middleware):
+        try:
+            cls = import_string(path)
+        except ImportError:
+            continue
+        if isinstance(cls, type) and issubclass(cls, base):
+            return index
+    return None
+
+
+@register()
+def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    from .middleware import TrustMiddleware
+
+    middleware = list(settings.MIDDLEWARE)
+    ours = _index_of(middleware, TrustMiddleware)
+    if ours is None:
+        return [
+            Error(
+                "trust.middleware.TrustMiddleware is not in MIDDLEWARE: nothing "
+                "enforces two-factor authentication.",
+                hint="Add it after AuthenticationMiddleware.",
+                id="trust.E001",
+            )
+        ]
+    errors: list[CheckMessage] = []
+    auth = _index_of(middleware, import_string(_AUTH))
+    if auth is None or auth > ours:
+        errors.append(
+            Error(
+                "TrustMiddleware must come after AuthenticationMiddleware.",
+                hint=f"Move it below {_AUTH!r} in MIDDLEWARE.",
+                id="trust.E002",
+            )
+        )
+    if _index_of(middleware, import_string(_OTP)) is not None:
+        errors.append(
+            Warning(
+                "OTPMiddleware is redundant next to TrustMiddleware, and costs a "
+                "query on every request.",
+                hint=f"Remove {_OTP!r}: TrustMiddleware stands in for it.",
+                id="trust.W001",
+            )
+        )
+    return errors
+
+
+@register()
+def check_sessions(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    if settings.SESSION_ENGINE == "django.contrib.sessions.backends.signed_cookies":
+        return [
+            Error(
+                "Revoking a trusted device cannot end its sessions with signed-cookie "
+                "sessions.",
+                hint="Use a server-side SESSION_ENGINE (db, cache or cached_db).",
+                id="trust.E003",
+            )
+        ]
+    return []
+
+
+@register()
+def check_proxies(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    count = conf.PROXY_COUNT
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        return [
+            Error(
+                f"TRUST_PROXY_COUNT must be a whole number >= 0, not {count!r}.",
+                id="trust.E004",
+            )
+        ]
+    networks = conf.PROXY_NETWORKS
+    if isinstance(networks, str):
+        return [
+            Error(
+                "TRUST_PROXY_NETWORKS must be a list of networks, not a string.",
+                id="trust.E005",
+            )
+        ]
+    errors: list[CheckMessage] = []
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except (TypeError, ValueError):
+            errors.append(
+                Error(f"TRUST_PROXY_NETWORKS has {network!r}, not a network.", id="trust.E005")
+            )
+    if networks and not count:
+        errors.append(
+            Warning(
+                "TRUST_PROXY_NETWORKS is set but TRUST_PROXY_COUNT is 0: forwarded "
+                "headers are ignored.",
+                id="trust.W002",
+            )
+        )
+    return errors
+
+
+@register(deploy=True)
+def check_secure_cookie(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    if not settings.DEBUG and not settings.SECURE_SSL_REDIRECT:
+        return [
+            Warning(
+                "The trusted-device cookie is Secure only on HTTPS requests, and this "
+                "site does not redirect HTTP to HTTPS.",
+                hint="Set SECURE_SSL_REDIRECT = True (and serve the site over HTTPS).",
+                id="trust.W003",
+            )
+        ]
+    return []

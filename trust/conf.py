@@ -1,0 +1,157 @@
+"""Settings of the ``trust`` app, each with its documented default.
+
+Read them through ``conf`` (``from trust.conf import conf``): every property
+reads ``django.conf.settings`` at call time, so ``override_settings`` works.
+
+=============================  =================  ==========================================
+Setting                        Default            Meaning
+=============================  =================  ==========================================
+TRUST_LIFETIME                 30 days            Trust lasts this long from the code that
+                                                  created it; use does not extend it.
+TRUST_IDLE_TIMEOUT             14 days            Trust lapses when unused this long.
+TRUST_MAX_DEVICES              20                 Trusted devices per user; one more evicts
+                                                  the least recently used.
+TRUST_COOKIE_NAME              "trustgate"        Device cookie name (``__Host-`` is put in
+                                                  front of it on HTTPS).
+TRUST_COOKIE_MAX_USERS         5                  Users one browser can hold trust for.
+TRUST_REQUIRE_KNOWN_NETWORK    False              Challenge sign-ins from a network the
+                                                  device was not seen on before.
+TRUST_IPV4_PREFIX              24                 Network size of an IPv4 address.
+TRUST_IPV6_PREFIX              64                 Network size of an IPv6 address.
+TRUST_PROXY_COUNT              0                  Reverse proxies in front of the site
+                                                  (``REMOTE_ADDR`` is the last of them).
+TRUST_PROXY_NETWORKS           []                 Networks those proxies live in: forwarded
+                                                  headers are read only from them.
+TRUST_PENDING_TIMEOUT          10 minutes         A pending step-up signs out after this.
+TRUST_EXEMPT_PATHS             []                 Path prefixes a pending session may reach.
+TRUST_EXEMPT_URL_NAMES         []                 URL names a pending session may reach.
+TRUST_VERIFY_URL_NAME          "otp_flow:verify"  The code page.
+TRUST_ENROLL_URL_NAME          "otp_flow:setup"   The enrollment page.
+TRUST_LOGOUT_URL_NAME          "logout"           The sign-out view (exempt from the gate).
+TRUST_ENROLLMENT_REQUIRED      None               Dotted path of ``f(user) -> bool``: users
+                                                  it names must enroll before going on.
+TRUST_USER_AGENT_MAX_LENGTH    512                User agents are cut to this length before
+                                                  parsing and storing.
+TRUST_TOUCH_INTERVAL           1 hour             How often a live session refreshes its
+                                                  device's "last seen".
+=============================  =================  ==========================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+_DEFAULTS: dict[str, Any] = {
+    "TRUST_LIFETIME": timedelta(days=30),
+    "TRUST_IDLE_TIMEOUT": timedelta(days=14),
+    "TRUST_MAX_DEVICES": 20,
+    "TRUST_COOKIE_NAME": "trustgate",
+    "TRUST_COOKIE_MAX_USERS": 5,
+    "TRUST_REQUIRE_KNOWN_NETWORK": False,
+    "TRUST_IPV4_PREFIX": 24,
+    "TRUST_IPV6_PREFIX": 64,
+    "TRUST_PROXY_COUNT": 0,
+    "TRUST_PROXY_NETWORKS": (),
+    "TRUST_PENDING_TIMEOUT": timedelta(minutes=10),
+    "TRUST_EXEMPT_PATHS": (),
+    "TRUST_EXEMPT_URL_NAMES": (),
+    "TRUST_VERIFY_URL_NAME": "otp_flow:verify",
+    "TRUST_ENROLL_URL_NAME": "otp_flow:setup",
+    "TRUST_LOGOUT_URL_NAME": "logout",
+    "TRUST_ENROLLMENT_REQUIRED": None,
+    "TRUST_USER_AGENT_MAX_LENGTH": 512,
+    "TRUST_TOUCH_INTERVAL": timedelta(hours=1),
+}
+
+
+def _get(name: str) -> Any:
+    return getattr(settings, name, _DEFAULTS[name])
+
+
+class Conf:
+    @property
+    def LIFETIME(self) -> timedelta:
+        return _get("TRUST_LIFETIME")
+
+    @property
+    def IDLE_TIMEOUT(self) -> timedelta:
+        return _get("TRUST_IDLE_TIMEOUT")
+
+    @property
+    def MAX_DEVICES(self) -> int:
+        return _get("TRUST_MAX_DEVICES")
+
+    @property
+    def COOKIE_NAME(self) -> str:
+        return _get("TRUST_COOKIE_NAME")
+
+    @property
+    def COOKIE_MAX_USERS(self) -> int:
+        return _get("TRUST_COOKIE_MAX_USERS")
+
+    @property
+    def REQUIRE_KNOWN_NETWORK(self) -> bool:
+        return bool(_get("TRUST_REQUIRE_KNOWN_NETWORK"))
+
+    @property
+    def IPV4_PREFIX(self) -> int:
+        return _get("TRUST_IPV4_PREFIX")
+
+    @property
+    def IPV6_PREFIX(self) -> int:
+        return _get("TRUST_IPV6_PREFIX")
+
+    @property
+    def PROXY_COUNT(self) -> int:
+        return _get("TRUST_PROXY_COUNT")
+
+    @property
+    def PROXY_NETWORKS(self) -> Sequence[str]:
+        return _get("TRUST_PROXY_NETWORKS")
+
+    @property
+    def PENDING_TIMEOUT(self) -> timedelta:
+        return _get("TRUST_PENDING_TIMEOUT")
+
+    @property
+    def EXEMPT_PATHS(self) -> Sequence[str]:
+        return _get("TRUST_EXEMPT_PATHS")
+
+    @property
+    def EXEMPT_URL_NAMES(self) -> Sequence[str]:
+        return _get("TRUST_EXEMPT_URL_NAMES")
+
+    @property
+    def VERIFY_URL_NAME(self) -> str:
+        return _get("TRUST_VERIFY_URL_NAME")
+
+    @property
+    def ENROLL_URL_NAME(self) -> str:
+        return _get("TRUST_ENROLL_URL_NAME")
+
+    @property
+    def LOGOUT_URL_NAME(self) -> str:
+        return _get("TRUST_LOGOUT_URL_NAME")
+
+    @property
+    def ENROLLMENT_REQUIRED(self) -> Callable[[Any], bool] | None:
+        value = _get("TRUST_ENROLLMENT_REQUIRED")
+        if isinstance(value, str):
+            return import_string(value)
+        return value
+
+    @property
+    def USER_AGENT_MAX_LENGTH(self) -> int:
+        return _get("TRUST_USER_AGENT_MAX_LENGTH")
+
+    @property
+    def TOUCH_INTERVAL(self) -> timedelta:
+        return _get("TRUST_TOUCH_INTERVAL")
+
+
+conf = Conf()

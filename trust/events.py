@@ -1,0 +1,70 @@
+"""The security log: record an event, then tell whoever listens.
+
+Every event is a ``SecurityEvent`` row and, once the transaction commits,
+the ``security_event`` signal (plus the kind's own signal, if it has one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpRequest
+
+from . import signals
+from .client_ip import client_ip
+from .models import EventKind, SecurityEvent
+
+DEVICE_TRUSTED = EventKind.DEVICE_TRUSTED
+DEVICE_REVOKED = EventKind.DEVICE_REVOKED
+SIGNED_IN_TRUSTED = EventKind.SIGNED_IN_TRUSTED
+STEP_UP_PASSED = EventKind.STEP_UP_PASSED
+STEP_UP_FAILED = EventKind.STEP_UP_FAILED
+SUSPICIOUS_COOKIE = EventKind.SUSPICIOUS_COOKIE
+TWO_FACTOR_ENABLED = EventKind.TWO_FACTOR_ENABLED
+TWO_FACTOR_DISABLED = EventKind.TWO_FACTOR_DISABLED
+AUTHENTICATOR_REPLACED = EventKind.AUTHENTICATOR_REPLACED
+BACKUP_CODE_USED = EventKind.BACKUP_CODE_USED
+BACKUP_CODES_REGENERATED = EventKind.BACKUP_CODES_REGENERATED
+PASSWORD_CHANGED = EventKind.PASSWORD_CHANGED
+PASSWORD_RESET = EventKind.PASSWORD_RESET
+
+_KIND_SIGNALS = {
+    DEVICE_TRUSTED: signals.device_trusted,
+    DEVICE_REVOKED: signals.device_revoked,
+    STEP_UP_PASSED: signals.step_up_passed,
+    STEP_UP_FAILED: signals.step_up_failed,
+    SUSPICIOUS_COOKIE: signals.suspicious_cookie,
+}
+
+
+def record(
+    user: Any,
+    kind: str,
+    *,
+    request: HttpRequest | None = None,
+    ip: str | None = None,
+    device_name: str = "",
+    reasons: Iterable[str] = (),
+) -> SecurityEvent:
+    """Write ``kind`` to ``user``'s security log and signal it after commit."""
+    if ip is None and request is not None:
+        ip = client_ip(request)
+    event = SecurityEvent.objects.create(
+        user=user,
+        kind=kind,
+        ip=ip or None,
+        device_name=device_name[:140],
+        reasons=list(reasons),
+    )
+
+    def send() -> None:
+        sender = type(user)
+        signals.security_event.send(sender=sender, user=user, event=event, request=request)
+        kind_signal = _KIND_SIGNALS.get(kind)
+        if kind_signal is not None:
+            kind_signal.send(sender=sender, user=user, event=event, request=request)
+
+    transaction.on_commit(send)
+    return event

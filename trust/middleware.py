@@ -1,0 +1,142 @@
+"""The gate: the one place that decides whether a signed-in session may go on.
+
+It stands in for django-otp's ``OTPMiddleware``: ``request.user.otp_device``
+and ``request.user.is_verified()`` work as django-otp documents, so
+``otp_required`` and ``OTPAdminSite`` work unchanged. Unlike it, a session
+already decided costs no query: the decision lives in the session
+(``trust.state``) and the OTP device is loaded only if something asks.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib import auth
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import Resolver404, resolve, reverse
+from django.utils.functional import SimpleLazyObject
+from django_otp.models import Device
+
+from . import flows
+from .conf import conf
+from .request_trust import RequestTrust
+from .state import NO_DEVICE, PENDING, SessionState, agent_digest
+
+
+class TrustMiddleware:
+    sync_capable = True
+    async_capable = False
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        state = self._decide(request)
+        response = self._gate(request, state) or self.get_response(request)
+        flows.apply_cookie(request, response)
+        if state is not None and request.session.get(auth.SESSION_KEY) is not None:
+            flows.follow_session_key(request, state)
+        return response
+
+    # --- deciding ---------------------------------------------------------------
+
+    def _decide(self, request: HttpRequest) -> SessionState | None:
+        uid = request.session.get(auth.SESSION_KEY)
+        state = SessionState.load(request.session) if uid is not None else None
+        if uid is not None and (state is None or state.uid != str(uid)):
+            # First request of a sign-in (or a different user): decide once.
+            user = request.user
+            state = flows.begin(request, user) if user.is_authenticated else None
+        elif state is not None and state.verified:
+            if state.agent_digest != agent_digest(flows.raw_user_agent(request)):
+                state = flows.recheck_agent(request, state)
+            else:
+                flows.touch(request, state)
+        _install(request, state)
+        return state
+
+    # --- gating -----------------------------------------------------------------
+
+    def _gate(self, request: HttpRequest, state: SessionState | None) -> HttpResponse | None:
+        if state is None:
+            return None
+        if state.status == PENDING:
+            if _pending_expired(state):
+                return _sign_out(request)
+            if _exempt(request):
+                return None
+            return _step_up(request, state)
+        if state.status == NO_DEVICE and state.must_enroll and not _exempt(request, enroll=True):
+            return redirect_to_login(
+                request.get_full_path(), reverse(conf.ENROLL_URL_NAME), "next"
+            )
+        return None
+
+
+def _install(request: HttpRequest, state: SessionState | None) -> None:
+    """Hang ``request.trust`` and django-otp's user attributes on the request."""
+    request.trust = RequestTrust.from_state(state)  # type: ignore[attr-defined]
+    user = getattr(request, "user", None)
+    if user is not None:
+        request.user = SimpleLazyObject(functools.partial(_decorate_user, user, state))
+
+
+def _decorate_user(user: Any, state: SessionState | None) -> Any:
+    verified = bool(state is not None and state.verified and user.is_authenticated)
+    if verified and state is not None and state.otp_device:
+        persistent_id = state.otp_device
+        user.otp_device = SimpleLazyObject(lambda: Device.from_persistent_id(persistent_id))
+    else:
+        user.otp_device = None
+    user.is_verified = lambda: verified
+    return user
+
+
+def _pending_expired(state: SessionState) -> bool:
+    started = state.pending_since or 0.0
+    return time.time() - started > conf.PENDING_TIMEOUT.total_seconds()
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    if request.content_type == "application/json":
+        return True
+    return request.accepts("application/json") and not request.accepts("text/html")
+
+
+def _sign_out(request: HttpRequest) -> HttpResponse:
+    """A step-up left pending too long: the half-signed-in session ends."""
+    auth.logout(request)
+    if _wants_json(request):
+        return JsonResponse({"error": "authentication_required"}, status=401)
+    return redirect_to_login(request.get_full_path())
+
+
+def _step_up(request: HttpRequest, state: SessionState) -> HttpResponse:
+    verify_url = reverse(conf.VERIFY_URL_NAME)
+    if _wants_json(request):
+        return JsonResponse(
+            {"error": "step_up_required", "verify_url": verify_url, "reasons": state.reasons},
+            status=401,
+        )
+    return redirect_to_login(request.get_full_path(), verify_url, "next")
+
+
+def _exempt(request: HttpRequest, *, enroll: bool = False) -> bool:
+    """May a session that owes a code (or an enrollment) reach this URL?"""
+    path = request.path
+    prefixes = [settings.STATIC_URL, settings.MEDIA_URL, *conf.EXEMPT_PATHS]
+    if any(prefix and prefix != "/" and path.startswith(prefix) for prefix in prefixes):
+        return True
+    try:
+        view_name = resolve(request.path_info).view_name
+    except Resolver404:
+        return False
+    names = {conf.VERIFY_URL_NAME, conf.LOGOUT_URL_NAME, *conf.EXEMPT_URL_NAMES}
+    if enroll:
+        names.add(conf.ENROLL_URL_NAME)
+    return view_name in names

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from .fingerprint import DEVICE_CLASSES, Agent
+
+
+class TrustedDeviceQuerySet(models.QuerySet["TrustedDevice"]):
+    def active(self, now=None) -> TrustedDeviceQuerySet:
+        """Neither revoked nor past its absolute lifetime (idle is the policy's)."""
+        now = now or timezone.now()
+        return self.filter(revoked_at__isnull=True, expires_at__gt=now)
+
+
+class TrustedDevice(models.Model):
+    """A browser a user verified a code on and chose to trust.
+
+    Only the hash of the device cookie's secret is kept. The fingerprint
+    fields are what the secret must come with to be recognized.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trusted_devices"
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # The django-otp device (persistent id) whose code created this trust: a
+    # session let in by trust counts as verified by it.
+    otp_device = models.CharField(max_length=255, editable=False)
+
+    browser = models.CharField(max_length=64)
+    os = models.CharField(max_length=64)
+    device_class = models.CharField(max_length=16, choices=[(c, c) for c in DEVICE_CLASSES])
+    user_agent = models.CharField(max_length=512, blank=True)
+    network = models.CharField(max_length=64, blank=True)
+    first_ip = models.GenericIPAddressField(null=True, blank=True)
+    last_ip = models.GenericIPAddressField(null=True, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=32, blank=True)
+
+    objects = TrustedDeviceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+        indexes = [models.Index(fields=["user", "revoked_at", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.user_id})"
+
+    @property
+    def agent(self) -> Agent:
+        return Agent(self.browser, self.os, self.device_class)
+
+    @property
+    def name(self) -> str:
+        return self.agent.name
+
+
+class TrustedSession(models.Model):
+    """A session of a user, so that revoking can end it from anywhere.
+
+    Written when a session is first seen signed in (and when its key
+    rotates), never on steady-state requests.
+    """
+
+    session_key = models.CharField(max_length=40, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    device = models.ForeignKey(
+        TrustedDevice, null=True, blank=True, on_delete=models.SET_NULL, related_name="sessions"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"session of {self.user_id}"
+
+
+class EventKind(models.TextChoices):
+    DEVICE_TRUSTED = "device_trusted", "Device trusted"
+    DEVICE_REVOKED = "device_revoked", "Device revoked"
+    SIGNED_IN_TRUSTED = "signed_in_trusted_device", "Signed in on a trusted device"
+    STEP_UP_PASSED = "step_up_passed", "Code accepted"
+    STEP_UP_FAILED = "step_up_failed", "Code rejected"
+    SUSPICIOUS_COOKIE = "copied_cookie_suspected", "Copied cookie suspected"
+    TWO_FACTOR_ENABLED = "two_factor_enabled", "Two-factor authentication turned on"
+    TWO_FACTOR_DISABLED = "two_factor_disabled", "Two-factor authentication turned off"
+    AUTHENTICATOR_REPLACED = "authenticator_replaced", "Authenticator replaced"
+    BACKUP_CODE_USED = "backup_code_used", "Backup code used"
+    BACKUP_CODES_REGENERATED = "backup_codes_regenerated", "Backup codes regenerated"
+    PASSWORD_CHANGED = "password_changed", "Password changed"
+    PASSWORD_RESET = "password_reset", "Password reset"
+
+
+class SecurityEvent(models.Model):
+    """One entry of a user's security log."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="security_events"
+    )
+    kind = models.CharField(max_length=40, choices=EventKind.choices, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    device_name = models.CharField(max_length=140, blank=True)
+    reasons = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.user_id})"

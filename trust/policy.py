@@ -1,0 +1,68 @@
+"""The risk decision: may this sign-in skip the code?
+
+Pure: plain values in, an ``Assessment`` out. The fingerprint can only take
+trust away: without a live device secret of this user nothing is recognized,
+whatever the user agent or IP says (SECURITY.md R25).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from .fingerprint import Agent, Fingerprint
+
+# Reasons, machine-readable: they go to the security log, the JSON 401 and
+# the signals.
+NEW_DEVICE = "new_device"
+FINGERPRINT_MISMATCH = "fingerprint_mismatch"
+NEW_NETWORK = "new_network"
+EXPIRED = "expired"
+IDLE = "idle"
+REVOKED_TOKEN = "revoked_token"
+STALE_TOKEN = "stale_token"
+AGENT_CHANGED = "agent_changed"
+
+
+class DeviceRecord(Protocol):
+    """What the policy reads of a trusted device (a ``TrustedDevice`` fits)."""
+
+    @property
+    def agent(self) -> Agent: ...
+
+    network: str
+    last_seen_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Assessment:
+    recognized: bool
+    reasons: tuple[str, ...] = ()
+
+
+def assess(
+    device: DeviceRecord | None,
+    fingerprint: Fingerprint,
+    now: datetime,
+    *,
+    idle_timeout: timedelta,
+    require_known_network: bool = False,
+) -> Assessment:
+    """Decide on ``device``, the record the presented secret belongs to (if any)."""
+    if device is None:
+        return Assessment(False, (NEW_DEVICE,))
+    if device.revoked_at is not None:
+        return Assessment(False, (REVOKED_TOKEN,))
+    if now >= device.expires_at:
+        return Assessment(False, (EXPIRED,))
+    if now - device.last_seen_at >= idle_timeout:
+        return Assessment(False, (IDLE, EXPIRED))
+    if device.agent != fingerprint.agent:
+        return Assessment(False, (FINGERPRINT_MISMATCH,))
+    if device.network and fingerprint.network != device.network:
+        # Recorded either way; blocking only when the site asks for it.
+        return Assessment(not require_known_network, (NEW_NETWORK,))
+    return Assessment(True)

@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from . import views
+
+app_name = "trust"
+
+urlpatterns = [
+    path("", views.device_list, name="devices"),
+    path("<int:pk>/revoke/", views.revoke, name="revoke"),
+    path("revoke-others/", views.revoke_others, name="revoke_others"),
+]

@@ -1,0 +1,64 @@
+"""The devices page: see trusted devices, revoke one or all others."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
+from django.views.decorators.http import require_GET, require_POST
+
+from . import flows
+from .http import sensitive_page
+from .models import SecurityEvent, TrustedDevice
+
+RECENT_EVENTS = 20
+
+
+@require_GET
+@login_required
+@sensitive_page
+def device_list(request: HttpRequest) -> HttpResponse:
+    devices = TrustedDevice.objects.active().filter(user=request.user)
+    current = flows.current_device_id(request)
+    events = SecurityEvent.objects.filter(user=request.user)[:RECENT_EVENTS]
+    return render(
+        request,
+        "trust/devices.html",
+        {"devices": devices, "current_device_id": current, "events": events},
+    )
+
+
+@require_POST
+@login_required
+@sensitive_page
+def revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    # SECURITY: object-level authorization: only the signed-in user's devices.
+    device = get_object_or_404(
+        TrustedDevice.objects.filter(revoked_at__isnull=True), pk=pk, user=request.user
+    )
+    is_current = device.pk == flows.current_device_id(request)
+    flows.revoke(device, reason="revoked_by_user", request=request)
+    if is_current:
+        # This browser's own session was among those ended: sign it out here
+        # too, so the response does not write the deleted session back.
+        logout(request)
+        return redirect(resolve_url(settings.LOGIN_URL))
+    messages.success(request, f"{device.name} is no longer trusted and has been signed out.")
+    return redirect("trust:devices")
+
+
+@require_POST
+@login_required
+@sensitive_page
+def revoke_others(request: HttpRequest) -> HttpResponse:
+    count = flows.revoke_all(
+        request.user,
+        reason="revoked_by_user",
+        request=request,
+        except_device=flows.current_device_id(request),
+    )
+    messages.success(request, f"Signed out and stopped trusting {count} other device(s).")
+    return redirect("trust:devices")
