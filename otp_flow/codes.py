@@ -1,7 +1,8 @@
 """Code input, canonicalized before anything compares it.
 
-Pure. django-otp's TOTP check does ``int(token)``, which takes "١٢٣٤٥٦",
-"１２３４５６", "+123456" and "123_456". Only what passes here reaches it.
+Pure. django-otp's TOTP check does ``int(token)``, which takes Arabic-Indic
+and full-width digits, "+123456" and "123_456". Only what passes here
+reaches it.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import re
 
 TOTP_DIGITS = 6
-_TOTP_RE = re.compile(r"[0-9]{%d}" % TOTP_DIGITS, re.ASCII)
+_TOTP_RE = re.compile(rf"[0-9]{{{TOTP_DIGITS}}}", re.ASCII)
 # Spaces people type or paste: ASCII space and tab only. Anything else
 # (NUL, newlines, Unicode spaces) makes the input malformed.
 _SPACES = re.compile(r"[ \t]+")

@@ -105,7 +105,9 @@ def test_wrong_code_keeps_the_gate_right_code_opens_it_and_trusts(account):
     assert client.get("/").status_code == 302
     assert not TrustedDevice.objects.exists()
 
-    response = client.post("/2fa/verify/", {"otp_token": right, "trust_device": "on", "next": "/devices/"})
+    response = client.post(
+        "/2fa/verify/", {"otp_token": right, "trust_device": "on", "next": "/devices/"}
+    )
     assert response.status_code == 302 and response["Location"] == "/devices/"
     home = client.get("/")
     assert home.status_code == 200
@@ -249,9 +251,7 @@ OFFSITE = [
 def test_next_never_leads_off_site_from_the_code_page(account, target):
     client = browser()
     sign_in(client, account)
-    response = client.post(
-        "/2fa/verify/", {"otp_token": account.code(), "next": target}
-    )
+    response = client.post("/2fa/verify/", {"otp_token": account.code(), "next": target})
     assert response.status_code == 302
     assert response["Location"] == "/"
 

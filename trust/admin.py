@@ -10,13 +10,32 @@ from .models import SecurityEvent, TrustedDevice
 
 @admin.register(TrustedDevice)
 class TrustedDeviceAdmin(admin.ModelAdmin):
-    list_display = ["user", "name", "created_at", "last_seen_at", "last_ip", "expires_at", "revoked_at"]
+    list_display = [
+        "user",
+        "name",
+        "created_at",
+        "last_seen_at",
+        "last_ip",
+        "expires_at",
+        "revoked_at",
+    ]
     list_filter = ["device_class", "revoked_at", "browser", "os"]
     search_fields = ["user__username"]
     # SECURITY: the secret's hash and the OTP device id are never shown.
     fields = [
-        "user", "browser", "os", "device_class", "user_agent", "network", "first_ip",
-        "last_ip", "created_at", "last_seen_at", "expires_at", "revoked_at", "revoked_reason",
+        "user",
+        "browser",
+        "os",
+        "device_class",
+        "user_agent",
+        "network",
+        "first_ip",
+        "last_ip",
+        "created_at",
+        "last_seen_at",
+        "expires_at",
+        "revoked_at",
+        "revoked_reason",
     ]
     readonly_fields = fields
     actions = ["revoke_selected"]

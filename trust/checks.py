@@ -69,8 +69,7 @@ def check_sessions(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     if settings.SESSION_ENGINE == "django.contrib.sessions.backends.signed_cookies":
         return [
             Error(
-                "Revoking a trusted device cannot end its sessions with signed-cookie "
-                "sessions.",
+                "Revoking a trusted device cannot end its sessions with signed-cookie sessions.",
                 hint="Use a server-side SESSION_ENGINE (db, cache or cached_db).",
                 id="trust.E003",
             )

@@ -195,9 +195,9 @@ def _assess(
             device_name=device.name,
             reasons=assessment.reasons,
         )
-    if secret is not None and not assessment.recognized and device is not None:
-        if device.revoked_at is not None or device.expires_at <= now:
-            _queue_cookie(request, presented, drop=secret)
+    dead = device is not None and (device.revoked_at is not None or device.expires_at <= now)
+    if secret is not None and dead:
+        _queue_cookie(request, presented, drop=secret)
     return None
 
 

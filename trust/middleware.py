@@ -72,9 +72,7 @@ class TrustMiddleware:
                 return None
             return _step_up(request, state)
         if state.status == NO_DEVICE and state.must_enroll and not _exempt(request, enroll=True):
-            return redirect_to_login(
-                request.get_full_path(), reverse(conf.ENROLL_URL_NAME), "next"
-            )
+            return redirect_to_login(request.get_full_path(), reverse(conf.ENROLL_URL_NAME), "next")
         return None
 
 

@@ -69,9 +69,7 @@ class TrustedSession(models.Model):
     """
 
     session_key = models.CharField(max_length=40, unique=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
-    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     device = models.ForeignKey(
         TrustedDevice, null=True, blank=True, on_delete=models.SET_NULL, related_name="sessions"
     )

@@ -56,4 +56,3 @@ class RequestTrust:
             reasons=tuple(state.reasons),
             trusted_device_id=state.trusted_device,
         )
-

@@ -1,0 +1,78 @@
+"""System checks: one test per id."""
+
+from __future__ import annotations
+
+from django.core.checks import run_checks
+
+from trust import checks
+from trust.middleware import TrustMiddleware
+
+AUTH = "django.contrib.auth.middleware.AuthenticationMiddleware"
+TRUST = "trust.middleware.TrustMiddleware"
+OTP = "django_otp.middleware.OTPMiddleware"
+SESSIONS = "django.contrib.sessions.middleware.SessionMiddleware"
+
+
+class MyTrust(TrustMiddleware):
+    pass
+
+
+def ids(messages):
+    return [m.id for m in messages]
+
+
+def test_clean_settings_pass(settings):
+    assert [m for m in run_checks() if m.id and m.id.startswith("trust.")] == []
+
+
+def test_e001_middleware_missing(settings):
+    settings.MIDDLEWARE = [SESSIONS, AUTH]
+    assert ids(checks.check_middleware()) == ["trust.E001"]
+
+
+def test_e002_middleware_before_authentication(settings):
+    settings.MIDDLEWARE = [SESSIONS, TRUST, AUTH]
+    assert ids(checks.check_middleware()) == ["trust.E002"]
+
+
+def test_e002_counts_subclasses(settings):
+    settings.MIDDLEWARE = [SESSIONS, "tests.test_checks.MyTrust", AUTH]
+    assert ids(checks.check_middleware()) == ["trust.E002"]
+
+
+def test_w001_redundant_otp_middleware(settings):
+    settings.MIDDLEWARE = [SESSIONS, AUTH, OTP, TRUST]
+    assert ids(checks.check_middleware()) == ["trust.W001"]
+
+
+def test_e003_signed_cookie_sessions(settings):
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+    assert ids(checks.check_sessions()) == ["trust.E003"]
+
+
+def test_e004_proxy_count_not_a_number(settings):
+    for bad in ["1", -1, True, 1.5]:
+        settings.TRUST_PROXY_COUNT = bad
+        assert ids(checks.check_proxies()) == ["trust.E004"], bad
+
+
+def test_e005_proxy_networks_malformed(settings):
+    settings.TRUST_PROXY_COUNT = 1
+    settings.TRUST_PROXY_NETWORKS = ["10.0.0.0/8", "not-a-network"]
+    assert ids(checks.check_proxies()) == ["trust.E005"]
+    settings.TRUST_PROXY_NETWORKS = "10.0.0.0/8"
+    assert ids(checks.check_proxies()) == ["trust.E005"]
+
+
+def test_w002_networks_without_count(settings):
+    settings.TRUST_PROXY_COUNT = 0
+    settings.TRUST_PROXY_NETWORKS = ["10.0.0.0/8"]
+    assert ids(checks.check_proxies()) == ["trust.W002"]
+
+
+def test_w003_cookie_not_secure_in_production(settings):
+    settings.DEBUG = False
+    settings.SECURE_SSL_REDIRECT = False
+    assert ids(checks.check_secure_cookie()) == ["trust.W003"]
+    settings.SECURE_SSL_REDIRECT = True
+    assert ids(checks.check_secure_cookie()) == []

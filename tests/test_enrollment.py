@@ -1,0 +1,144 @@
+"""Story 4: enrolling an authenticator turns 2FA on, and only a code does."""
+
+from __future__ import annotations
+
+import re
+from base64 import b32decode
+from datetime import timedelta
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from tests.conftest import browser, sign_in, totp_code
+from trust.models import SecurityEvent, TrustedDevice
+
+
+def otpauth_uri(html: str) -> str:
+    match = re.search(r'href="(otpauth://totp/[^"]+)"', html)
+    assert match, "no otpauth link on the page"
+    return match.group(1).replace("&amp;", "&")
+
+
+def test_setup_page_shows_qr_key_and_link(make_user, settings):
+    settings.OTP_TOTP_ISSUER = "Example Co"
+    account = make_user(totp=False)
+    client = browser()
+    sign_in(client, account)
+
+    response = client.get("/2fa/setup/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<svg" in html
+    uri = urlsplit(otpauth_uri(html))
+    params = parse_qs(uri.query)
+    assert params["issuer"] == ["Example Co"]
+    assert unquote(uri.path) == f"/Example Co:{account.user.username}"
+    device = TOTPDevice.objects.get(user=account.user)
+    assert not device.confirmed
+    assert b32decode(params["secret"][0]) == device.bin_key
+    key_text = re.search(r'<code class="secret">([A-Z2-7 ]+)</code>', html).group(1)
+    assert b32decode(key_text.replace(" ", "")) == device.bin_key
+    assert "no-store" in response["Cache-Control"]
+    assert response["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
+
+
+def test_reloading_setup_keeps_the_same_secret(make_user):
+    account = make_user(totp=False)
+    client = browser()
+    sign_in(client, account)
+    first = otpauth_uri(client.get("/2fa/setup/").content.decode())
+    second = otpauth_uri(client.get("/2fa/setup/").content.decode())
+    assert first == second
+    assert TOTPDevice.objects.filter(user=account.user).count() == 1
+
+
+def test_wrong_code_leaves_2fa_off(make_user):
+    account = make_user(totp=False)
+    client = browser()
+    sign_in(client, account)
+    client.get("/2fa/setup/")
+    device = TOTPDevice.objects.get(user=account.user)
+    wrong = f"{(int(totp_code(device)) + 1) % 1_000_000:06d}"
+
+    response = client.post("/2fa/setup/", {"otp_token": wrong, "trust_device": "on"})
+    assert response.status_code == 200
+    device.refresh_from_db()
+    assert not device.confirmed
+    assert not TrustedDevice.objects.exists()
+
+
+def test_valid_code_turns_2fa_on_and_trusts_the_enrolling_browser(make_user, clock):
+    account = make_user(totp=False)
+    client = browser()
+    sign_in(client, account)
+    client.get("/2fa/setup/")
+    device = TOTPDevice.objects.get(user=account.user)
+
+    response = client.post("/2fa/setup/", {"otp_token": totp_code(device), "trust_device": "on"})
+    assert response.status_code == 302
+    device.refresh_from_db()
+    assert device.confirmed
+    assert client.get("/").wsgi_request.trust.method == "otp"
+    assert TrustedDevice.objects.filter(user=account.user).count() == 1
+    assert SecurityEvent.objects.filter(user=account.user, kind="two_factor_enabled").exists()
+
+    client.post("/accounts/logout/")
+    clock.shift(timedelta(seconds=31))
+    sign_in(client, account)
+    assert client.get("/").status_code == 200  # trusted: no code
+
+    stranger = browser()
+    sign_in(stranger, account)
+    assert stranger.get("/")["Location"].startswith("/2fa/verify/")
+
+
+def test_enrolling_without_trust_trusts_nothing(make_user):
+    account = make_user(totp=False)
+    client = browser()
+    sign_in(client, account)
+    client.get("/2fa/setup/")
+    device = TOTPDevice.objects.get(user=account.user)
+    client.post("/2fa/setup/", {"otp_token": totp_code(device)})
+    device.refresh_from_db()
+    assert device.confirmed
+    assert not TrustedDevice.objects.exists()
+
+
+def test_enrolling_ends_the_users_other_sessions(make_user):
+    account = make_user(totp=False)
+    elsewhere = browser()
+    sign_in(elsewhere, account)
+    assert elsewhere.get("/").status_code == 200
+    client = browser()
+    sign_in(client, account)
+    client.get("/2fa/setup/")
+    device = TOTPDevice.objects.get(user=account.user)
+    client.post("/2fa/setup/", {"otp_token": totp_code(device)})
+
+    assert elsewhere.get("/")["Location"].startswith("/accounts/login/")
+    assert client.get("/").status_code == 200
+
+
+def test_pending_session_cannot_reach_a_new_secret(account):
+    client = browser()
+    sign_in(client, account)
+    response = client.get("/2fa/setup/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/2fa/verify/")
+    assert TOTPDevice.objects.filter(user=account.user).count() == 1
+
+
+def test_enrolled_user_sees_no_new_secret(account):
+    client = browser()
+    sign_in(client, account)
+    client.post("/2fa/verify/", {"otp_token": account.code()})
+    html = client.get("/2fa/setup/").content.decode()
+    assert "otpauth://" not in html
+    assert TOTPDevice.objects.filter(user=account.user).count() == 1
+
+
+def test_setup_needs_sign_in(db):
+    response = browser().get("/2fa/setup/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")

@@ -1,0 +1,70 @@
+"""A session already decided costs nothing: no query, no user-agent parse."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.agents import CHROME_WINDOWS
+from tests.conftest import browser, sign_in, step_up
+from trust.fingerprint import parse_agent
+
+TRUST = "trust.middleware.TrustMiddleware"
+
+
+def queries_for(client, settings, middleware):
+    settings.MIDDLEWARE = middleware
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get("/whoami/")
+    assert response.status_code == 200
+    return len(captured)
+
+
+@pytest.fixture
+def plain_urls(settings):
+    settings.ROOT_URLCONF = "tests.urls_plain"
+
+
+@pytest.mark.parametrize("how", ["trusted_device", "otp"])
+def test_decided_session_adds_no_query_and_no_parse(account, clock, settings, plain_urls, how):
+    client = browser(CHROME_WINDOWS)
+    sign_in(client, account)
+    step_up(client, account, trust=True)
+    if how == "trusted_device":
+        client.post("/accounts/logout/")
+        clock.shift(timedelta(seconds=31))
+        sign_in(client, account)
+    assert client.get("/whoami/").status_code == 200  # the decision is made here
+    assert client.get("/whoami/").wsgi_request.trust.method == how
+
+    full = list(settings.MIDDLEWARE)
+    bare = [m for m in full if m != TRUST]
+    parse_agent.cache_clear()
+    with_trust = queries_for(client, settings, full)
+    assert parse_agent.cache_info().hits + parse_agent.cache_info().misses == 0
+    without_trust = queries_for(client, settings, bare)
+    assert with_trust == without_trust == 2  # the session and the user
+
+
+def test_is_verified_costs_no_query_until_the_device_is_asked_for(account, settings, plain_urls):
+    client = browser()
+    sign_in(client, account)
+    step_up(client, account)
+    response = client.get("/whoami/")
+    user = response.wsgi_request.user
+    with CaptureQueriesContext(connection) as captured:
+        assert user.is_verified()
+    assert len(captured) == 0
+    assert user.otp_device.persistent_id == account.device.persistent_id
+
+
+def test_anonymous_request_touches_nothing(db, settings, plain_urls):
+    client = browser()
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get("/accounts/login/")
+    assert response.status_code == 200
+    assert len(captured) == 0
+    assert response.wsgi_request.trust.method is None
