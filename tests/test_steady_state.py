@@ -46,7 +46,8 @@ def test_decided_session_adds_no_query_and_no_parse(account, clock, settings, pl
     with_trust = queries_for(client, settings, full)
     assert parse_agent.cache_info().hits + parse_agent.cache_info().misses == 0
     without_trust = queries_for(client, settings, bare)
-    assert with_trust == without_trust == 2  # the session and the user
+    # The session (unless the cache holds it) and the user, as bare Django.
+    assert with_trust == without_trust <= 2
 
 
 def test_is_verified_costs_no_query_until_the_device_is_asked_for(account, settings, plain_urls):
