@@ -6,8 +6,9 @@ and the database together; views and the middleware call into it.
 
 from __future__ import annotations
 
+import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import django_otp
@@ -21,7 +22,7 @@ from . import events, policy, sessions, tokens
 from .client_ip import client_ip
 from .conf import conf
 from .fingerprint import Fingerprint, clean_user_agent, fingerprint
-from .models import TrustedDevice
+from .models import EventKind, SupersededToken, TrustedDevice
 from .state import NO_DEVICE, OTP, PENDING, TRUSTED, SessionState, agent_digest
 
 _COOKIE_UPDATE = "_trustgate_cookie"
@@ -55,12 +56,19 @@ def request_fingerprint(request: HttpRequest) -> Fingerprint:
     )
 
 
+def session_digest(session_key: str | None) -> str:
+    """What a ``SupersededToken`` keeps of the session that rotated it."""
+    return hashlib.sha256((session_key or "").encode("ascii", "replace")).hexdigest()
+
+
 @dataclass
 class Presented:
     """The devices the cookie's secrets belong to, whoever's they are."""
 
     secrets: dict[str, TrustedDevice]  # secret -> device
     unknown: list[str]
+    # Secrets a rotation already replaced: secret -> the record of it.
+    stale: dict[str, SupersededToken] = field(default_factory=dict)
 
     @classmethod
     def read(cls, request: HttpRequest) -> Presented:
@@ -70,12 +78,27 @@ class Presented:
         by_hash = {tokens.hash_secret(secret): secret for secret in found}
         devices = TrustedDevice.objects.filter(token_hash__in=list(by_hash))
         matched = {by_hash[device.token_hash]: device for device in devices}
-        return cls(matched, [s for s in found if s not in matched])
+        unknown = [s for s in found if s not in matched]
+        stale: dict[str, SupersededToken] = {}
+        if unknown:
+            # Only a cookie holding a secret no live record knows costs this
+            # second query: a garbled or forgotten one, or a copied one.
+            superseded = SupersededToken.objects.filter(
+                token_hash__in=[tokens.hash_secret(s) for s in unknown]
+            ).select_related("device")
+            stale = {by_hash[record.token_hash]: record for record in superseded}
+        return cls(matched, [s for s in unknown if s not in stale], stale)
 
     def for_user(self, user: Any) -> tuple[str | None, TrustedDevice | None]:
         for secret, device in self.secrets.items():
             if device.user_id == user.pk:
                 return secret, device
+        return None, None
+
+    def stale_for_user(self, user: Any) -> tuple[str | None, SupersededToken | None]:
+        for secret, record in self.stale.items():
+            if record.device.user_id == user.pk:
+                return secret, record
         return None, None
 
 
@@ -102,6 +125,7 @@ def _queue_cookie(
     ]
     if add is not None:
         live.insert(0, add)
+    # Superseded and unknown secrets are never written back.
     kept = [secret for secret, _ in live]
     expires = max((device.expires_at for _, device in live), default=now)
     setattr(request, _COOKIE_UPDATE, (kept, expires))
@@ -172,6 +196,11 @@ def _assess(
 ) -> TrustedDevice | None:
     presented = Presented.read(request)
     secret, device = presented.for_user(user)
+    if device is None:
+        stale_secret, stale = presented.stale_for_user(user)
+        if stale_secret is not None and stale is not None:
+            _stale(request, user, state, presented, stale_secret, stale)
+            return None
     now = timezone.now()
     assessment = policy.assess(
         device,
@@ -196,9 +225,60 @@ def _assess(
             reasons=assessment.reasons,
         )
     dead = device is not None and (device.revoked_at is not None or device.expires_at <= now)
-    if secret is not None and dead:
+    if secret is not None and device is not None and dead:
+        # A revoked or expired device's secret: trust is over, the secret
+        # leaves the cookie, and the user's log says it was tried.
+        events.record(
+            user,
+            EventKind.TRUST_REFUSED,
+            request=request,
+            device_name=device.name,
+            reasons=assessment.reasons,
+        )
+        SupersededToken.objects.filter(device=device).delete()
         _queue_cookie(request, presented, drop=secret)
     return None
+
+
+def _stale(
+    request: HttpRequest,
+    user: Any,
+    state: SessionState,
+    presented: Presented,
+    secret: str,
+    record: SupersededToken,
+) -> None:
+    """A secret a rotation replaced came back: two browsers hold one device.
+
+    SECURITY: either the legitimate browser or a copy of its cookie signed
+    in since the copy was made; the server cannot tell which one this is,
+    so the device is revoked (ending the sessions it let in, the thief's
+    included) and this sign-in owes a code. Fail closed.
+    """
+    device = record.device
+    state.status, state.pending_since = PENDING, time.time()
+    state.reasons = [policy.STALE_TOKEN]
+    if record.session_digest == session_digest(request.session.session_key):
+        # The benign race: two parallel requests of one browser right after
+        # its sign-in (a page and its XHR, two tabs restoring) both carried
+        # the old secret; the first rotated it, this one came second with the
+        # same session. Nothing was stolen, so nothing is revoked, but this
+        # request is not let in on a secret already spent: it saves a
+        # pending state, and if its save lands after the winner's the user
+        # enters a code. Fail closed, never open. The cookie is left alone:
+        # the winner's response carries the new secret, and deleting the
+        # cookie here could land after it and cost the browser its trust.
+        return
+    _queue_cookie(request, presented, drop=secret)
+    if device.revoked_at is None:
+        _revoke_one(device, reason=policy.STALE_TOKEN, request=request)
+    events.record(
+        user,
+        events.SUSPICIOUS_COOKIE,
+        request=request,
+        device_name=device.name,
+        reasons=[policy.STALE_TOKEN],
+    )
 
 
 def _admit(
@@ -216,15 +296,27 @@ def _admit(
     now = timezone.now()
     # Compare-and-swap on the old hash: of two requests racing with one
     # secret, only one rotates it.
-    rotated = TrustedDevice.objects.filter(
-        pk=device.pk, token_hash=device.token_hash, revoked_at__isnull=True
-    ).update(
-        token_hash=tokens.hash_secret(new_secret),
-        last_seen_at=now,
-        last_ip=fp.ip or None,
-    )
-    if not rotated:
-        return False
+    with transaction.atomic():
+        rotated = TrustedDevice.objects.filter(
+            pk=device.pk, token_hash=device.token_hash, revoked_at__isnull=True
+        ).update(
+            token_hash=tokens.hash_secret(new_secret),
+            last_seen_at=now,
+            last_ip=fp.ip or None,
+        )
+        if not rotated:
+            # Lost the compare-and-swap to a parallel request with the same
+            # secret: step up (the caller says why), never let both in.
+            return False
+        # Kept so that the old secret coming back is noticed (``_stale``).
+        SupersededToken.objects.create(
+            device=device,
+            token_hash=device.token_hash,
+            session_digest=session_digest(request.session.session_key),
+            superseded_at=now,
+        )
+    # Records of devices past their lifetime are of no more use.
+    SupersededToken.objects.filter(device__user=user, device__expires_at__lte=now).delete()
     request.session[django_otp.DEVICE_ID_SESSION_KEY] = device.otp_device
     state.status, state.otp_device = TRUSTED, device.otp_device
     state.trusted_device, state.touched_at = device.pk, time.time()
@@ -399,6 +491,9 @@ def _revoke_one(
     if not revoked:
         return False
     device.revoked_at, device.revoked_reason = now, reason
+    # A revoked device's old secrets are worth nothing: its current secret
+    # alone still tells a revoked device's cookie when it comes back.
+    SupersededToken.objects.filter(device=device).delete()
     if end_sessions:
         sessions.end_device_sessions(device, keep=keep_session)
     events.record(

@@ -61,6 +61,28 @@ class TrustedDevice(models.Model):
         return self.agent.name
 
 
+class SupersededToken(models.Model):
+    """The hash of a device secret that a rotation replaced.
+
+    Each trusted sign-in gives the device a new secret; the old one must never
+    come back. If it does, two browsers hold copies of one device's cookie, so
+    the device is revoked (theft-evident tokens, SECURITY.md R23). Rows live
+    as long as their device is live: they go when it is revoked or expires.
+    """
+
+    device = models.ForeignKey(
+        TrustedDevice, on_delete=models.CASCADE, related_name="superseded_tokens"
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # Digest of the session key of the sign-in that rotated the secret: the
+    # same session presenting it again is the benign race (flows._stale).
+    session_digest = models.CharField(max_length=64, blank=True, editable=False)
+    superseded_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"superseded secret of device {self.device_id}"
+
+
 class TrustedSession(models.Model):
     """A session of a user, so that revoking can end it from anywhere.
 
@@ -93,6 +115,7 @@ class EventKind(models.TextChoices):
     BACKUP_CODES_REGENERATED = "backup_codes_regenerated", "Backup codes regenerated"
     PASSWORD_CHANGED = "password_changed", "Password changed"
     PASSWORD_RESET = "password_reset", "Password reset"
+    TRUST_REFUSED = "trust_refused", "Revoked or expired trusted device used"
 
 
 class SecurityEvent(models.Model):
