@@ -19,6 +19,19 @@ PASSWORD = "correct horse battery staple 42"
 START = datetime(2026, 6, 1, 12, 0, 5, tzinfo=UTC)  # 5 s into a TOTP step
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """SQLite tests run on a file, not in memory: a live server's threads then
+    get connections of their own, as in production (WAL, IMMEDIATE), instead
+    of sharing the test's one in-memory connection."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        path = tmp_path_factory.mktemp("sqlite") / "test.sqlite3"
+        database.setdefault("TEST", {})["NAME"] = str(path)
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # Signing in is most of what the tests do; PBKDF2 at full strength would
