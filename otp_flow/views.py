@@ -48,7 +48,8 @@ def verify(request: HttpRequest) -> HttpResponse:
     if device is None:
         return redirect(next_url)
 
-    form = CodeForm(request.POST or None)
+    # An empty POST (or a JSON body) is still a submission: bound, so invalid.
+    form = CodeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         outcome = verification.verify(
             request.user, form.cleaned_data["otp_token"] if form.is_valid() else None, device
@@ -89,7 +90,8 @@ def setup(request: HttpRequest) -> HttpResponse:
             user=user, name=conf.DEVICE_NAME, confirmed=False
         )
 
-    form = CodeForm(request.POST or None)
+    # An empty POST (or a JSON body) is still a submission: bound, so invalid.
+    form = CodeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         outcome = verification.verify(
             user, form.cleaned_data["otp_token"] if form.is_valid() else None, device

@@ -1,0 +1,131 @@
+"""Hostile code input on the code page: a form error that costs an attempt.
+
+Anything but six ASCII digits (spaces removed) is never compared: the
+device's ``last_t`` does not move, its failure count goes up by one, and the
+answer is the page with the usual error, never a 500.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.utils.html import escape
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from otp_flow.codes import canonical_totp
+from otp_flow.forms import INVALID_CODE
+from tests.conftest import browser, sign_in
+
+pytestmark = pytest.mark.django_db(transaction=False)
+
+HOSTILE_CODES = {
+    "arabic-indic digits": "١٢٣٤٥٦",
+    "full-width digits": "\uff11\uff12\uff13\uff14\uff15\uff16",
+    "underscore": "123_456",
+    "plus sign": "+123456",
+    "minus sign": "-123456",
+    "seven digits": "0123456",
+    "five digits": "12345",
+    "trailing newline": "123456\n",
+    "leading newline": "\n123456",
+    "NUL inside": "123\x00456",
+    "NUL after": "123456\x00",
+    "no-break space": "123\u00a0456",
+    "ideographic space": "123\u3000456",
+    "superscripts": "¹²³⁴⁵⁶",
+    "exponent": "1e5",
+    "float": "12345.6",
+    "hex": "0x1E240",
+    "empty": "",
+    "only spaces": "      ",
+    "10 KB of digits": "1" * 10_000,
+    "10 KB of noise": "9 " * 5_000,
+    "5000 digits (int() limit)": "7" * 5000,
+    "binary": "\xff\xfe\x00\x01\x02",
+    "right-to-left override": "\u202e123456",
+    "json array": "[123456]",
+}
+
+
+@pytest.fixture
+def pending(account):
+    client = browser()
+    sign_in(client, account)
+    return client
+
+
+def attempt(client, account, value, **extra):
+    device = account.device
+    device.refresh_from_db()
+    before = (device.throttling_failure_count, device.last_t)
+    response = client.post("/2fa/verify/", {"otp_token": value, **extra})
+    device.refresh_from_db()
+    return response, before, (device.throttling_failure_count, device.last_t)
+
+
+@pytest.mark.parametrize("value", HOSTILE_CODES.values(), ids=HOSTILE_CODES.keys())
+def test_malformed_code_is_a_form_error_that_costs_an_attempt(pending, account, value):
+    # Make the malformed value as close to right as possible: the right
+    # digits, dressed up. It must still never be compared.
+    right = account.code()
+    value = value.replace("123456", right)
+    response, (count, last_t), after = attempt(pending, account, value)
+
+    assert response.status_code == 200
+    assert escape(INVALID_CODE) in response.content.decode()
+    assert after == (count + 1, last_t)  # charged, never compared
+    assert pending.get("/").status_code == 302  # still pending
+
+
+def test_right_code_with_spaces_passes(pending, account):
+    code = account.code()
+    response = pending.post("/2fa/verify/", {"otp_token": f" {code[:3]} \t{code[3:]} "})
+    assert response.status_code == 302 and response["Location"] == "/"
+
+
+def test_raw_bytes_and_bad_encodings_in_the_body_are_form_errors(pending, account):
+    for body in (b"otp_token=%FF%FE%00", b"otp_token=%C0%AF123456", b"\xff\xfe=\x00"):
+        device = account.device
+        device.refresh_from_db()
+        count = device.throttling_failure_count
+        response = pending.post(
+            "/2fa/verify/", body, content_type="application/x-www-form-urlencoded"
+        )
+        assert response.status_code == 200, body
+        device.refresh_from_db()
+        assert device.throttling_failure_count == count + 1
+
+
+def test_json_body_is_not_a_code(pending, account):
+    code = account.code()
+    for payload in (f'{{"otp_token": {code}}}', f'{{"otp_token": ["{code}"]}}'):
+        response = pending.post("/2fa/verify/", payload, content_type="application/json")
+        assert response.status_code == 200
+    account.device.refresh_from_db()
+    assert account.device.throttling_failure_count == 2
+    assert account.device.last_t == -1
+
+
+def test_multipart_file_in_place_of_a_code(pending, account):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("code.txt", account.code().encode())
+    response = pending.post("/2fa/verify/", {"otp_token": upload})
+    assert response.status_code == 200
+    account.device.refresh_from_db()
+    assert account.device.last_t == -1
+
+
+@settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(value=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=80))
+def test_arbitrary_text_never_500s_and_only_canonical_codes_are_compared(pending, account, value):
+    response, (count, last_t), (count_after, last_t_after) = attempt(pending, account, value)
+
+    assert response.status_code == 200  # wrong (or never compared): the page again
+    assert last_t_after == last_t  # a random string is never the right code here
+    if canonical_totp(value) is None:
+        assert count_after == count + 1
