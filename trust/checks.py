@@ -88,10 +88,10 @@ def check_proxies(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
             )
         ]
     networks = conf.PROXY_NETWORKS
-    if isinstance(networks, str):
+    if isinstance(networks, str | bytes) or not isinstance(networks, list | tuple | set):
         return [
             Error(
-                "TRUST_PROXY_NETWORKS must be a list of networks, not a string.",
+                f"TRUST_PROXY_NETWORKS must be a list of networks, not {networks!r}.",
                 id="trust.E005",
             )
         ]
@@ -109,6 +109,17 @@ def check_proxies(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                 "TRUST_PROXY_NETWORKS is set but TRUST_PROXY_COUNT is 0: forwarded "
                 "headers are ignored.",
                 id="trust.W002",
+            )
+        )
+    if count and not networks:
+        errors.append(
+            Warning(
+                "TRUST_PROXY_COUNT is set without TRUST_PROXY_NETWORKS: X-Forwarded-For "
+                "is believed from any connection, so a client that reaches the site "
+                "without passing the proxies can choose its own IP.",
+                hint="List your proxies' networks in TRUST_PROXY_NETWORKS, or silence "
+                "trust.W004 if nothing but them can reach the site.",
+                id="trust.W004",
             )
         )
     return errors
