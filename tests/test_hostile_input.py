@@ -129,3 +129,78 @@ def test_arbitrary_text_never_500s_and_only_canonical_codes_are_compared(pending
     assert last_t_after == last_t  # a random string is never the right code here
     if canonical_totp(value) is None:
         assert count_after == count + 1
+
+
+# --- other inputs the client controls ---------------------------------------------
+
+
+@pytest.fixture
+def verified(account):
+    client = browser()
+    sign_in(client, account)
+    assert step_up_code(client, account).status_code == 302
+    return client
+
+
+def step_up_code(client, account):
+    return client.post("/2fa/verify/", {"otp_token": account.code(), "trust_device": "on"})
+
+
+@pytest.mark.parametrize(
+    "device_id",
+    ["0", "007", "9" * 25, "9" * 5000, "-1", "1e3", "%00", "1%00", "\u0661", "x"],
+)
+def test_hostile_device_ids_are_404_never_500(verified, device_id):
+    response = verified.post(f"/devices/{device_id}/revoke/")
+    assert response.status_code == 404
+    assert verified.get("/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "cookie",
+    [
+        "",
+        ".",
+        "." * 5000,
+        "A" * 43 + "." + "B" * 43 + "." * 100,
+        "A" * 5000,
+        ".".join(["A" * 43] * 50),
+        "A" * 42 + "\x00",
+        "%00%FF",
+        '"quoted"',
+        "=;=;",
+    ],
+)
+def test_hostile_trust_cookies_mean_no_trust_never_an_error(account, cookie):
+    client = browser()
+    sign_in(client, account, HTTP_COOKIE=f"trustgate={cookie}")
+    response = client.get("/", HTTP_ACCEPT="application/json", HTTP_COOKIE=f"trustgate={cookie}")
+    # The HTTP_COOKIE given replaces the client's jar: no session, so no sign-in.
+    assert response.status_code in (302, 401)
+    session = client.cookies["sessionid"].value
+    response = client.get(
+        "/", HTTP_ACCEPT="application/json", HTTP_COOKIE=f"sessionid={session}; trustgate={cookie}"
+    )
+    assert response.status_code == 401
+    assert response.json()["reasons"] == ["new_device"]
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    accept=st.text(alphabet=st.characters(max_codepoint=0xFF), max_size=200),
+    content_type=st.text(alphabet=st.characters(max_codepoint=0xFF), max_size=100),
+    path=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60),
+)
+def test_pending_gate_survives_any_accept_content_type_and_path(
+    pending, accept, content_type, path
+):
+    response = pending.generic(
+        "POST",
+        "/" + path.replace("?", "").replace("#", ""),
+        b"otp_token=1",
+        content_type=content_type,
+        HTTP_ACCEPT=accept,
+    )
+    assert response.status_code in (200, 302, 401, 404), response.status_code

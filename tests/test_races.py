@@ -17,10 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from http.cookiejar import CookieJar
 
 import pytest
+from django.db import connection
 from pytest_django.live_server_helper import LiveServer
 
 from tests.agents import CHROME_WINDOWS
-from trust.models import SecurityEvent
+from trust.models import SecurityEvent, TrustedDevice
 
 RACERS = 8
 TIMEOUT = 30  # seconds, per request: a stuck lock fails the test, never hangs it
@@ -29,6 +30,8 @@ TIMEOUT = 30  # seconds, per request: a stuck lock fails the test, never hangs i
 @pytest.fixture
 def server(transactional_db):
     """A live server on 127.0.0.1 and a free port, for this test only."""
+    # Threads sharing one in-memory connection would race nothing.
+    assert not (connection.vendor == "sqlite" and connection.is_in_memory_db())
     live = LiveServer("127.0.0.1")
     yield live
     live.stop()
@@ -144,3 +147,37 @@ def test_same_code_posted_in_parallel_by_one_session_passes_once(server, account
     passed = [body for status, body in results if status == 302 and body == "/"]
     assert len(passed) <= 1, results
     assert SecurityEvent.objects.filter(user=account.user, kind="step_up_passed").count() <= 1
+
+
+def test_parallel_first_requests_of_a_trusted_browser_revoke_nothing(server, account):
+    """The benign race: right after a trusted sign-in, a page and its XHRs
+    arrive together carrying the same device secret; one rotates it."""
+    first = Browser(server.url)
+    first.sign_in(account)
+    token = first.csrf("/2fa/verify/")
+    status, _ = first.request(
+        "/2fa/verify/",
+        {"csrfmiddlewaretoken": token, "otp_token": account.code(), "trust_device": "on"},
+    )
+    assert status == 302
+    (trust_cookie,) = [cookie for cookie in first.jar if cookie.name == "trustgate"]
+
+    laptop = Browser(server.url)  # the same browser, after a restart
+    laptop.jar.set_cookie(trust_cookie)
+    laptop.sign_in(account)
+    results = race([lambda: laptop.request("/", accept="application/json")] * RACERS)
+
+    statuses = [status for status, _ in results]
+    assert all(status in (200, 401) for status in statuses), results
+    assert 200 in statuses  # the request that rotated the secret got in
+    device = TrustedDevice.objects.get(user=account.user)
+    assert device.revoked_at is None
+    assert not SecurityEvent.objects.filter(kind="copied_cookie_suspected").exists()
+
+    # The cookie the browser kept is the new secret: trust goes on.
+    again = Browser(server.url)
+    (kept,) = [cookie for cookie in laptop.jar if cookie.name == "trustgate"]
+    assert kept.value != trust_cookie.value
+    again.jar.set_cookie(kept)
+    again.sign_in(account)
+    assert again.verified()
