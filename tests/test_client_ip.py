@@ -233,3 +233,37 @@ def test_w004_count_without_networks(settings):
     assert ids(messages) == ["trust.W004"] and isinstance(messages[0], CheckWarning)
     settings.TRUST_PROXY_NETWORKS = PROXIES
     assert checks.check_proxies() == []
+
+
+# --- other limits ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", [0, -5, "512", None, True])
+def test_e006_user_agent_length_not_a_positive_number(settings, bad):
+    settings.TRUST_USER_AGENT_MAX_LENGTH = bad
+    assert ids(checks.check_limits()) == ["trust.E006"]
+
+
+def test_w005_user_agent_length_too_long(settings):
+    settings.TRUST_USER_AGENT_MAX_LENGTH = 100_000
+    assert ids(checks.check_limits()) == ["trust.W005"]
+
+
+def test_e007_w006_trust_lifetime(settings):
+    from datetime import timedelta
+
+    settings.TRUST_LIFETIME = 30
+    assert ids(checks.check_limits()) == ["trust.E007"]
+    settings.TRUST_LIFETIME = timedelta(days=365)
+    assert ids(checks.check_limits()) == ["trust.W006"]
+    settings.TRUST_LIFETIME = timedelta(days=30)
+    assert checks.check_limits() == []
+
+
+@pytest.mark.django_db
+def test_stored_user_agent_fits_the_column_whatever_the_setting(account, settings):
+    settings.TRUST_USER_AGENT_MAX_LENGTH = 2000
+    client = browser("Mozilla/5.0 " + "x" * 3000)
+    sign_in(client, account)
+    assert step_up(client, account, trust=True).status_code == 302
+    assert len(TrustedDevice.objects.get(user=account.user).user_agent) == 512

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -120,6 +121,52 @@ def check_proxies(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                 hint="List your proxies' networks in TRUST_PROXY_NETWORKS, or silence "
                 "trust.W004 if nothing but them can reach the site.",
                 id="trust.W004",
+            )
+        )
+    return errors
+
+
+# R24: trust has a hard cap on its lifetime, whatever a site configures.
+MAX_LIFETIME = timedelta(days=90)
+# R32: past this, parsing costs more and tells nothing more.
+MAX_USER_AGENT_LENGTH = 1024
+
+
+@register()
+def check_limits(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    length = conf.USER_AGENT_MAX_LENGTH
+    if isinstance(length, bool) or not isinstance(length, int) or length < 1:
+        errors.append(
+            Error(
+                f"TRUST_USER_AGENT_MAX_LENGTH must be a whole number >= 1, not {length!r}.",
+                id="trust.E006",
+            )
+        )
+    elif length > MAX_USER_AGENT_LENGTH:
+        errors.append(
+            Warning(
+                f"TRUST_USER_AGENT_MAX_LENGTH is {length}: user agents that long are "
+                "parsed in full on every sign-in.",
+                hint=f"Keep it at most {MAX_USER_AGENT_LENGTH}; real ones are far shorter.",
+                id="trust.W005",
+            )
+        )
+    lifetime, idle = conf.LIFETIME, conf.IDLE_TIMEOUT
+    if not isinstance(lifetime, timedelta) or not isinstance(idle, timedelta):
+        errors.append(
+            Error(
+                "TRUST_LIFETIME and TRUST_IDLE_TIMEOUT must be timedelta values.",
+                id="trust.E007",
+            )
+        )
+    elif lifetime > MAX_LIFETIME:
+        errors.append(
+            Warning(
+                f"TRUST_LIFETIME is {lifetime.days} days: a device would skip the code "
+                f"for longer than the {MAX_LIFETIME.days}-day cap.",
+                hint="Shorten it (the default is 30 days).",
+                id="trust.W006",
             )
         )
     return errors

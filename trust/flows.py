@@ -441,9 +441,7 @@ def trust_device(request: HttpRequest, otp_device: Device) -> TrustedDevice:
             browser=fp.agent.browser,
             os=fp.agent.os,
             device_class=fp.agent.device_class,
-            user_agent=clean_user_agent(
-                request.META.get("HTTP_USER_AGENT"), conf.USER_AGENT_MAX_LENGTH
-            ),
+            user_agent=clean_user_agent(request.META.get("HTTP_USER_AGENT"), _stored_ua_length()),
             network=fp.network,
             first_ip=fp.ip or None,
             last_ip=fp.ip or None,
@@ -459,6 +457,13 @@ def trust_device(request: HttpRequest, otp_device: Device) -> TrustedDevice:
         state.save(request.session)
     _queue_cookie(request, presented, drop=old_secret, add=(secret, device))
     return device
+
+
+def _stored_ua_length() -> int:
+    # SECURITY: never more than the column holds, whatever the setting says:
+    # PostgreSQL would refuse the row (a 500) rather than cut it (R33).
+    column = TrustedDevice._meta.get_field("user_agent").max_length or 0
+    return min(conf.USER_AGENT_MAX_LENGTH, column)
 
 
 def _evict_over_cap(user: Any, request: HttpRequest | None) -> None:
