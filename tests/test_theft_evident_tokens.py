@@ -195,3 +195,37 @@ def test_benign_race_of_one_browser_right_after_sign_in_revokes_nothing(account,
     # ...but the same session is no thief: nothing is revoked or alerted.
     assert TrustedDevice.objects.get(user=account.user).revoked_at is None
     assert not SecurityEvent.objects.filter(kind="copied_cookie_suspected").exists()
+
+
+def test_old_secret_of_an_expired_device_is_only_recorded_as_expired(account, clock):
+    owner = trusted_browser(account, clock)
+    thief = copy_of(owner)
+    sign_in(owner, account)
+    assert owner.get("/").status_code == 200
+    clock.shift(timedelta(days=31))
+
+    sign_in(thief, account)
+    response = json_get(thief)
+    assert response.status_code == 401 and response.json()["reasons"] == ["expired"]
+    assert not SecurityEvent.objects.filter(kind="copied_cookie_suspected").exists()
+    assert SecurityEvent.objects.get(kind="trust_refused").reasons == ["expired"]
+    assert not SupersededToken.objects.exists()
+    assert TrustedDevice.objects.get(user=account.user).revoked_at is None
+
+
+def test_superseded_records_of_expired_devices_are_pruned_on_rotation(account, clock):
+    laptop = trusted_browser(account, clock)
+    sign_in(laptop, account)
+    laptop.get("/")  # one superseded record for the laptop
+    laptop.post("/accounts/logout/")
+    clock.shift(timedelta(days=20))
+    phone = trusted_browser(
+        account, clock, "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X)"
+    )
+    clock.shift(timedelta(days=11))  # the laptop's trust is over, the phone's is not
+
+    sign_in(phone, account)
+    assert phone.get("/").status_code == 200  # rotates the phone, prunes the laptop
+    laptop_device = TrustedDevice.objects.get(user=account.user, browser="Chrome")
+    assert not SupersededToken.objects.filter(device=laptop_device).exists()
+    assert SupersededToken.objects.filter(device__user=account.user).count() == 1

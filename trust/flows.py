@@ -270,6 +270,19 @@ def _stale(
         # cookie here could land after it and cost the browser its trust.
         return
     _queue_cookie(request, presented, drop=secret)
+    if device.expires_at <= timezone.now():
+        # Trust that is over anyway: nothing left to revoke, and its old
+        # secrets are pruned like its records would have been.
+        state.reasons = [policy.EXPIRED]
+        SupersededToken.objects.filter(device=device).delete()
+        events.record(
+            user,
+            EventKind.TRUST_REFUSED,
+            request=request,
+            device_name=device.name,
+            reasons=state.reasons,
+        )
+        return
     if device.revoked_at is None:
         _revoke_one(device, reason=policy.STALE_TOKEN, request=request)
     events.record(
