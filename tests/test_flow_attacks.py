@@ -122,6 +122,28 @@ def test_pending_session_reaches_static_files_and_sign_out(pending):
     assert pending.get("/")["Location"].startswith("/accounts/login/")
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/../admin/",
+        "/static/%2e%2e/admin/",
+        "/static/..%2fadmin/",
+        "/static//admin/",
+        "/staticadmin/",
+        "/2fa/verify/../../admin/",
+        "/2fa/verify/%2e%2e/%2e%2e/devices/",
+        "/accounts/logout/../../devices/",
+    ],
+)
+def test_exempt_prefixes_and_names_cannot_be_stretched(pending, path):
+    for method in ("get", "post"):
+        response = getattr(pending, method)(path)
+        assert response.status_code in (302, 404), (method, path, response.status_code)
+        if response.status_code == 302:
+            assert response["Location"].startswith("/2fa/verify/"), (method, path)
+    assert pending.get("/", HTTP_ACCEPT="application/json").status_code == 401
+
+
 # --- the code is checked for the session's user only ------------------------------
 
 
