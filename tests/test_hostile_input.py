@@ -204,3 +204,13 @@ def test_pending_gate_survives_any_accept_content_type_and_path(
         HTTP_ACCEPT=accept,
     )
     assert response.status_code in (200, 302, 401, 404), response.status_code
+
+
+def test_empty_and_json_posts_to_the_setup_page_are_form_errors(make_user):
+    account = make_user(totp=False)
+    client = browser()
+    sign_in(client, account)
+    assert client.post("/2fa/setup/").status_code == 200
+    response = client.post("/2fa/setup/", '{"otp_token": 1}', content_type="application/json")
+    assert response.status_code == 200
+    assert escape(INVALID_CODE) in response.content.decode()
