@@ -112,6 +112,8 @@ def test_deploy_check_reports_nothing_with_production_settings():
         timeout=60,
         check=False,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "trust." not in result.stdout + result.stderr
-    assert "otp_flow." not in result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    assert "System check identified" in output, output  # it ran
+    # Nothing from our apps (the demo's own settings are the demo's business:
+    # Django 6.1 flags its console mailer, for one).
+    assert "(trust." not in output and "(otp_flow." not in output, output
