@@ -117,3 +117,22 @@ def test_deploy_check_reports_nothing_with_production_settings():
     # Nothing from our apps (the demo's own settings are the demo's business:
     # Django 6.1 flags its console mailer, for one).
     assert "(trust." not in output and "(otp_flow." not in output, output
+
+
+def test_dead_trust_cookie_is_deleted_with_the_same_attributes_on_https(account, clock):
+    from datetime import timedelta
+
+    from trust.models import TrustedDevice
+
+    client = browser()
+    sign_in(client, account, secure=True)
+    client.post("/2fa/verify/", {"otp_token": account.code(), "trust_device": "on"}, secure=True)
+    client.post("/accounts/logout/", secure=True)
+    TrustedDevice.objects.update(revoked_at=TrustedDevice.objects.get().created_at)
+    clock.shift(timedelta(seconds=31))
+
+    sign_in(client, account, secure=True)
+    response = client.get("/", secure=True)
+    morsel = response.cookies["__Host-trustgate"]
+    assert morsel.value == "" and morsel["max-age"] == 0
+    assert morsel["secure"] is True and morsel["path"] == "/" and morsel["domain"] == ""
