@@ -14,7 +14,7 @@ from django.http import HttpRequest
 
 from . import signals
 from .client_ip import client_ip
-from .models import EventKind, SecurityEvent
+from .models import EventKind, SecurityEvent, TrustedDevice
 
 DEVICE_TRUSTED = EventKind.DEVICE_TRUSTED
 DEVICE_REVOKED = EventKind.DEVICE_REVOKED
@@ -47,16 +47,23 @@ def record(
     ip: str | None = None,
     device_name: str = "",
     reasons: Iterable[str] = (),
+    device: TrustedDevice | None = None,
 ) -> SecurityEvent:
-    """Write ``kind`` to ``user``'s security log and signal it after commit."""
+    """Write ``kind`` to ``user``'s security log and signal it after commit.
+
+    ``device``: the trusted device the event is about, if any.
+    """
     if ip is None and request is not None:
         ip = client_ip(request)
+    if device is not None and not device_name:
+        device_name = device.name
     event = SecurityEvent.objects.create(
         user=user,
         kind=kind,
         ip=ip or None,
         device_name=device_name[:140],
         reasons=list(reasons),
+        device=device,
     )
 
     def send() -> None:
