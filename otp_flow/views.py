@@ -47,6 +47,11 @@ def _reject(request: HttpRequest, form: CodeForm, outcome: verification.Outcome)
     events.record(request.user, events.STEP_UP_FAILED, request=request)
 
 
+def _posted(request: HttpRequest) -> Any:
+    # An empty POST is still a submission (a missing code), not a blank form.
+    return request.POST if request.method == "POST" else None
+
+
 def _check(request: HttpRequest, form: CodeForm) -> verification.Outcome:
     """Check the form's code (TOTP or backup) against the session's user."""
     outcome = verification.verify(request.user, form.code)
@@ -73,7 +78,7 @@ def verify(request: HttpRequest) -> HttpResponse:
     # Trusting the browser belongs to the sign-in: a session asked again for
     # a sensitive action is not offered it.
     pending = request.trust.pending
-    form = CodeForm(request.POST or None, backup=True)
+    form = CodeForm(_posted(request), backup=True)
     if request.method == "POST":
         outcome = _check(request, form)
         if outcome.ok and outcome.device is not None:
@@ -101,7 +106,7 @@ def setup(request: HttpRequest) -> HttpResponse:
     if verification.totp_device(user) is not None:
         return render(request, "otp_flow/enabled.html", _settings_context(request))
     device = lifecycle.new_authenticator(user, conf.DEVICE_NAME)
-    form = CodeForm(request.POST or None)
+    form = CodeForm(_posted(request))
     if request.method == "POST":
         outcome = verification.verify_new_totp(user, _totp_or_none(form), device)
         if outcome.ok:
@@ -215,7 +220,7 @@ def replace(request: HttpRequest) -> HttpResponse:
     if verification.totp_device(user) is None:
         return redirect("otp_flow:setup")
     device = lifecycle.new_authenticator(user, conf.DEVICE_NAME)
-    form = CodeForm(request.POST or None)
+    form = CodeForm(_posted(request))
     if request.method == "POST":
         outcome = verification.verify_new_totp(user, _totp_or_none(form), device)
         if outcome.ok:
