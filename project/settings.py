@@ -160,6 +160,8 @@ if HTTPS:
 # drift following the client is switched off (SECURITY.md R10).
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Trustgate demo")
 OTP_TOTP_SYNC = False
+# The admin never shows TOTP keys or QR codes (SECURITY.md R17).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 _EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 if django.VERSION >= (6, 1):
