@@ -23,7 +23,7 @@ class BackupCodeDeviceAdmin(admin.ModelAdmin):
     list_select_related = ["user"]
     search_fields = ["user__username", "user__email"]
     # SECURITY: no inline of the codes: their hashes are never displayed.
-    fields = [
+    fields = readonly_fields = (
         "user",
         "name",
         "confirmed",
@@ -32,8 +32,7 @@ class BackupCodeDeviceAdmin(admin.ModelAdmin):
         "last_used_at",
         "throttling_failure_count",
         "throttling_failure_timestamp",
-    ]
-    readonly_fields = fields
+    )
     actions = ["reset_code_failures"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 import django_otp
 from django.db import transaction
 from django.http import HttpRequest
+from django.views.decorators.debug import sensitive_variables
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from trust import events, flows
@@ -22,6 +23,7 @@ from .models import BackupCodeDevice
 BACKUP_DEVICE_NAME = "Backup codes"
 
 
+@sensitive_variables("fresh")
 def issue_backup_codes(request: HttpRequest, *, regenerated: bool) -> list[str]:
     """A new set of backup codes for ``request.user``, voiding the old one.
 

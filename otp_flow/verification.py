@@ -20,6 +20,7 @@ from typing import Any
 
 import django_otp
 from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
 from django_otp.models import Device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -57,8 +58,8 @@ def locked_until(device: Device) -> datetime | None:
     return None if allowed else (info or {}).get("locked_until")
 
 
-def _lock(device: Device) -> Device:
-    return type(device).objects.select_for_update().get(pk=device.pk)
+def _lock(device: Device) -> Device | None:
+    return type(device).objects.select_for_update().filter(pk=device.pk).first()
 
 
 def _refused(devices: list[Device]) -> Outcome | None:
@@ -73,6 +74,7 @@ def _refused(devices: list[Device]) -> Outcome | None:
     return None
 
 
+@sensitive_variables("code")
 def verify(user: Any, code: codes.Code | None) -> Outcome:
     """Check ``code`` (canonical, or ``None`` if malformed) for ``user``.
 
@@ -84,7 +86,10 @@ def verify(user: Any, code: codes.Code | None) -> Outcome:
     with transaction.atomic():
         # Both rows locked, always TOTP first: racing guesses are counted one
         # after the other, and the budget is checked under the lock.
-        locked = [_lock(device) for device in (totp, backup) if device is not None]
+        found = [_lock(device) for device in (totp, backup) if device is not None]
+        locked = [device for device in found if device is not None]
+        if len(locked) != len(found):
+            return Outcome()  # removed meanwhile (2FA turned off): nothing to check
         budget = locked[0]
         refused = _refused(locked)
         if refused is not None:
@@ -108,6 +113,7 @@ def verify(user: Any, code: codes.Code | None) -> Outcome:
         return Outcome(device=accepted, kind=code.kind)
 
 
+@sensitive_variables("token")
 def verify_new_totp(user: Any, token: str | None, device: TOTPDevice) -> Outcome:
     """Check a code from an authenticator being enrolled (``device`` unconfirmed)."""
     until = locked_until(device)
@@ -116,7 +122,7 @@ def verify_new_totp(user: Any, token: str | None, device: TOTPDevice) -> Outcome
     if token is None:
         with transaction.atomic():
             locked = _lock(device)
-            if locked_until(locked) is None:
+            if locked is not None and locked_until(locked) is None:
                 locked.throttle_increment()
         return Outcome()
     accepted = django_otp.verify_token(user, device.persistent_id, token)

@@ -6,6 +6,7 @@ Thin: the rules live in ``verification``, ``lifecycle`` and trust's flows.
 from __future__ import annotations
 
 from base64 import b32encode
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -31,7 +32,7 @@ BLOCKED = (
 )
 
 
-def _wait_message(until: timezone.datetime) -> str:
+def _wait_message(until: datetime) -> str:
     seconds = max(1, int((until - timezone.now()).total_seconds()) + 1)
     return f"Too many attempts. Wait {seconds} seconds before trying again."
 
@@ -77,7 +78,7 @@ def verify(request: HttpRequest) -> HttpResponse:
         return redirect(next_url)
     # Trusting the browser belongs to the sign-in: a session asked again for
     # a sensitive action is not offered it.
-    pending = request.trust.pending
+    pending = request.trust.pending  # type: ignore[attr-defined]
     form = CodeForm(_posted(request), backup=True)
     if request.method == "POST":
         outcome = _check(request, form)
@@ -150,7 +151,7 @@ def _enrolled(request: HttpRequest, device: verification.TOTPDevice, trust: bool
     return _show_codes(request, fresh, enrolled=True)
 
 
-@sensitive_variables("fresh")
+@sensitive_variables("fresh", "shown", "codes_text")
 def _show_codes(request: HttpRequest, fresh: list[str], *, enrolled: bool) -> HttpResponse:
     """The one page that ever shows these codes: the response to the POST that made them."""
     shown = [codes.format_backup_code(code) for code in fresh]
@@ -187,6 +188,7 @@ def backup_codes(request: HttpRequest) -> HttpResponse:
 
 
 @sudo_required
+@sensitive_variables("fresh")
 def _regenerate(request: HttpRequest) -> HttpResponse:
     fresh = lifecycle.issue_backup_codes(request, regenerated=True)
     return _show_codes(request, fresh, enrolled=False)

@@ -53,7 +53,7 @@ class TrustedDeviceAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "user__email", "last_ip", "first_ip"]
     date_hierarchy = "created_at"
     # SECURITY: the secret's hash and the OTP device id are never shown.
-    fields = [
+    fields = readonly_fields = (
         "user",
         "browser",
         "os",
@@ -67,8 +67,7 @@ class TrustedDeviceAdmin(admin.ModelAdmin):
         "expires_at",
         "revoked_at",
         "revoked_reason",
-    ]
-    readonly_fields = fields
+    )
     actions = ["revoke_selected", "revoke_all_of_their_users"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -108,8 +107,15 @@ class SecurityEventAdmin(admin.ModelAdmin):
     list_select_related = ["user"]
     search_fields = ["user__username", "user__email", "ip", "device_name"]
     date_hierarchy = "created_at"
-    fields = ["user", "kind", "created_at", "ip", "device_name", "reasons", "device"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "user",
+        "kind",
+        "created_at",
+        "ip",
+        "device_name",
+        "reasons",
+        "device",
+    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -33,7 +33,7 @@ def make_token(device: TrustedDevice) -> str:
 def read_token(token: str) -> Claim | None:
     """The claim of a genuine, unexpired token, or ``None``."""
     try:
-        data = signing.loads(token, salt=_SALT, max_age=conf.NOT_ME_LINK_MAX_AGE.total_seconds())
+        data = signing.loads(token, salt=_SALT, max_age=conf.NOT_ME_LINK_MAX_AGE)
         return Claim(int(data["u"]), int(data["d"]))
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         return None
