@@ -1,19 +1,20 @@
 """Settings of the ``otp_flow`` app, each with its documented default.
 
-=============================  ===========  ==============================================
-Setting                        Default      Meaning
-=============================  ===========  ==============================================
-OTP_FLOW_SUDO_TIMEOUT          10 minutes   A code entered this recently lets a session
-                                            do sensitive things (turn 2FA off, ...).
-OTP_FLOW_TRUST_BY_DEFAULT      True         "Trust this device" starts checked.
-OTP_FLOW_DEVICE_NAME           "Authenticator"  Name of a newly enrolled TOTP device.
-OTP_FLOW_MAX_FAILURES          100          After this many consecutive failed codes
-                                            (TOTP and backup codes together) nothing is
-                                            compared any more until an admin resets the
-                                            count (NIST SP 800-63B: at most 100).
-OTP_FLOW_BACKUP_THROTTLE_FACTOR  None       django-otp back-off of the backup-code
-                                            device itself; ``None``: the TOTP one.
-=============================  ===========  ==============================================
+===============================  ===============  ==========================================
+Setting                          Default          Meaning
+===============================  ===============  ==========================================
+OTP_FLOW_SUDO_TIMEOUT            10 minutes       A code entered this recently lets a session
+                                                  do sensitive things (turn 2FA off, ...).
+OTP_FLOW_TRUST_BY_DEFAULT        True             "Trust this device" starts checked.
+OTP_FLOW_DEVICE_NAME             "Authenticator"  Name of a newly enrolled TOTP device.
+OTP_FLOW_MAX_FAILURES            100              After this many consecutive failed codes
+                                                  (TOTP and backup codes together) nothing
+                                                  is compared any more until an admin
+                                                  resets the count (NIST SP 800-63B: at
+                                                  most 100).
+OTP_FLOW_BACKUP_THROTTLE_FACTOR  None             django-otp back-off of the backup-code
+                                                  device itself; ``None``: the TOTP one's.
+===============================  ===============  ==========================================
 
 django-otp's own settings keep their meaning: ``OTP_TOTP_ISSUER`` labels the
 authenticator entry, ``OTP_TOTP_THROTTLE_FACTOR`` sets the back-off (shared by
