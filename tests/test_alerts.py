@@ -157,3 +157,20 @@ def test_no_alert_without_an_address(make_user, clock):
     account.user.email = ""
     trusted_browser(account, clock)
     assert not mail.outbox
+
+
+@pytest.mark.parametrize(
+    "token", ["x", "a" * 3000, "%00", "%C3%A9t%C3%A9", "..", "eyJ1IjoxLCJkIjoxfQ:1:2"]
+)
+def test_garbage_links_are_a_clear_400(db, token):
+    for method in ("get", "post"):
+        response = getattr(browser(), method)(f"/devices/not-me/{token}/")
+        assert response.status_code in {400, 404}, (method, token)
+
+
+def test_backup_code_and_disable_endpoints_refuse_other_methods(account):
+    client = browser()
+    sign_in(client, account)
+    step_up(client, account, trust=False)
+    for path in ("/2fa/backup-codes/", "/2fa/disable/"):
+        assert client.put(path).status_code == 405
