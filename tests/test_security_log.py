@@ -253,3 +253,13 @@ def test_devices_page_shows_recent_security_activity(account, clock):
     for label in ["Code rejected", "Code accepted", "Backup code used", "Device trusted"]:
         assert label in section
     assert made[0] not in html
+
+
+def test_events_from_a_request_name_its_browser(account):
+    made = give_codes(account)
+    client = browser(REMOTE_ADDR="203.0.113.9")
+    sign_in(client, account)
+    client.post("/2fa/verify/", {"otp_token": made[0]})
+    for kind in (EventKind.STEP_UP_PASSED, EventKind.BACKUP_CODE_USED):
+        event = SecurityEvent.objects.get(kind=kind)
+        assert (event.device_name, event.ip) == ("Chrome on Windows", "203.0.113.9")

@@ -14,6 +14,8 @@ from django.http import HttpRequest
 
 from . import signals
 from .client_ip import client_ip
+from .conf import conf
+from .fingerprint import clean_user_agent, parse_agent
 from .models import EventKind, SecurityEvent, TrustedDevice
 
 DEVICE_TRUSTED = EventKind.DEVICE_TRUSTED
@@ -57,6 +59,10 @@ def record(
         ip = client_ip(request)
     if device is not None and not device_name:
         device_name = device.name
+    if not device_name and request is not None:
+        # The browser the event came from, named as the devices page names it.
+        raw = clean_user_agent(request.META.get("HTTP_USER_AGENT"), conf.USER_AGENT_MAX_LENGTH)
+        device_name = parse_agent(raw).name
     event = SecurityEvent.objects.create(
         user=user,
         kind=kind,
