@@ -12,7 +12,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 from django_otp import user_has_device
 
-from trust.receivers import mark_password_reset
+from trust.receivers import mark_password_change
 
 
 @login_required
@@ -41,5 +41,13 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     post_reset_login = False
 
     def form_valid(self, form):  # type: ignore[no-untyped-def]
-        mark_password_reset(form.user)
+        mark_password_change(form.user, self.request, reset=True)
+        return super().form_valid(form)
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's, telling the security log where the change came from."""
+
+    def form_valid(self, form):  # type: ignore[no-untyped-def]
+        mark_password_change(form.user, self.request)
         return super().form_valid(form)

@@ -50,7 +50,8 @@ def test_password_change_revokes_every_device_and_ends_other_sessions(account, c
     }
     assert laptop.get("/")["Location"].startswith("/accounts/login/")
     assert phone.get("/").status_code == 200  # this session goes on
-    assert SecurityEvent.objects.filter(user=account.user, kind="password_changed").count() == 1
+    event = SecurityEvent.objects.get(user=account.user, kind="password_changed")
+    assert (event.device_name, event.ip) == ("Safari on iPhone", "127.0.0.1")
 
     # The formerly trusted browser now owes a code.
     phone.post("/accounts/logout/")
@@ -84,7 +85,8 @@ def test_password_reset_never_signs_in_and_revokes_everything(account, clock):
     assert not live_devices(account).exists()
     for client in (laptop, phone):
         assert client.get("/")["Location"].startswith("/accounts/login/")
-    assert SecurityEvent.objects.filter(user=account.user, kind="password_reset").count() == 1
+    event = SecurityEvent.objects.get(user=account.user, kind="password_reset")
+    assert event.device_name == "Firefox on Windows"
     assert not SecurityEvent.objects.filter(kind="password_changed").exists()
 
     # Signing in with the new password still asks for a code, even on a
@@ -183,3 +185,20 @@ def test_a_verified_session_is_not_timed_out_by_the_pending_limit(account, clock
     step_up(client, account, trust=False)
     clock.shift(timedelta(minutes=30))
     assert client.get("/").status_code == 200
+
+
+def test_djangos_own_password_change_view_works_unmarked(account, clock, settings):
+    settings.ROOT_URLCONF = "tests.urls_django_password"
+    laptop, phone = two_trusted_sessions(account, clock)
+    response = phone.post(
+        "/plain/password/change/",
+        {
+            "old_password": account.password,
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+        },
+    )
+    assert response.status_code == 302
+    assert not live_devices(account).exists()
+    assert laptop.get("/")["Location"].startswith("/accounts/login/")
+    assert phone.get("/").status_code == 200
