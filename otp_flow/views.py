@@ -1,4 +1,4 @@
-"""Enrollment, the step-up code page, backup codes, turning 2FA off.
+"""Enrollment and the step-up code page (managing 2FA: ``manage_views``).
 
 Thin: the rules live in ``verification``, ``lifecycle`` and trust's flows.
 """
@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from trust import events, flows
 from trust.http import safe_next, sensitive_page
@@ -24,7 +24,6 @@ from . import codes, lifecycle, verification
 from .conf import conf
 from .forms import INVALID_CODE, CodeForm
 from .qr import qr_svg
-from .sudo import sudo_required
 
 BLOCKED = (
     "Too many wrong codes. Code entry is locked for this account: "
@@ -37,7 +36,7 @@ def _wait_message(until: datetime) -> str:
     return f"Too many attempts. Wait {seconds} seconds before trying again."
 
 
-def _reject(request: HttpRequest, form: CodeForm, outcome: verification.Outcome) -> None:
+def reject_code(request: HttpRequest, form: CodeForm, outcome: verification.Outcome) -> None:
     form.errors.pop("otp_token", None)
     if outcome.blocked:
         form.add_error(None, BLOCKED)
@@ -48,12 +47,12 @@ def _reject(request: HttpRequest, form: CodeForm, outcome: verification.Outcome)
     events.record(request.user, events.STEP_UP_FAILED, request=request)
 
 
-def _posted(request: HttpRequest) -> Any:
+def posted(request: HttpRequest) -> Any:
     # An empty POST is still a submission (a missing code), not a blank form.
     return request.POST if request.method == "POST" else None
 
 
-def _check(request: HttpRequest, form: CodeForm) -> verification.Outcome:
+def check_code(request: HttpRequest, form: CodeForm) -> verification.Outcome:
     """Check the form's code (TOTP or backup) against the session's user."""
     outcome = verification.verify(request.user, form.code)
     if outcome.ok:
@@ -61,7 +60,7 @@ def _check(request: HttpRequest, form: CodeForm) -> verification.Outcome:
         if outcome.kind == codes.BACKUP:
             events.record(request.user, events.BACKUP_CODE_USED, request=request)
     else:
-        _reject(request, form, outcome)
+        reject_code(request, form, outcome)
     return outcome
 
 
@@ -79,9 +78,9 @@ def verify(request: HttpRequest) -> HttpResponse:
     # Trusting the browser belongs to the sign-in: a session asked again for
     # a sensitive action is not offered it.
     pending = request.trust.pending  # type: ignore[attr-defined]
-    form = CodeForm(_posted(request), backup=True)
+    form = CodeForm(posted(request), backup=True)
     if request.method == "POST":
-        outcome = _check(request, form)
+        outcome = check_code(request, form)
         if outcome.ok and outcome.device is not None:
             flows.mark_verified(request, outcome.device)
             if pending and form.cleaned_data["trust_device"]:
@@ -105,23 +104,23 @@ def setup(request: HttpRequest) -> HttpResponse:
     """Enroll a TOTP authenticator; 2FA is on once it gave a valid code."""
     user = request.user
     if verification.totp_device(user) is not None:
-        return render(request, "otp_flow/enabled.html", _settings_context(request))
+        return render(request, "otp_flow/enabled.html", settings_context(request))
     device = lifecycle.new_authenticator(user, conf.DEVICE_NAME)
-    form = CodeForm(_posted(request))
+    form = CodeForm(posted(request))
     if request.method == "POST":
-        outcome = verification.verify_new_totp(user, _totp_or_none(form), device)
+        outcome = verification.verify_new_totp(user, totp_or_none(form), device)
         if outcome.ok:
             return _enrolled(request, device, form.cleaned_data["trust_device"])
-        _reject(request, form, outcome)
-    return _setup_page(request, form, device, "otp_flow/setup.html")
+        reject_code(request, form, outcome)
+    return setup_page(request, form, device, "otp_flow/setup.html")
 
 
-def _totp_or_none(form: CodeForm) -> str | None:
+def totp_or_none(form: CodeForm) -> str | None:
     code = form.code
     return code.value if code is not None else None
 
 
-def _setup_page(request: HttpRequest, form: CodeForm, device: Any, template: str) -> HttpResponse:
+def setup_page(request: HttpRequest, form: CodeForm, device: Any, template: str) -> HttpResponse:
     secret = b32encode(device.bin_key).decode("ascii")
     uri = device.config_url
     return render(
@@ -148,11 +147,11 @@ def _enrolled(request: HttpRequest, device: verification.TOTPDevice, trust: bool
     if trust:
         flows.trust_device(request, device)
     fresh = lifecycle.issue_backup_codes(request, regenerated=False)
-    return _show_codes(request, fresh, enrolled=True)
+    return show_codes(request, fresh, enrolled=True)
 
 
 @sensitive_variables("fresh", "shown", "codes_text")
-def _show_codes(request: HttpRequest, fresh: list[str], *, enrolled: bool) -> HttpResponse:
+def show_codes(request: HttpRequest, fresh: list[str], *, enrolled: bool) -> HttpResponse:
     """The one page that ever shows these codes: the response to the POST that made them."""
     shown = [codes.format_backup_code(code) for code in fresh]
     return render(
@@ -167,66 +166,9 @@ def _show_codes(request: HttpRequest, fresh: list[str], *, enrolled: bool) -> Ht
     )
 
 
-def _settings_context(request: HttpRequest) -> dict[str, Any]:
+def settings_context(request: HttpRequest) -> dict[str, Any]:
     device = verification.backup_device(request.user)
     return {
         "backup_codes_left": device.remaining if device is not None else 0,
         "disable_form": CodeForm(backup=True),
     }
-
-
-@require_http_methods(["GET", "POST"])
-@login_required
-@sensitive_page
-def backup_codes(request: HttpRequest) -> HttpResponse:
-    """How many backup codes are left (GET); a new set, voiding the old (POST, sudo)."""
-    if not verification.has_two_factor(request.user):
-        return redirect("otp_flow:setup")
-    if request.method == "POST":
-        return _regenerate(request)
-    return render(request, "otp_flow/backup_codes.html", _settings_context(request))
-
-
-@sudo_required
-@sensitive_variables("fresh")
-def _regenerate(request: HttpRequest) -> HttpResponse:
-    fresh = lifecycle.issue_backup_codes(request, regenerated=True)
-    return _show_codes(request, fresh, enrolled=False)
-
-
-@require_POST
-@login_required
-@sensitive_post_parameters("otp_token")
-@sensitive_page
-def disable(request: HttpRequest) -> HttpResponse:
-    """Turn 2FA off. The code in this form is the fresh code sudo mode asks for."""
-    if not verification.has_two_factor(request.user):
-        return redirect("otp_flow:setup")
-    form = CodeForm(request.POST, backup=True)
-    if _check(request, form).ok:
-        lifecycle.disable(request)
-        return render(request, "otp_flow/disabled.html")
-    context = _settings_context(request)
-    context["disable_form"] = form
-    return render(request, "otp_flow/enabled.html", context, status=400)
-
-
-@require_http_methods(["GET", "POST"])
-@login_required
-@sensitive_post_parameters("otp_token")
-@sensitive_page
-@sudo_required
-def replace(request: HttpRequest) -> HttpResponse:
-    """Replace the authenticator: a code from the NEW one confirms it."""
-    user = request.user
-    if verification.totp_device(user) is None:
-        return redirect("otp_flow:setup")
-    device = lifecycle.new_authenticator(user, conf.DEVICE_NAME)
-    form = CodeForm(_posted(request))
-    if request.method == "POST":
-        outcome = verification.verify_new_totp(user, _totp_or_none(form), device)
-        if outcome.ok:
-            lifecycle.replace_authenticator(request, device)
-            return redirect("otp_flow:setup")
-        _reject(request, form, outcome)
-    return _setup_page(request, form, device, "otp_flow/replace.html")
