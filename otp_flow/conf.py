@@ -56,7 +56,7 @@ class Conf:
 
     @property
     def MAX_FAILURES(self) -> int:
-        return int(_get("OTP_FLOW_MAX_FAILURES"))
+        return _get("OTP_FLOW_MAX_FAILURES")
 
     @property
     def BACKUP_THROTTLE_FACTOR(self) -> float:
