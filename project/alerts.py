@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from otp_flow.models import BackupCodeDevice
 from trust import not_me
 from trust.models import EventKind, SecurityEvent, TrustedDevice
 
@@ -45,6 +46,11 @@ def _live_device(event: SecurityEvent) -> TrustedDevice | None:
     return TrustedDevice.objects.filter(pk=event.device_id, revoked_at__isnull=True).first()
 
 
+def _backup_codes_left(user: Any) -> int:
+    device = BackupCodeDevice.objects.filter(user=user).first()
+    return device.remaining if device is not None else 0
+
+
 def send_security_alert(
     sender: Any,
     user: Any,
@@ -64,6 +70,9 @@ def send_security_alert(
         "subject": subject,
         "not_me_url": not_me.link(device, request) if device is not None else "",
         "devices_url": _absolute(reverse("trust:devices"), request),
+        "backup_codes_left": _backup_codes_left(user)
+        if event.kind == EventKind.BACKUP_CODE_USED
+        else None,
     }
     body = render_to_string("alerts/security_alert.txt", context)
     try:

@@ -138,6 +138,7 @@ def test_backup_code_used_alert(account):
     client.post("/2fa/verify/", {"otp_token": made[0]})
     message = only_alert(account, "backup code was used")
     assert made[0] not in message.body
+    assert "Backup codes left: 9" in message.body
 
 
 def test_backup_codes_regenerated_alert(account, clock):
@@ -174,3 +175,14 @@ def test_backup_code_and_disable_endpoints_refuse_other_methods(account):
     step_up(client, account, trust=False)
     for path in ("/2fa/backup-codes/", "/2fa/disable/"):
         assert client.put(path).status_code == 405
+
+
+def test_a_session_still_owing_its_code_can_use_the_link(account, clock):
+    trusted_browser(account, clock)
+    path = not_me_path(only_alert(account, "new device is trusted"))
+    owner = browser(FIREFOX_WINDOWS)
+    sign_in(owner, account)
+    assert owner.get("/")["Location"].startswith("/2fa/verify/")
+    assert owner.get(path).status_code == 200
+    assert owner.post(path).status_code == 200
+    assert TrustedDevice.objects.get(user=account.user).revoked_at is not None
