@@ -34,7 +34,7 @@ def code_lookup(code: str, secret: str | bytes | None = None) -> str:
 
 def _lookups(code: str) -> list[str]:
     # Codes made before a SECRET_KEY rotation are found through the fallbacks.
-    keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    keys = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
     return [code_lookup(code, key) for key in keys]
 
 

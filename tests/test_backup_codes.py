@@ -330,3 +330,31 @@ def test_a_backup_code_raced_by_parallel_requests_works_once(postgres_only, make
     assert len(results) == attempts
     assert results.count(True) == 1
     assert codes_left(account) == 9
+
+
+def test_codes_survive_a_secret_key_rotation(account, settings):
+    made = give_codes(account)
+    old_key = settings.SECRET_KEY
+    settings.SECRET_KEY = "a brand new secret key for this site, long enough 0123456789"
+    assert not verification.verify(account.user, codes.Code(codes.BACKUP, made[0])).ok
+    settings.SECRET_KEY_FALLBACKS = [old_key]
+    assert verification.verify(account.user, codes.Code(codes.BACKUP, made[1])).ok
+
+
+def test_a_backup_code_session_is_verified_by_the_backup_device(account):
+    made = give_codes(account)
+    client = pending_browser(account)
+    client.post("/2fa/verify/", {"otp_token": made[0]})
+    request = client.get("/").wsgi_request
+    assert request.user.is_verified()
+    assert isinstance(request.user.otp_device, BackupCodeDevice)
+    assert request.trust.method == "otp" and request.trust.last_code_at is not None
+
+
+def test_django_otp_verify_token_uses_the_device_directly(account):
+    import django_otp
+
+    made = give_codes(account)
+    device = BackupCodeDevice.objects.get(user=account.user)
+    assert django_otp.verify_token(account.user, device.persistent_id, made[0]) == device
+    assert django_otp.verify_token(account.user, device.persistent_id, made[0]) is None
