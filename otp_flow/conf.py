@@ -1,16 +1,24 @@
 """Settings of the ``otp_flow`` app, each with its documented default.
 
-=============================  ===========  ==============================================
-Setting                        Default      Meaning
-=============================  ===========  ==============================================
-OTP_FLOW_SUDO_TIMEOUT          10 minutes   A code entered this recently lets a session
-                                            do sensitive things (turn 2FA off, ...).
-OTP_FLOW_TRUST_BY_DEFAULT      True         "Trust this device" starts checked.
-OTP_FLOW_DEVICE_NAME           "Authenticator"  Name of a newly enrolled TOTP device.
-=============================  ===========  ==============================================
+===============================  ===============  ==========================================
+Setting                          Default          Meaning
+===============================  ===============  ==========================================
+OTP_FLOW_SUDO_TIMEOUT            10 minutes       A code entered this recently lets a session
+                                                  do sensitive things (turn 2FA off, ...).
+OTP_FLOW_TRUST_BY_DEFAULT        True             "Trust this device" starts checked.
+OTP_FLOW_DEVICE_NAME             "Authenticator"  Name of a newly enrolled TOTP device.
+OTP_FLOW_MAX_FAILURES            100              After this many consecutive failed codes
+                                                  (TOTP and backup codes together) nothing
+                                                  is compared any more until an admin
+                                                  resets the count (NIST SP 800-63B: at
+                                                  most 100).
+OTP_FLOW_BACKUP_THROTTLE_FACTOR  None             django-otp back-off of the backup-code
+                                                  device itself; ``None``: the TOTP one's.
+===============================  ===============  ==========================================
 
 django-otp's own settings keep their meaning: ``OTP_TOTP_ISSUER`` labels the
-authenticator entry, ``OTP_TOTP_THROTTLE_FACTOR`` sets the back-off.
+authenticator entry, ``OTP_TOTP_THROTTLE_FACTOR`` sets the back-off (shared by
+TOTP and backup codes: a failure of either counts against the TOTP device).
 """
 
 from __future__ import annotations
@@ -24,6 +32,8 @@ _DEFAULTS: dict[str, Any] = {
     "OTP_FLOW_SUDO_TIMEOUT": timedelta(minutes=10),
     "OTP_FLOW_TRUST_BY_DEFAULT": True,
     "OTP_FLOW_DEVICE_NAME": "Authenticator",
+    "OTP_FLOW_MAX_FAILURES": 100,
+    "OTP_FLOW_BACKUP_THROTTLE_FACTOR": None,
 }
 
 
@@ -43,6 +53,17 @@ class Conf:
     @property
     def DEVICE_NAME(self) -> str:
         return _get("OTP_FLOW_DEVICE_NAME")
+
+    @property
+    def MAX_FAILURES(self) -> int:
+        return _get("OTP_FLOW_MAX_FAILURES")
+
+    @property
+    def BACKUP_THROTTLE_FACTOR(self) -> float:
+        factor = _get("OTP_FLOW_BACKUP_THROTTLE_FACTOR")
+        if factor is None:
+            factor = getattr(settings, "OTP_TOTP_THROTTLE_FACTOR", 1)
+        return factor
 
 
 conf = Conf()

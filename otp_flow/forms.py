@@ -1,15 +1,17 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
-from .codes import MAX_INPUT_LENGTH, canonical_totp
+from .codes import MAX_INPUT_LENGTH, Code, canonical_code
 from .conf import conf
 
 INVALID_CODE = "That code didn't work. Check your authenticator and try again."
 
 
 class CodeForm(forms.Form):
-    """A code, and whether to trust this browser afterwards."""
+    """A code (TOTP, or a backup code if ``backup``), and whether to trust this browser."""
 
     otp_token = forms.CharField(
         label="Code",
@@ -18,7 +20,6 @@ class CodeForm(forms.Form):
         widget=forms.TextInput(
             attrs={
                 "autocomplete": "one-time-code",
-                "inputmode": "numeric",
                 "autofocus": True,
                 "autocapitalize": "off",
                 "spellcheck": "false",
@@ -27,12 +28,25 @@ class CodeForm(forms.Form):
     )
     trust_device = forms.BooleanField(label="Trust this device", required=False)
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, backup: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.backup = backup
         self.fields["trust_device"].initial = conf.TRUST_BY_DEFAULT
+        if not backup:
+            self.fields["otp_token"].widget.attrs["inputmode"] = "numeric"
 
-    def clean_otp_token(self) -> str:
-        code = canonical_totp(self.cleaned_data.get("otp_token"))
+    def clean_otp_token(self) -> Code:
+        # SECURITY: one candidate per request: a repeated field
+        # (otp_token=1&otp_token=2) is malformed, not "the last one".
+        getlist = getattr(self.data, "getlist", None)
+        if getlist is not None and len(getlist(self.add_prefix("otp_token"))) != 1:
+            raise forms.ValidationError(INVALID_CODE, code="malformed")
+        code = canonical_code(self.cleaned_data.get("otp_token"), backup=self.backup)
         if code is None:
             raise forms.ValidationError(INVALID_CODE, code="malformed")
         return code
+
+    @property
+    def code(self) -> Code | None:
+        """The canonical code if the form is valid, else ``None`` (malformed)."""
+        return self.cleaned_data["otp_token"] if self.is_valid() else None

@@ -3,6 +3,13 @@
 Always through ``django_otp.verify_token()``, which locks the device row for
 the check: a code (or time step) is accepted once, even by racing requests,
 and the throttle count cannot be raced past either.
+
+TOTP and backup codes share one budget per user (SECURITY.md R13): every
+failure, whichever kind of code, malformed input included, is charged to
+the user's TOTP device's django-otp throttle, and both devices' throttles
+must allow a check before anything is compared. After
+``OTP_FLOW_MAX_FAILURES`` consecutive failures nothing is compared any more
+until an admin resets the count.
 """
 
 from __future__ import annotations
@@ -13,14 +20,21 @@ from typing import Any
 
 import django_otp
 from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
 from django_otp.models import Device
 from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from . import codes
+from .conf import conf
+from .models import BackupCodeDevice
 
 
 @dataclass(frozen=True)
 class Outcome:
     device: Device | None = None  # the device that accepted the code
     locked_until: datetime | None = None  # throttled: nothing was compared
+    blocked: bool = False  # too many failures: nothing is compared any more
+    kind: str | None = None  # codes.TOTP or codes.BACKUP, when accepted
 
     @property
     def ok(self) -> bool:
@@ -31,13 +45,12 @@ def totp_device(user: Any, *, confirmed: bool = True) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=confirmed).order_by("pk").first()
 
 
-def _charge_malformed(device: Device) -> None:
-    """Malformed input costs an attempt like a wrong code, but is never compared."""
-    with transaction.atomic():
-        locked = type(device).objects.select_for_update().get(pk=device.pk)
-        allowed, _ = locked.verify_is_allowed()
-        if allowed:
-            locked.throttle_increment()
+def backup_device(user: Any) -> BackupCodeDevice | None:
+    return BackupCodeDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
+
+
+def has_two_factor(user: Any) -> bool:
+    return django_otp.user_has_device(user)
 
 
 def locked_until(device: Device) -> datetime | None:
@@ -45,18 +58,80 @@ def locked_until(device: Device) -> datetime | None:
     return None if allowed else (info or {}).get("locked_until")
 
 
-def verify(user: Any, code: str | None, device: Device | None = None) -> Outcome:
+def _lock(device: Device) -> Device | None:
+    return type(device).objects.select_for_update().filter(pk=device.pk).first()
+
+
+def _refused(devices: list[Device]) -> Outcome | None:
+    """Why nothing may be compared now, or ``None`` if a check is allowed."""
+    for device in devices:
+        if device.throttling_failure_count >= conf.MAX_FAILURES:
+            return Outcome(blocked=True)
+    for device in devices:
+        until = locked_until(device)
+        if until is not None:
+            return Outcome(locked_until=until)
+    return None
+
+
+@sensitive_variables("code")
+def verify(user: Any, code: codes.Code | None) -> Outcome:
     """Check ``code`` (canonical, or ``None`` if malformed) for ``user``.
 
     SECURITY: ``user`` is the session's, never one named by the request.
     """
-    device = device or totp_device(user)
-    if device is None:
+    totp, backup = totp_device(user), backup_device(user)
+    if totp is None and backup is None:
         return Outcome()
+    with transaction.atomic():
+        # Both rows locked, always TOTP first: racing guesses are counted one
+        # after the other, and the budget is checked under the lock.
+        found = [_lock(device) for device in (totp, backup) if device is not None]
+        locked = [device for device in found if device is not None]
+        if len(locked) != len(found):
+            return Outcome()  # removed meanwhile (2FA turned off): nothing to check
+        budget = locked[0]
+        refused = _refused(locked)
+        if refused is not None:
+            return refused
+        target = totp if code is not None and code.kind == codes.TOTP else backup
+        if code is None or target is None:
+            # Malformed input costs an attempt but is never compared.
+            budget.throttle_increment()
+            return Outcome()
+        accepted = django_otp.verify_token(user, target.persistent_id, code.value)
+        if accepted is None:
+            if totp is not None and target is backup:
+                # A backup code failed: its device counted it; so does the budget.
+                budget.throttle_increment()
+            return Outcome()
+        # One budget: a success of either kind clears both counts.
+        for device in locked:
+            type(device).objects.filter(pk=device.pk).update(
+                throttling_failure_count=0, throttling_failure_timestamp=None
+            )
+        return Outcome(device=accepted, kind=code.kind)
+
+
+@sensitive_variables("token")
+def verify_new_totp(user: Any, token: str | None, device: TOTPDevice) -> Outcome:
+    """Check a code from an authenticator being enrolled (``device`` unconfirmed)."""
     until = locked_until(device)
     if until is not None:
         return Outcome(locked_until=until)
-    if code is None:
-        _charge_malformed(device)
+    if token is None:
+        with transaction.atomic():
+            locked = _lock(device)
+            if locked is not None and locked_until(locked) is None:
+                locked.throttle_increment()
         return Outcome()
-    return Outcome(device=django_otp.verify_token(user, device.persistent_id, code))
+    accepted = django_otp.verify_token(user, device.persistent_id, token)
+    return Outcome(device=accepted, kind=codes.TOTP if accepted else None)
+
+
+def reset_failures(user: Any) -> None:
+    """Lift the throttle and the hard cap (an admin's or a recovery's decision)."""
+    for model in (TOTPDevice, BackupCodeDevice):
+        model.objects.filter(user=user).update(
+            throttling_failure_count=0, throttling_failure_timestamp=None
+        )

@@ -1,8 +1,13 @@
-"""Enrollment and the step-up code page. Thin: the rules live in flows."""
+"""Enrollment and the step-up code page (managing 2FA: ``manage_views``).
+
+Thin: the rules live in ``verification``, ``lifecycle`` and trust's flows.
+"""
 
 from __future__ import annotations
 
 from base64 import b32encode
+from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -15,63 +20,79 @@ from django.views.decorators.http import require_http_methods
 from trust import events, flows
 from trust.http import safe_next, sensitive_page
 
-from . import verification
+from . import codes, lifecycle, verification
 from .conf import conf
 from .forms import INVALID_CODE, CodeForm
 from .qr import qr_svg
 
+BLOCKED = (
+    "Too many wrong codes. Code entry is locked for this account: "
+    "contact the site's administrators."
+)
 
-def _wait_message(until: timezone.datetime) -> str:
+
+def _wait_message(until: datetime) -> str:
     seconds = max(1, int((until - timezone.now()).total_seconds()) + 1)
     return f"Too many attempts. Wait {seconds} seconds before trying again."
 
 
-def _reject(request: HttpRequest, form: CodeForm, outcome: verification.Outcome) -> None:
+def reject_code(request: HttpRequest, form: CodeForm, outcome: verification.Outcome) -> None:
     form.errors.pop("otp_token", None)
-    if outcome.locked_until is not None:
+    if outcome.blocked:
+        form.add_error(None, BLOCKED)
+    elif outcome.locked_until is not None:
         form.add_error(None, _wait_message(outcome.locked_until))
     else:
         form.add_error(None, INVALID_CODE)
     events.record(request.user, events.STEP_UP_FAILED, request=request)
 
 
+def posted(request: HttpRequest) -> Any:
+    # An empty POST is still a submission (a missing code), not a blank form.
+    return request.POST if request.method == "POST" else None
+
+
+def check_code(request: HttpRequest, form: CodeForm) -> verification.Outcome:
+    """Check the form's code (TOTP or backup) against the session's user."""
+    outcome = verification.verify(request.user, form.code)
+    if outcome.ok:
+        events.record(request.user, events.STEP_UP_PASSED, request=request)
+        if outcome.kind == codes.BACKUP:
+            events.record(request.user, events.BACKUP_CODE_USED, request=request)
+    else:
+        reject_code(request, form, outcome)
+    return outcome
+
+
 @require_http_methods(["GET", "POST"])
 @sensitive_post_parameters("otp_token")
 @sensitive_page
 def verify(request: HttpRequest) -> HttpResponse:
-    """The step-up page: a code owed after the password, or asked for again."""
+    """The step-up page: a code owed after the password, or asked for again (sudo)."""
     default = resolve_url(settings.LOGIN_REDIRECT_URL)
     next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"), default)
     if not request.user.is_authenticated:
         return redirect(resolve_url(settings.LOGIN_URL))
-    device = verification.totp_device(request.user)
-    if device is None:
+    if not verification.has_two_factor(request.user):
         return redirect(next_url)
-
-    # An empty POST (or a JSON body) is still a submission: bound, so invalid.
-    form = CodeForm(request.POST if request.method == "POST" else None)
+    # Trusting the browser belongs to the sign-in: a session asked again for
+    # a sensitive action is not offered it.
+    pending = request.trust.pending  # type: ignore[attr-defined]
+    form = CodeForm(posted(request), backup=True)
     if request.method == "POST":
-        outcome = verification.verify(
-            request.user, form.cleaned_data["otp_token"] if form.is_valid() else None, device
-        )
+        outcome = check_code(request, form)
         if outcome.ok and outcome.device is not None:
-            return _passed(request, outcome.device, form.cleaned_data["trust_device"], next_url)
-        _reject(request, form, outcome)
+            flows.mark_verified(request, outcome.device)
+            if pending and form.cleaned_data["trust_device"]:
+                flows.trust_device(request, outcome.device)
+            # SECURITY: next was checked against this host when read, and the
+            # value used is that checked one.
+            return redirect(next_url)
     return render(
         request,
         "otp_flow/verify.html",
-        {"form": form, "next": next_url, "pending": request.trust.pending},
+        {"form": form, "next": next_url, "pending": pending},
     )
-
-
-def _passed(request: HttpRequest, device: object, trust: bool, next_url: str) -> HttpResponse:
-    flows.mark_verified(request, device)  # type: ignore[arg-type]
-    events.record(request.user, events.STEP_UP_PASSED, request=request)
-    if trust:
-        flows.trust_device(request, device)  # type: ignore[arg-type]
-    # SECURITY: next was checked against this host when read, and the value
-    # used is that checked one.
-    return redirect(next_url)
 
 
 @require_http_methods(["GET", "POST"])
@@ -83,28 +104,28 @@ def setup(request: HttpRequest) -> HttpResponse:
     """Enroll a TOTP authenticator; 2FA is on once it gave a valid code."""
     user = request.user
     if verification.totp_device(user) is not None:
-        return render(request, "otp_flow/enabled.html")
-    device = verification.totp_device(user, confirmed=False)
-    if device is None:
-        device = verification.TOTPDevice.objects.create(
-            user=user, name=conf.DEVICE_NAME, confirmed=False
-        )
-
-    # An empty POST (or a JSON body) is still a submission: bound, so invalid.
-    form = CodeForm(request.POST if request.method == "POST" else None)
+        return render(request, "otp_flow/enabled.html", settings_context(request))
+    device = lifecycle.new_authenticator(user, conf.DEVICE_NAME)
+    form = CodeForm(posted(request))
     if request.method == "POST":
-        outcome = verification.verify(
-            user, form.cleaned_data["otp_token"] if form.is_valid() else None, device
-        )
+        outcome = verification.verify_new_totp(user, totp_or_none(form), device)
         if outcome.ok:
             return _enrolled(request, device, form.cleaned_data["trust_device"])
-        _reject(request, form, outcome)
+        reject_code(request, form, outcome)
+    return setup_page(request, form, device, "otp_flow/setup.html")
 
+
+def totp_or_none(form: CodeForm) -> str | None:
+    code = form.code
+    return code.value if code is not None else None
+
+
+def setup_page(request: HttpRequest, form: CodeForm, device: Any, template: str) -> HttpResponse:
     secret = b32encode(device.bin_key).decode("ascii")
     uri = device.config_url
     return render(
         request,
-        "otp_flow/setup.html",
+        template,
         {
             "form": form,
             "qr_svg": qr_svg(uri),
@@ -114,6 +135,7 @@ def setup(request: HttpRequest) -> HttpResponse:
     )
 
 
+@sensitive_variables("fresh")
 def _enrolled(request: HttpRequest, device: verification.TOTPDevice, trust: bool) -> HttpResponse:
     device.confirmed = True
     device.save(update_fields=["confirmed"])
@@ -124,4 +146,29 @@ def _enrolled(request: HttpRequest, device: verification.TOTPDevice, trust: bool
     flows.end_other_sessions(request)
     if trust:
         flows.trust_device(request, device)
-    return redirect(resolve_url(settings.LOGIN_REDIRECT_URL))
+    fresh = lifecycle.issue_backup_codes(request, regenerated=False)
+    return show_codes(request, fresh, enrolled=True)
+
+
+@sensitive_variables("fresh", "shown", "codes_text")
+def show_codes(request: HttpRequest, fresh: list[str], *, enrolled: bool) -> HttpResponse:
+    """The one page that ever shows these codes: the response to the POST that made them."""
+    shown = [codes.format_backup_code(code) for code in fresh]
+    return render(
+        request,
+        "otp_flow/backup_codes_new.html",
+        {
+            "codes": shown,
+            "codes_text": "\n".join(shown) + "\n",
+            "enrolled": enrolled,
+            "continue_url": resolve_url(settings.LOGIN_REDIRECT_URL),
+        },
+    )
+
+
+def settings_context(request: HttpRequest) -> dict[str, Any]:
+    device = verification.backup_device(request.user)
+    return {
+        "backup_codes_left": device.remaining if device is not None else 0,
+        "disable_form": CodeForm(backup=True),
+    }

@@ -160,6 +160,11 @@ if HTTPS:
 # drift following the client is switched off (SECURITY.md R10).
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Trustgate demo")
 OTP_TOTP_SYNC = False
+# The admin never shows TOTP keys or QR codes (SECURITY.md R17).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# An alert's "this wasn't me" link only removes access: a session still owing
+# its code may use it too.
+TRUST_EXEMPT_URL_NAMES = ["trust:not_me"]
 
 _EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 if django.VERSION >= (6, 1):

@@ -13,7 +13,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password/change/",
-        auth_views.PasswordChangeView.as_view(),
+        views.PasswordChangeView.as_view(),
         name="password_change",
     ),
     path(
@@ -30,7 +30,7 @@ urlpatterns = [
     path(
         "accounts/password/reset/<uidb64>/<token>/",
         # Never signs in by itself: a reset must not skip the second factor.
-        auth_views.PasswordResetConfirmView.as_view(post_reset_login=False),
+        views.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
     path(

@@ -1,8 +1,9 @@
-"""The demo site's own pages: home and sign-up."""
+"""The demo site's own pages: home, sign-up, the end of a password reset."""
 
 from __future__ import annotations
 
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
 from django.http import HttpRequest, HttpResponse
@@ -10,6 +11,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 from django_otp import user_has_device
+
+from trust.receivers import mark_password_change
 
 
 @login_required
@@ -26,3 +29,25 @@ def signup(request: HttpRequest) -> HttpResponse:
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect("home")
     return render(request, "registration/signup.html", {"form": form})
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's, logging the new password as a reset (which revokes all trust).
+
+    SECURITY: never signs in by itself: a reset must not skip the second
+    factor (SECURITY.md R7).
+    """
+
+    post_reset_login = False
+
+    def form_valid(self, form):  # type: ignore[no-untyped-def]
+        mark_password_change(form.user, self.request, reset=True)
+        return super().form_valid(form)
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's, telling the security log where the change came from."""
+
+    def form_valid(self, form):  # type: ignore[no-untyped-def]
+        mark_password_change(form.user, self.request)
+        return super().form_valid(form)

@@ -3,9 +3,30 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
 from . import flows
 from .models import SecurityEvent, TrustedDevice
+
+
+class StatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("active", "Trusted"), ("revoked", "Revoked"), ("expired", "Expired")]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[TrustedDevice]
+    ) -> QuerySet[TrustedDevice]:
+        now = timezone.now()
+        if self.value() == "active":
+            return queryset.active(now)  # type: ignore[attr-defined]
+        if self.value() == "revoked":
+            return queryset.filter(revoked_at__isnull=False)
+        if self.value() == "expired":
+            return queryset.filter(revoked_at__isnull=True, expires_at__lte=now)
+        return queryset
 
 
 @admin.register(TrustedDevice)
@@ -18,11 +39,21 @@ class TrustedDeviceAdmin(admin.ModelAdmin):
         "last_ip",
         "expires_at",
         "revoked_at",
+        "revoked_reason",
     ]
-    list_filter = ["device_class", "revoked_at", "browser", "os"]
-    search_fields = ["user__username"]
+    list_filter = [
+        StatusFilter,
+        ("user", admin.RelatedOnlyFieldListFilter),
+        "device_class",
+        "browser",
+        "os",
+        "revoked_reason",
+    ]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "user__email", "last_ip", "first_ip"]
+    date_hierarchy = "created_at"
     # SECURITY: the secret's hash and the OTP device id are never shown.
-    fields = [
+    fields = readonly_fields = (
         "user",
         "browser",
         "os",
@@ -36,28 +67,55 @@ class TrustedDeviceAdmin(admin.ModelAdmin):
         "expires_at",
         "revoked_at",
         "revoked_reason",
-    ]
-    readonly_fields = fields
-    actions = ["revoke_selected"]
+    )
+    actions = ["revoke_selected", "revoke_all_of_their_users"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def delete_model(self, request: HttpRequest, obj: TrustedDevice) -> None:
+        # Deleting alone would leave the device's sessions alive: end them first.
+        flows.revoke(obj, reason="revoked_by_admin")
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[TrustedDevice]) -> None:
+        for device in queryset.filter(revoked_at__isnull=True):
+            flows.revoke(device, reason="revoked_by_admin")
+        super().delete_queryset(request, queryset)
 
     @admin.action(description="Revoke selected devices and end their sessions")
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[TrustedDevice]) -> None:
         count = sum(
             flows.revoke(device, reason="revoked_by_admin")
-            for device in queryset.filter(revoked_at__isnull=True)
+            for device in queryset.filter(revoked_at__isnull=True).select_related("user")
         )
-        self.message_user(request, f"Revoked {count} device(s).")
+        self.message_user(request, f"Revoked {count} device(s) and ended their sessions.")
+
+    @admin.action(description="Revoke every device of the selected devices' users")
+    def revoke_all_of_their_users(
+        self, request: HttpRequest, queryset: QuerySet[TrustedDevice]
+    ) -> None:
+        users = {device.user for device in queryset.select_related("user")}
+        count = sum(flows.revoke_all(user, reason="revoked_by_admin") for user in users)
+        self.message_user(request, f"Revoked {count} device(s) of {len(users)} user(s).")
 
 
 @admin.register(SecurityEvent)
 class SecurityEventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "user", "kind", "ip", "device_name"]
-    list_filter = ["kind", "created_at"]
-    search_fields = ["user__username", "ip", "device_name"]
-    readonly_fields = ["user", "kind", "created_at", "ip", "device_name", "reasons"]
+    list_display = ["created_at", "user", "kind", "ip", "device_name", "reasons"]
+    list_filter = ["kind", ("user", admin.RelatedOnlyFieldListFilter), "created_at"]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "user__email", "ip", "device_name"]
+    date_hierarchy = "created_at"
+    fields = readonly_fields = (
+        "user",
+        "kind",
+        "created_at",
+        "ip",
+        "device_name",
+        "reasons",
+        "device",
+    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

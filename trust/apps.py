@@ -9,10 +9,22 @@ class TrustConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.conf import settings
         from django.contrib.auth.signals import user_logged_out
+        from django.db.models.signals import post_save, pre_save
 
         from . import checks, receivers  # noqa: F401  (registers the checks)
 
         user_logged_out.connect(
             receivers.forget_session, dispatch_uid="trust.forget_session_on_logout"
+        )
+        pre_save.connect(
+            receivers.note_password_change,
+            sender=settings.AUTH_USER_MODEL,
+            dispatch_uid="trust.note_password_change",
+        )
+        post_save.connect(
+            receivers.revoke_on_password_change,
+            sender=settings.AUTH_USER_MODEL,
+            dispatch_uid="trust.revoke_on_password_change",
         )

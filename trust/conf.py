@@ -23,6 +23,8 @@ TRUST_PROXY_COUNT              0                  Reverse proxies in front of th
 TRUST_PROXY_NETWORKS           []                 Networks those proxies live in: forwarded
                                                   headers are read only from them.
 TRUST_PENDING_TIMEOUT          10 minutes         A pending step-up signs out after this.
+TRUST_NOT_ME_LINK_MAX_AGE      7 days             How long a "this wasn't me" link in an
+                                                  alert e-mail works (once).
 TRUST_EXEMPT_PATHS             []                 Path prefixes a pending session may reach.
 TRUST_EXEMPT_URL_NAMES         []                 URL names a pending session may reach.
 TRUST_VERIFY_URL_NAME          "otp_flow:verify"  The code page.
@@ -58,6 +60,7 @@ _DEFAULTS: dict[str, Any] = {
     "TRUST_PROXY_COUNT": 0,
     "TRUST_PROXY_NETWORKS": (),
     "TRUST_PENDING_TIMEOUT": timedelta(minutes=10),
+    "TRUST_NOT_ME_LINK_MAX_AGE": timedelta(days=7),
     "TRUST_EXEMPT_PATHS": (),
     "TRUST_EXEMPT_URL_NAMES": (),
     "TRUST_VERIFY_URL_NAME": "otp_flow:verify",
@@ -117,6 +120,10 @@ class Conf:
     @property
     def PENDING_TIMEOUT(self) -> timedelta:
         return _get("TRUST_PENDING_TIMEOUT")
+
+    @property
+    def NOT_ME_LINK_MAX_AGE(self) -> timedelta:
+        return _get("TRUST_NOT_ME_LINK_MAX_AGE")
 
     @property
     def EXEMPT_PATHS(self) -> Sequence[str]:

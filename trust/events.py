@@ -14,7 +14,9 @@ from django.http import HttpRequest
 
 from . import signals
 from .client_ip import client_ip
-from .models import EventKind, SecurityEvent
+from .conf import conf
+from .fingerprint import clean_user_agent, parse_agent
+from .models import EventKind, SecurityEvent, TrustedDevice
 
 DEVICE_TRUSTED = EventKind.DEVICE_TRUSTED
 DEVICE_REVOKED = EventKind.DEVICE_REVOKED
@@ -47,16 +49,27 @@ def record(
     ip: str | None = None,
     device_name: str = "",
     reasons: Iterable[str] = (),
+    device: TrustedDevice | None = None,
 ) -> SecurityEvent:
-    """Write ``kind`` to ``user``'s security log and signal it after commit."""
+    """Write ``kind`` to ``user``'s security log and signal it after commit.
+
+    ``device``: the trusted device the event is about, if any.
+    """
     if ip is None and request is not None:
         ip = client_ip(request)
+    if device is not None and not device_name:
+        device_name = device.name
+    if not device_name and request is not None:
+        # The browser the event came from, named as the devices page names it.
+        raw = clean_user_agent(request.META.get("HTTP_USER_AGENT"), conf.USER_AGENT_MAX_LENGTH)
+        device_name = parse_agent(raw).name
     event = SecurityEvent.objects.create(
         user=user,
         kind=kind,
         ip=ip or None,
         device_name=device_name[:140],
         reasons=list(reasons),
+        device=device,
     )
 
     def send() -> None:

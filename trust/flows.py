@@ -223,6 +223,7 @@ def _assess(
             request=request,
             device_name=device.name,
             reasons=assessment.reasons,
+            device=device,
         )
     dead = device is not None and (device.revoked_at is not None or device.expires_at <= now)
     if secret is not None and device is not None and dead:
@@ -341,6 +342,7 @@ def _admit(
         request=request,
         device_name=device.name,
         reasons=assessment.reasons,
+        device=device,
     )
     return True
 
@@ -365,6 +367,9 @@ def recheck_agent(request: HttpRequest, state: SessionState) -> SessionState:
             request=request,
             device_name=fp.name,
             reasons=state.reasons,
+            device=TrustedDevice.objects.filter(pk=state.trusted_device).first()
+            if state.trusted_device
+            else None,
         )
     state.save(request.session)
     return state
@@ -462,7 +467,7 @@ def trust_device(request: HttpRequest, otp_device: Device) -> TrustedDevice:
             last_seen_at=now,
             expires_at=now + conf.LIFETIME,
         )
-        events.record(user, events.DEVICE_TRUSTED, request=request, device_name=device.name)
+        events.record(user, events.DEVICE_TRUSTED, request=request, device=device)
     state = SessionState.load(request.session)
     if state is not None:
         state.trusted_device, state.touched_at = device.pk, time.time()
@@ -520,6 +525,7 @@ def _revoke_one(
         request=request,
         device_name=device.name,
         reasons=[reason],
+        device=device,
     )
     return True
 

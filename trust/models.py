@@ -129,6 +129,11 @@ class SecurityEvent(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     device_name = models.CharField(max_length=140, blank=True)
     reasons = models.JSONField(default=list, blank=True)
+    # The trusted device the event is about, if any: what a "this wasn't me"
+    # link revokes.
+    device = models.ForeignKey(
+        TrustedDevice, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]

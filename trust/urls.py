@@ -10,4 +10,5 @@ urlpatterns = [
     path("", views.device_list, name="devices"),
     path("<int:pk>/revoke/", views.revoke, name="revoke"),
     path("revoke-others/", views.revoke_others, name="revoke_others"),
+    path("not-me/<str:token>/", views.not_me_link, name="not_me"),
 ]

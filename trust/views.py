@@ -1,4 +1,4 @@
-"""The devices page: see trusted devices, revoke one or all others."""
+"""The devices page: see trusted devices, revoke one or all others; "this wasn't me"."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import flows
+from . import flows, not_me
 from .http import sensitive_page
 from .models import SecurityEvent, TrustedDevice
 
@@ -62,3 +62,21 @@ def revoke_others(request: HttpRequest) -> HttpResponse:
     )
     messages.success(request, f"Signed out and stopped trusting {count} other device(s).")
     return redirect("trust:devices")
+
+
+@require_http_methods(["GET", "POST"])
+@sensitive_page
+def not_me_link(request: HttpRequest, token: str) -> HttpResponse:
+    """An alert's one-time link: GET asks, POST revokes the device and ends its sessions."""
+    device = not_me.device_for(not_me.read_token(token), request)
+    if device is None:
+        return render(request, "trust/not_me.html", {"invalid": True}, status=400)
+    if request.method == "GET":
+        return render(request, "trust/not_me.html", {"device": device})
+    is_current = request.user.is_authenticated and device.pk == flows.current_device_id(request)
+    # revoke() wins once: of two posts racing with one link, one revokes.
+    if not flows.revoke(device, reason="reported_by_user", request=request):
+        return render(request, "trust/not_me.html", {"invalid": True}, status=400)
+    if is_current:
+        logout(request)
+    return render(request, "trust/not_me.html", {"device": device, "done": True})

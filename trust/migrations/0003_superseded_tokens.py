@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('trust', '0001_initial'),
+        ('trust', '0002_lifecycle'),
     ]
 
     operations = [

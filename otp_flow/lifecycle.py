@@ -1,0 +1,74 @@
+"""Managing a user's second factor: backup codes, turning 2FA off, a new authenticator.
+
+Views call these; they own the devices, the trust they imply, the session
+and the security log. Trust is bound to the factor: whatever removes or
+replaces it revokes every trusted device (SECURITY.md R27).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_otp
+from django.db import transaction
+from django.http import HttpRequest
+from django.views.decorators.debug import sensitive_variables
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from trust import events, flows
+from trust.state import SESSION_KEY as TRUST_STATE_KEY
+
+from .models import BackupCodeDevice
+
+BACKUP_DEVICE_NAME = "Backup codes"
+
+
+@sensitive_variables("fresh")
+def issue_backup_codes(request: HttpRequest, *, regenerated: bool) -> list[str]:
+    """A new set of backup codes for ``request.user``, voiding the old one.
+
+    The codes are returned in clear for the page that shows them, once; only
+    their hashes are kept.
+    """
+    user = request.user
+    with transaction.atomic():
+        device, _ = BackupCodeDevice.objects.select_for_update().get_or_create(
+            user=user, defaults={"name": BACKUP_DEVICE_NAME, "confirmed": True}
+        )
+        fresh = device.replace_codes()
+        if regenerated:
+            events.record(user, events.BACKUP_CODES_REGENERATED, request=request)
+    return fresh
+
+
+def disable(request: HttpRequest) -> None:
+    """Turn 2FA off for ``request.user``: devices gone, trust gone, other sessions ended."""
+    user = request.user
+    with transaction.atomic():
+        for device in list(django_otp.devices_for_user(user, confirmed=None)):
+            device.delete()
+        flows.revoke_all(user, reason="two_factor_disabled", request=request)
+        flows.end_other_sessions(request)
+        events.record(user, events.TWO_FACTOR_DISABLED, request=request)
+    # The session no longer has a second factor: let the gate decide afresh.
+    request.session.pop(django_otp.DEVICE_ID_SESSION_KEY, None)
+    request.session.pop(TRUST_STATE_KEY, None)
+
+
+def new_authenticator(user: Any, name: str) -> TOTPDevice:
+    """The unconfirmed TOTP device a replacement is being set up with."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+    return device or TOTPDevice.objects.create(user=user, name=name, confirmed=False)
+
+
+def replace_authenticator(request: HttpRequest, device: TOTPDevice) -> None:
+    """``device`` gave a valid code: it replaces the old authenticator."""
+    user = request.user
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        flows.revoke_all(user, reason="authenticator_replaced", request=request)
+        flows.end_other_sessions(request)
+        events.record(user, events.AUTHENTICATOR_REPLACED, request=request)
+    flows.mark_verified(request, device)

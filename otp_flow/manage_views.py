@@ -1,0 +1,85 @@
+"""Managing 2FA once it is on: backup codes, turning it off, a new authenticator.
+
+Each needs a fresh code (sudo mode); turning 2FA off takes it in its form.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.http import require_http_methods, require_POST
+
+from trust.http import sensitive_page
+
+from . import lifecycle, verification
+from .conf import conf
+from .forms import CodeForm
+from .sudo import sudo_required
+from .views import (
+    check_code,
+    posted,
+    reject_code,
+    settings_context,
+    setup_page,
+    show_codes,
+    totp_or_none,
+)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@sensitive_page
+def backup_codes(request: HttpRequest) -> HttpResponse:
+    """How many backup codes are left (GET); a new set, voiding the old (POST, sudo)."""
+    if not verification.has_two_factor(request.user):
+        return redirect("otp_flow:setup")
+    if request.method == "POST":
+        return _regenerate(request)
+    return render(request, "otp_flow/backup_codes.html", settings_context(request))
+
+
+@sudo_required
+@sensitive_variables("fresh")
+def _regenerate(request: HttpRequest) -> HttpResponse:
+    fresh = lifecycle.issue_backup_codes(request, regenerated=True)
+    return show_codes(request, fresh, enrolled=False)
+
+
+@require_POST
+@login_required
+@sensitive_post_parameters("otp_token")
+@sensitive_page
+def disable(request: HttpRequest) -> HttpResponse:
+    """Turn 2FA off. The code in this form is the fresh code sudo mode asks for."""
+    if not verification.has_two_factor(request.user):
+        return redirect("otp_flow:setup")
+    form = CodeForm(request.POST, backup=True)
+    if check_code(request, form).ok:
+        lifecycle.disable(request)
+        return render(request, "otp_flow/disabled.html")
+    context = settings_context(request)
+    context["disable_form"] = form
+    return render(request, "otp_flow/enabled.html", context, status=400)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@sensitive_post_parameters("otp_token")
+@sensitive_page
+@sudo_required
+def replace(request: HttpRequest) -> HttpResponse:
+    """Replace the authenticator: a code from the NEW one confirms it."""
+    user = request.user
+    if verification.totp_device(user) is None:
+        return redirect("otp_flow:setup")
+    device = lifecycle.new_authenticator(user, conf.DEVICE_NAME)
+    form = CodeForm(posted(request))
+    if request.method == "POST":
+        outcome = verification.verify_new_totp(user, totp_or_none(form), device)
+        if outcome.ok:
+            lifecycle.replace_authenticator(request, device)
+            return redirect("otp_flow:setup")
+        reject_code(request, form, outcome)
+    return setup_page(request, form, device, "otp_flow/replace.html")

@@ -1,0 +1,83 @@
+"""The demo site's security alerts: e-mails sent by receivers of Trustgate's signals.
+
+A site replaces this with its own receivers (or disconnects these): the
+apps only send signals, the site decides who hears about what, and how.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.mail import send_mail
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from otp_flow.models import BackupCodeDevice
+from trust import not_me
+from trust.models import EventKind, SecurityEvent, TrustedDevice
+
+logger = logging.getLogger(__name__)
+
+# What each alert says, by event kind. Kinds not listed send nothing.
+SUBJECTS: dict[str, str] = {
+    EventKind.DEVICE_TRUSTED: "A new device is trusted on your account",
+    EventKind.SUSPICIOUS_COOKIE: "A copied sign-in cookie may be in use on your account",
+    EventKind.TWO_FACTOR_DISABLED: "Two-factor authentication was turned off",
+    EventKind.TWO_FACTOR_ENABLED: "Two-factor authentication was turned on",
+    EventKind.AUTHENTICATOR_REPLACED: "Your authenticator app was replaced",
+    EventKind.BACKUP_CODE_USED: "A backup code was used to sign in",
+    EventKind.BACKUP_CODES_REGENERATED: "New backup codes were made",
+    EventKind.PASSWORD_CHANGED: "Your password was changed",
+    EventKind.PASSWORD_RESET: "Your password was reset",
+}
+# Alerts about a device carry a "this wasn't me" link that revokes it.
+DEVICE_KINDS = frozenset({EventKind.DEVICE_TRUSTED, EventKind.SUSPICIOUS_COOKIE})
+
+
+def _absolute(path: str, request: HttpRequest | None) -> str:
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+def _live_device(event: SecurityEvent) -> TrustedDevice | None:
+    if event.kind not in DEVICE_KINDS or event.device_id is None:
+        return None
+    return TrustedDevice.objects.filter(pk=event.device_id, revoked_at__isnull=True).first()
+
+
+def _backup_codes_left(user: Any) -> int:
+    device = BackupCodeDevice.objects.filter(user=user).first()
+    return device.remaining if device is not None else 0
+
+
+def send_security_alert(
+    sender: Any,
+    user: Any,
+    event: SecurityEvent,
+    request: HttpRequest | None = None,
+    **kwargs: Any,
+) -> None:
+    """Receiver of ``trust.signals.security_event``: e-mail the user about ``event``."""
+    subject = SUBJECTS.get(event.kind)
+    address = getattr(user, "email", "")
+    if subject is None or not address:
+        return
+    device = _live_device(event)
+    context = {
+        "user": user,
+        "event": event,
+        "subject": subject,
+        "not_me_url": not_me.link(device, request) if device is not None else "",
+        "devices_url": _absolute(reverse("trust:devices"), request),
+        "backup_codes_left": _backup_codes_left(user)
+        if event.kind == EventKind.BACKUP_CODE_USED
+        else None,
+    }
+    body = render_to_string("alerts/security_alert.txt", context)
+    try:
+        send_mail(subject, body, None, [address])
+    except Exception:
+        # A mail outage must not break the sign-in that caused the alert; the
+        # event itself is in the security log.
+        logger.exception("security alert %s for user %s not sent", event.kind, user.pk)

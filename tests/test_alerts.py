@@ -1,0 +1,188 @@
+"""Alert e-mails, and their one-time "this wasn't me" link."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+
+from otp_flow.models import BackupCodeDevice
+from tests.agents import FIREFOX_WINDOWS
+from tests.conftest import browser, sign_in, step_up
+from tests.test_core_loop import trusted_browser
+from trust.models import SecurityEvent, TrustedDevice
+
+# Signals go out when the transaction commits: these tests commit.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+LINK_RE = re.compile(r"http://testserver(/devices/not-me/[^/\s]+/)")
+
+
+def alerts(account, subject_part: str):
+    return [
+        message
+        for message in mail.outbox
+        if message.to == [account.user.email] and subject_part in message.subject
+    ]
+
+
+def only_alert(account, subject_part: str):
+    found = alerts(account, subject_part)
+    assert len(found) == 1, [m.subject for m in mail.outbox]
+    return found[0]
+
+
+def not_me_path(message) -> str:
+    match = LINK_RE.search(message.body)
+    assert match, message.body
+    return match.group(1)
+
+
+def give_codes(account) -> list[str]:
+    return BackupCodeDevice.objects.create(user=account.user, name="Backup codes").replace_codes()
+
+
+def test_new_trusted_device_alert_link_works_once(account, clock):
+    laptop = trusted_browser(account, clock)
+    sign_in(laptop, account)
+    assert laptop.get("/").status_code == 200
+    device = TrustedDevice.objects.get(user=account.user)
+    message = only_alert(account, "new device is trusted")
+    assert "Chrome on Windows" in message.body
+    path = not_me_path(message)
+
+    reader = browser(FIREFOX_WINDOWS)  # the mail is read elsewhere, signed out
+    page = reader.get(path)
+    assert page.status_code == 200
+    assert "no-store" in page["Cache-Control"]
+    device.refresh_from_db()
+    assert device.revoked_at is None  # GET changes nothing
+    assert laptop.get("/").status_code == 200
+
+    done = reader.post(path)
+    assert done.status_code == 200
+    device.refresh_from_db()
+    assert device.revoked_at is not None and device.revoked_reason == "reported_by_user"
+    assert laptop.get("/")["Location"].startswith("/accounts/login/")  # its session ended
+    revoked = SecurityEvent.objects.filter(user=account.user, kind="device_revoked")
+    assert [e.reasons for e in revoked] == [["reported_by_user"]]
+
+    assert reader.post(path).status_code == 400  # once
+    assert reader.get(path).status_code == 400
+    assert revoked.count() == 1
+
+
+def test_link_does_nothing_for_another_signed_in_user(account, make_user, clock):
+    trusted_browser(account, clock)
+    path = not_me_path(only_alert(account, "new device is trusted"))
+    bob = make_user("bob", totp=False)
+    client = browser()
+    sign_in(client, bob)
+
+    assert client.get(path).status_code == 400
+    assert client.post(path).status_code == 400
+    assert TrustedDevice.objects.get(user=account.user).revoked_at is None
+
+
+def test_link_expires(account, clock):
+    trusted_browser(account, clock)
+    path = not_me_path(only_alert(account, "new device is trusted"))
+    clock.shift(timedelta(days=7, seconds=1))
+    reader = browser()
+    assert reader.get(path).status_code == 400
+    assert reader.post(path).status_code == 400
+    assert TrustedDevice.objects.get(user=account.user).revoked_at is None
+
+
+@pytest.mark.parametrize("mangle", [lambda t: t[:-2] + "xx", lambda t: "x" + t, lambda t: "e30"])
+def test_tampered_links_are_refused(account, clock, mangle):
+    trusted_browser(account, clock)
+    path = not_me_path(only_alert(account, "new device is trusted"))
+    token = path.split("/")[-2]
+    response = browser().post(f"/devices/not-me/{mangle(token)}/")
+    assert response.status_code == 400
+    assert TrustedDevice.objects.get(user=account.user).revoked_at is None
+
+
+def test_copied_cookie_alert_link_revokes_the_copied_device(account, clock):
+    original = trusted_browser(account, clock)
+    mail.outbox.clear()
+    thief = browser(FIREFOX_WINDOWS)
+    thief.cookies = original.cookies
+    sign_in(thief, account)
+    assert thief.get("/").status_code == 302
+
+    message = only_alert(account, "copied sign-in cookie")
+    assert "fingerprint_mismatch" in message.body
+    assert browser().post(not_me_path(message)).status_code == 200
+    assert TrustedDevice.objects.get(user=account.user).revoked_reason == "reported_by_user"
+
+
+def test_two_factor_off_alert(account, clock):
+    client = browser()
+    sign_in(client, account)
+    step_up(client, account, trust=False)
+    clock.shift(timedelta(seconds=31))
+    client.post("/2fa/disable/", {"otp_token": account.code()})
+    message = only_alert(account, "turned off")
+    assert "/devices/" in message.body
+    assert not LINK_RE.search(message.body)
+
+
+def test_backup_code_used_alert(account):
+    made = give_codes(account)
+    client = browser()
+    sign_in(client, account)
+    client.post("/2fa/verify/", {"otp_token": made[0]})
+    message = only_alert(account, "backup code was used")
+    assert made[0] not in message.body
+    assert "Backup codes left: 9" in message.body
+
+
+def test_backup_codes_regenerated_alert(account, clock):
+    give_codes(account)
+    client = browser()
+    sign_in(client, account)
+    step_up(client, account, trust=False)
+    response = client.post("/2fa/backup-codes/")
+    shown = re.findall(r"<code>([0-9a-z-]+)</code>", response.content.decode())
+    message = only_alert(account, "New backup codes")
+    assert len(shown) == 10 and not any(code in message.body for code in shown)
+
+
+def test_no_alert_without_an_address(make_user, clock):
+    account = make_user("noaddress")
+    type(account.user).objects.filter(pk=account.user.pk).update(email="")
+    account.user.email = ""
+    trusted_browser(account, clock)
+    assert not mail.outbox
+
+
+@pytest.mark.parametrize(
+    "token", ["x", "a" * 3000, "%00", "%C3%A9t%C3%A9", "..", "eyJ1IjoxLCJkIjoxfQ:1:2"]
+)
+def test_garbage_links_are_a_clear_400(db, token):
+    for method in ("get", "post"):
+        response = getattr(browser(), method)(f"/devices/not-me/{token}/")
+        assert response.status_code in {400, 404}, (method, token)
+
+
+def test_backup_code_and_disable_endpoints_refuse_other_methods(account):
+    client = browser()
+    sign_in(client, account)
+    step_up(client, account, trust=False)
+    for path in ("/2fa/backup-codes/", "/2fa/disable/"):
+        assert client.put(path).status_code == 405
+
+
+def test_a_session_still_owing_its_code_can_use_the_link(account, clock):
+    trusted_browser(account, clock)
+    path = not_me_path(only_alert(account, "new device is trusted"))
+    owner = browser(FIREFOX_WINDOWS)
+    sign_in(owner, account)
+    assert owner.get("/")["Location"].startswith("/2fa/verify/")
+    assert owner.get(path).status_code == 200
+    assert owner.post(path).status_code == 200
+    assert TrustedDevice.objects.get(user=account.user).revoked_at is not None
