@@ -7,13 +7,13 @@ replaces it revokes every trusted device (SECURITY.md R27).
 
 from __future__ import annotations
 
-from typing import Any
+import re
 
 import django_otp
 from django.db import transaction
 from django.http import HttpRequest
 from django.views.decorators.debug import sensitive_variables
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
 from trust import events, flows
 from trust.state import SESSION_KEY as TRUST_STATE_KEY
@@ -21,6 +21,7 @@ from trust.state import SESSION_KEY as TRUST_STATE_KEY
 from .models import BackupCodeDevice
 
 BACKUP_DEVICE_NAME = "Backup codes"
+_HEX_KEY = re.compile(r"[0-9a-f]{40}", re.ASCII)
 
 
 @sensitive_variables("fresh")
@@ -55,10 +56,42 @@ def disable(request: HttpRequest) -> None:
     request.session.pop(TRUST_STATE_KEY, None)
 
 
-def new_authenticator(user: Any, name: str) -> TOTPDevice:
-    """The unconfirmed TOTP device a replacement is being set up with."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
-    return device or TOTPDevice.objects.create(user=user, name=name, confirmed=False)
+PENDING_KEY_SESSION_KEY = "otp_flow_new_totp_key"
+
+
+def new_authenticator(request: HttpRequest, name: str) -> TOTPDevice:
+    """The authenticator this session is enrolling: unsaved until a code is posted.
+
+    SECURITY: the secret lives in this session alone. A secret shown to
+    another session (perhaps someone who only has the password, and opened
+    this page first) is never offered here, and is thrown away once this one
+    is saved: whoever confirms an authenticator confirms their own secret.
+    Keeping it in the session also means a GET writes nothing.
+    """
+    key = request.session.get(PENDING_KEY_SESSION_KEY)
+    if not (isinstance(key, str) and _HEX_KEY.fullmatch(key)):
+        key = default_key()
+        request.session[PENDING_KEY_SESSION_KEY] = key
+    user = request.user
+    saved = TOTPDevice.objects.filter(user=user, confirmed=False, key=key).first()
+    return saved or TOTPDevice(user=user, name=name, confirmed=False, key=key)
+
+
+def save_new_authenticator(device: TOTPDevice) -> TOTPDevice:
+    """Save the session's pending authenticator before its first code is checked.
+
+    Saved once, it keeps its throttle across attempts; every other pending
+    authenticator of the user goes.
+    """
+    if device.pk is None:
+        with transaction.atomic():
+            TOTPDevice.objects.filter(user=device.user, confirmed=False).delete()
+            device.save()
+    return device
+
+
+def forget_new_authenticator(request: HttpRequest) -> None:
+    request.session.pop(PENDING_KEY_SESSION_KEY, None)
 
 
 def replace_authenticator(request: HttpRequest, device: TOTPDevice) -> None:
@@ -71,4 +104,5 @@ def replace_authenticator(request: HttpRequest, device: TOTPDevice) -> None:
         flows.revoke_all(user, reason="authenticator_replaced", request=request)
         flows.end_other_sessions(request)
         events.record(user, events.AUTHENTICATOR_REPLACED, request=request)
+    forget_new_authenticator(request)
     flows.mark_verified(request, device)

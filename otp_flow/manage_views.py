@@ -69,14 +69,16 @@ def disable(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters("otp_token")
 @sensitive_page
 @sudo_required
+@sensitive_variables()
 def replace(request: HttpRequest) -> HttpResponse:
     """Replace the authenticator: a code from the NEW one confirms it."""
     user = request.user
     if verification.totp_device(user) is None:
         return redirect("otp_flow:setup")
-    device = lifecycle.new_authenticator(user, conf.DEVICE_NAME)
+    device = lifecycle.new_authenticator(request, conf.DEVICE_NAME)
     form = CodeForm(posted(request))
     if request.method == "POST":
+        lifecycle.save_new_authenticator(device)
         outcome = verification.verify_new_totp(user, totp_or_none(form), device)
         if outcome.ok:
             lifecycle.replace_authenticator(request, device)

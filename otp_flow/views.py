@@ -99,15 +99,16 @@ def verify(request: HttpRequest) -> HttpResponse:
 @login_required
 @sensitive_post_parameters("otp_token")
 @sensitive_page
-@sensitive_variables("device", "secret")
+@sensitive_variables()
 def setup(request: HttpRequest) -> HttpResponse:
     """Enroll a TOTP authenticator; 2FA is on once it gave a valid code."""
     user = request.user
     if verification.totp_device(user) is not None:
         return render(request, "otp_flow/enabled.html", settings_context(request))
-    device = lifecycle.new_authenticator(user, conf.DEVICE_NAME)
+    device = lifecycle.new_authenticator(request, conf.DEVICE_NAME)
     form = CodeForm(posted(request))
     if request.method == "POST":
+        lifecycle.save_new_authenticator(device)
         outcome = verification.verify_new_totp(user, totp_or_none(form), device)
         if outcome.ok:
             return _enrolled(request, device, form.cleaned_data["trust_device"])
@@ -120,6 +121,7 @@ def totp_or_none(form: CodeForm) -> str | None:
     return code.value if code is not None else None
 
 
+@sensitive_variables()
 def setup_page(request: HttpRequest, form: CodeForm, device: Any, template: str) -> HttpResponse:
     secret = b32encode(device.bin_key).decode("ascii")
     uri = device.config_url
@@ -140,6 +142,7 @@ def _enrolled(request: HttpRequest, device: verification.TOTPDevice, trust: bool
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     verification.TOTPDevice.objects.filter(user=request.user, confirmed=False).delete()
+    lifecycle.forget_new_authenticator(request)
     flows.mark_verified(request, device)
     events.record(request.user, events.TWO_FACTOR_ENABLED, request=request)
     # Sessions that signed in before 2FA was on are password-only: end them.

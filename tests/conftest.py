@@ -130,3 +130,26 @@ def csrf_token_from(html: str) -> str:
     match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
     assert match, "no CSRF token in the page"
     return match.group(1)
+
+
+@dataclass
+class Authenticator:
+    """An authenticator app that scanned a setup page: it knows only the page."""
+
+    key: bytes
+
+    @classmethod
+    def from_page(cls, response) -> Authenticator:
+        from base64 import b32decode
+        from urllib.parse import parse_qs, urlsplit
+
+        html = response.content.decode()
+        match = re.search(r'href="(otpauth://totp/[^"]+)"', html)
+        assert match, "no otpauth link on the page"
+        query = parse_qs(urlsplit(match.group(1).replace("&amp;", "&")).query)
+        return cls(b32decode(query["secret"][0]))
+
+    def code(self, at: float | None = None) -> str:
+        totp = TOTP(self.key, 30, 0, 6, 0)
+        totp.time = time.time() if at is None else at
+        return f"{totp.token():06d}"

@@ -8,11 +8,10 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from otp_flow import codes, verification
 from otp_flow.models import BackupCode, BackupCodeDevice
-from tests.conftest import browser, sign_in, step_up, totp_code
+from tests.conftest import Authenticator, browser, sign_in, step_up
 
 CODE_RE = re.compile(r"<code>([0-9a-z-]+)</code>")
 
@@ -244,9 +243,8 @@ def test_enrolling_shows_ten_codes_once_and_never_again(make_user):
     account = make_user(totp=False)
     client = browser()
     sign_in(client, account)
-    client.get("/2fa/setup/")
-    device = TOTPDevice.objects.get(user=account.user)
-    response = client.post("/2fa/setup/", {"otp_token": totp_code(device)})
+    app = Authenticator.from_page(client.get("/2fa/setup/"))
+    response = client.post("/2fa/setup/", {"otp_token": app.code()})
 
     html = response.content.decode()
     shown = CODE_RE.findall(html)

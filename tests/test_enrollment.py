@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from tests.conftest import browser, sign_in, totp_code
+from tests.conftest import Authenticator, browser, sign_in
 from trust.models import SecurityEvent, TrustedDevice
 
 
@@ -33,11 +33,11 @@ def test_setup_page_shows_qr_key_and_link(make_user, settings):
     params = parse_qs(uri.query)
     assert params["issuer"] == ["Example Co"]
     assert unquote(uri.path) == f"/Example Co:{account.user.username}"
-    device = TOTPDevice.objects.get(user=account.user)
-    assert not device.confirmed
-    assert b32decode(params["secret"][0]) == device.bin_key
     key_text = re.search(r'<code class="secret">([A-Z2-7 ]+)</code>', html).group(1)
-    assert b32decode(key_text.replace(" ", "")) == device.bin_key
+    assert b32decode(key_text.replace(" ", "")) == b32decode(params["secret"][0])
+    assert len(b32decode(params["secret"][0])) == 20  # 160 bits (RFC 4226 R6)
+    # Nothing is written until a code is posted: the secret waits in the session.
+    assert not TOTPDevice.objects.filter(user=account.user).exists()
     assert "no-store" in response["Cache-Control"]
     assert response["X-Frame-Options"] == "DENY"
     assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
@@ -50,21 +50,43 @@ def test_reloading_setup_keeps_the_same_secret(make_user):
     first = otpauth_uri(client.get("/2fa/setup/").content.decode())
     second = otpauth_uri(client.get("/2fa/setup/").content.decode())
     assert first == second
-    assert TOTPDevice.objects.filter(user=account.user).count() == 1
+    assert not TOTPDevice.objects.filter(user=account.user).exists()
+
+
+def test_a_secret_another_session_saw_is_never_confirmed(make_user, clock):
+    """Someone who has only the password opens the setup page first: the
+    secret they saw must not become the owner's authenticator."""
+    account = make_user(totp=False)
+    attacker = browser()
+    sign_in(attacker, account)
+    seen = Authenticator.from_page(attacker.get("/2fa/setup/"))
+    attacker.post("/2fa/setup/", {"otp_token": "000000"})  # their pending device is saved
+
+    owner = browser()
+    sign_in(owner, account)
+    app = Authenticator.from_page(owner.get("/2fa/setup/"))
+    assert app.key != seen.key
+    owner.post("/2fa/setup/", {"otp_token": app.code()})
+
+    device = TOTPDevice.objects.get(user=account.user)
+    assert device.confirmed and device.bin_key == app.key
+    clock.shift(timedelta(seconds=31))
+    thief = browser()
+    sign_in(thief, account)
+    assert thief.post("/2fa/verify/", {"otp_token": seen.code()}).status_code == 200
+    assert thief.get("/")["Location"].startswith("/2fa/verify/")
 
 
 def test_wrong_code_leaves_2fa_off(make_user):
     account = make_user(totp=False)
     client = browser()
     sign_in(client, account)
-    client.get("/2fa/setup/")
-    device = TOTPDevice.objects.get(user=account.user)
-    wrong = f"{(int(totp_code(device)) + 1) % 1_000_000:06d}"
+    app = Authenticator.from_page(client.get("/2fa/setup/"))
+    wrong = f"{(int(app.code()) + 1) % 1_000_000:06d}"
 
     response = client.post("/2fa/setup/", {"otp_token": wrong, "trust_device": "on"})
     assert response.status_code == 200
-    device.refresh_from_db()
-    assert not device.confirmed
+    assert not TOTPDevice.objects.filter(user=account.user, confirmed=True).exists()
     assert not TrustedDevice.objects.exists()
 
 
@@ -72,14 +94,13 @@ def test_valid_code_turns_2fa_on_and_trusts_the_enrolling_browser(make_user, clo
     account = make_user(totp=False)
     client = browser()
     sign_in(client, account)
-    client.get("/2fa/setup/")
-    device = TOTPDevice.objects.get(user=account.user)
+    app = Authenticator.from_page(client.get("/2fa/setup/"))
 
-    response = client.post("/2fa/setup/", {"otp_token": totp_code(device), "trust_device": "on"})
+    response = client.post("/2fa/setup/", {"otp_token": app.code(), "trust_device": "on"})
     assert response.status_code == 200  # the backup codes, shown this once
     assert response.content.decode().count("<code>") == 10
-    device.refresh_from_db()
-    assert device.confirmed
+    device = TOTPDevice.objects.get(user=account.user)
+    assert device.confirmed and device.bin_key == app.key
     assert client.get("/").wsgi_request.trust.method == "otp"
     assert TrustedDevice.objects.filter(user=account.user).count() == 1
     assert SecurityEvent.objects.filter(user=account.user, kind="two_factor_enabled").exists()
@@ -98,11 +119,9 @@ def test_enrolling_without_trust_trusts_nothing(make_user):
     account = make_user(totp=False)
     client = browser()
     sign_in(client, account)
-    client.get("/2fa/setup/")
-    device = TOTPDevice.objects.get(user=account.user)
-    client.post("/2fa/setup/", {"otp_token": totp_code(device)})
-    device.refresh_from_db()
-    assert device.confirmed
+    app = Authenticator.from_page(client.get("/2fa/setup/"))
+    client.post("/2fa/setup/", {"otp_token": app.code()})
+    assert TOTPDevice.objects.get(user=account.user).confirmed
     assert not TrustedDevice.objects.exists()
 
 
@@ -113,9 +132,8 @@ def test_enrolling_ends_the_users_other_sessions(make_user):
     assert elsewhere.get("/").status_code == 200
     client = browser()
     sign_in(client, account)
-    client.get("/2fa/setup/")
-    device = TOTPDevice.objects.get(user=account.user)
-    client.post("/2fa/setup/", {"otp_token": totp_code(device)})
+    app = Authenticator.from_page(client.get("/2fa/setup/"))
+    client.post("/2fa/setup/", {"otp_token": app.code()})
 
     assert elsewhere.get("/")["Location"].startswith("/accounts/login/")
     assert client.get("/").status_code == 200

@@ -16,7 +16,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from otp_flow.models import BackupCodeDevice
 from tests.agents import FIREFOX_WINDOWS
-from tests.conftest import browser, sign_in, step_up, totp_code
+from tests.conftest import Authenticator, browser, sign_in, step_up
 from tests.test_core_loop import trusted_browser
 from trust import signals
 from trust.models import EventKind, SecurityEvent, TrustedDevice
@@ -128,9 +128,8 @@ def _enabled(account, clock):
     TOTPDevice.objects.filter(user=account.user).delete()
     client = browser()
     sign_in(client, account)
-    client.get("/2fa/setup/")
-    device = TOTPDevice.objects.get(user=account.user)
-    return lambda: client.post("/2fa/setup/", {"otp_token": totp_code(device)})
+    app = Authenticator.from_page(client.get("/2fa/setup/"))
+    return lambda: client.post("/2fa/setup/", {"otp_token": app.code()})
 
 
 def _disabled(account, clock):
@@ -140,9 +139,8 @@ def _disabled(account, clock):
 
 def _replaced(account, clock):
     client = verified(account, clock)
-    client.get("/2fa/replace/")
-    new = TOTPDevice.objects.get(user=account.user, confirmed=False)
-    return lambda: client.post("/2fa/replace/", {"otp_token": totp_code(new)})
+    new = Authenticator.from_page(client.get("/2fa/replace/"))
+    return lambda: client.post("/2fa/replace/", {"otp_token": new.code()})
 
 
 def _backup_used(account, clock):
