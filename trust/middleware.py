@@ -22,8 +22,9 @@ from django.urls import Resolver404, resolve, reverse
 from django.utils.functional import SimpleLazyObject
 from django_otp.models import Device
 
-from . import flows
+from . import admission
 from .conf import conf
+from .presented import apply_cookie, raw_user_agent
 from .request_trust import RequestTrust
 from .state import NO_DEVICE, PENDING, SessionState, agent_digest
 
@@ -38,9 +39,9 @@ class TrustMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         state = self._decide(request)
         response = self._gate(request, state) or self.get_response(request)
-        flows.apply_cookie(request, response)
+        apply_cookie(request, response)
         if state is not None and request.session.get(auth.SESSION_KEY) is not None:
-            flows.follow_session_key(request, state)
+            admission.follow_session_key(request, state)
         return response
 
     # --- deciding ---------------------------------------------------------------
@@ -51,12 +52,12 @@ class TrustMiddleware:
         if uid is not None and (state is None or state.uid != str(uid)):
             # First request of a sign-in (or a different user): decide once.
             user = request.user
-            state = flows.begin(request, user) if user.is_authenticated else None
+            state = admission.begin(request, user) if user.is_authenticated else None
         elif state is not None and state.verified:
-            if state.agent_digest != agent_digest(flows.raw_user_agent(request)):
-                state = flows.recheck_agent(request, state)
+            if state.agent_digest != agent_digest(raw_user_agent(request)):
+                state = admission.recheck_agent(request, state)
             else:
-                flows.touch(request, state)
+                admission.touch(request, state)
         _install(request, state)
         return state
 

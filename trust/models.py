@@ -75,7 +75,7 @@ class SupersededToken(models.Model):
     )
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     # Digest of the session key of the sign-in that rotated the secret: the
-    # same session presenting it again is the benign race (flows._stale).
+    # same session presenting it again is the benign race (admission._stale).
     session_digest = models.CharField(max_length=64, blank=True, editable=False)
     superseded_at = models.DateTimeField(default=timezone.now)
 

@@ -1,0 +1,283 @@
+"""Deciding a sign-in: no second factor, a trusted device, or a code owed.
+
+The middleware calls ``begin()`` once per sign-in and keeps the outcome in
+the session (``trust.state``); the other functions here keep that decision
+honest while the session lives (a changed user agent, trust that lapsed, a
+rotated session key).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import django_otp
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django_otp.models import Device
+
+from . import events, flows, policy, sessions, tokens
+from .client_ip import client_ip
+from .conf import conf
+from .fingerprint import Fingerprint
+from .models import EventKind, SupersededToken, TrustedDevice
+from .presented import (
+    Presented,
+    queue_cookie,
+    raw_user_agent,
+    request_fingerprint,
+    session_digest,
+)
+from .state import NO_DEVICE, OTP, PENDING, TRUSTED, SessionState, agent_digest
+
+
+def _verified_by_django_otp(request: HttpRequest, user: Any) -> Device | None:
+    """A device django-otp's own login forms put in this session, if valid."""
+    persistent_id = request.session.get(django_otp.DEVICE_ID_SESSION_KEY)
+    if not persistent_id:
+        return None
+    device = Device.from_persistent_id(persistent_id)
+    if device is None or device.user_id != user.pk or not device.confirmed:
+        return None
+    return device
+
+
+def begin(request: HttpRequest, user: Any) -> SessionState:
+    """Decide a freshly signed-in session: no 2FA, trusted device, or step-up."""
+    fp = request_fingerprint(request)
+    state = SessionState(
+        uid=str(user.pk),
+        status=NO_DEVICE,
+        agent_digest=agent_digest(raw_user_agent(request)),
+        browser=fp.agent.browser,
+        os=fp.agent.os,
+        device_class=fp.agent.device_class,
+    )
+    trusted: TrustedDevice | None = None
+    if not django_otp.user_has_device(user):
+        required = conf.ENROLLMENT_REQUIRED
+        state.must_enroll = bool(required and required(user))
+    elif (verified := _verified_by_django_otp(request, user)) is not None:
+        state.status, state.otp_device, state.otp_at = OTP, verified.persistent_id, time.time()
+    else:
+        trusted = _assess(request, user, state, fp)
+    state.session_key = sessions.link(request, user, trusted, old_key="")
+    state.save(request.session)
+    return state
+
+
+def _assess(
+    request: HttpRequest, user: Any, state: SessionState, fp: Fingerprint
+) -> TrustedDevice | None:
+    presented = Presented.read(request)
+    secret, device = presented.for_user(user)
+    if device is None:
+        stale_secret, stale = presented.stale_for_user(user)
+        if stale_secret is not None and stale is not None:
+            _stale(request, user, state, presented, stale_secret, stale)
+            return None
+    now = timezone.now()
+    assessment = policy.assess(
+        device,
+        fp,
+        now,
+        idle_timeout=conf.IDLE_TIMEOUT,
+        require_known_network=conf.REQUIRE_KNOWN_NETWORK,
+    )
+    if assessment.recognized and device is not None and secret is not None:
+        if _admit(request, user, state, presented, secret, device, fp, assessment):
+            return device
+        assessment = policy.Assessment(False, (policy.STALE_TOKEN,))
+    state.status, state.pending_since = PENDING, time.time()
+    state.reasons = list(assessment.reasons)
+    if policy.FINGERPRINT_MISMATCH in assessment.reasons and device is not None:
+        # A live secret from another kind of browser: the cookie was copied.
+        events.record(
+            user,
+            events.SUSPICIOUS_COOKIE,
+            request=request,
+            device_name=device.name,
+            reasons=assessment.reasons,
+            device=device,
+        )
+    dead = device is not None and (device.revoked_at is not None or device.expires_at <= now)
+    if secret is not None and device is not None and dead:
+        # A revoked or expired device's secret: trust is over, the secret
+        # leaves the cookie, and the user's log says it was tried.
+        events.record(
+            user,
+            EventKind.TRUST_REFUSED,
+            request=request,
+            device_name=device.name,
+            reasons=assessment.reasons,
+        )
+        SupersededToken.objects.filter(device=device).delete()
+        queue_cookie(request, presented, drop=secret)
+    return None
+
+
+def _stale(
+    request: HttpRequest,
+    user: Any,
+    state: SessionState,
+    presented: Presented,
+    secret: str,
+    record: SupersededToken,
+) -> None:
+    """A secret a rotation replaced came back: two browsers hold one device.
+
+    SECURITY: either the legitimate browser or a copy of its cookie signed
+    in since the copy was made; the server cannot tell which one this is,
+    so the device is revoked (ending the sessions it let in, the thief's
+    included) and this sign-in owes a code. Fail closed.
+    """
+    device = record.device
+    state.status, state.pending_since = PENDING, time.time()
+    state.reasons = [policy.STALE_TOKEN]
+    if record.session_digest == session_digest(request.session.session_key):
+        # The benign race: two parallel requests of one browser right after
+        # its sign-in (a page and its XHR, two tabs restoring) both carried
+        # the old secret; the first rotated it, this one came second with the
+        # same session. Nothing was stolen, so nothing is revoked, but this
+        # request is not let in on a secret already spent: it saves a
+        # pending state, and if its save lands after the winner's the user
+        # enters a code. Fail closed, never open. The cookie is left alone:
+        # the winner's response carries the new secret, and deleting the
+        # cookie here could land after it and cost the browser its trust.
+        return
+    queue_cookie(request, presented, drop=secret)
+    if device.expires_at <= timezone.now():
+        # Trust that is over anyway: nothing left to revoke, and its old
+        # secrets are pruned like its records would have been.
+        state.reasons = [policy.EXPIRED]
+        SupersededToken.objects.filter(device=device).delete()
+        events.record(
+            user,
+            EventKind.TRUST_REFUSED,
+            request=request,
+            device_name=device.name,
+            reasons=state.reasons,
+        )
+        return
+    if device.revoked_at is None:
+        flows.revoke(device, reason=policy.STALE_TOKEN, request=request)
+    events.record(
+        user,
+        events.SUSPICIOUS_COOKIE,
+        request=request,
+        device_name=device.name,
+        reasons=[policy.STALE_TOKEN],
+    )
+
+
+def _admit(
+    request: HttpRequest,
+    user: Any,
+    state: SessionState,
+    presented: Presented,
+    secret: str,
+    device: TrustedDevice,
+    fp: Fingerprint,
+    assessment: policy.Assessment,
+) -> bool:
+    """Let a recognized device in, replacing its secret (theft-evident tokens)."""
+    new_secret = tokens.new_secret()
+    now = timezone.now()
+    # Compare-and-swap on the old hash: of two requests racing with one
+    # secret, only one rotates it.
+    with transaction.atomic():
+        rotated = TrustedDevice.objects.filter(
+            pk=device.pk, token_hash=device.token_hash, revoked_at__isnull=True
+        ).update(
+            token_hash=tokens.hash_secret(new_secret),
+            last_seen_at=now,
+            last_ip=fp.ip or None,
+        )
+        if not rotated:
+            # Lost the compare-and-swap to a parallel request with the same
+            # secret: step up (the caller says why), never let both in.
+            return False
+        # Kept so that the old secret coming back is noticed (``_stale``).
+        SupersededToken.objects.create(
+            device=device,
+            token_hash=device.token_hash,
+            session_digest=session_digest(request.session.session_key),
+            superseded_at=now,
+        )
+    # Records of devices past their lifetime are of no more use.
+    SupersededToken.objects.filter(device__user=user, device__expires_at__lte=now).delete()
+    request.session[django_otp.DEVICE_ID_SESSION_KEY] = device.otp_device
+    state.status, state.otp_device = TRUSTED, device.otp_device
+    state.trusted_device, state.touched_at = device.pk, time.time()
+    state.reasons = list(assessment.reasons)
+    queue_cookie(request, presented, drop=secret, add=(new_secret, device))
+    events.record(
+        user,
+        events.SIGNED_IN_TRUSTED,
+        request=request,
+        device_name=device.name,
+        reasons=assessment.reasons,
+        device=device,
+    )
+    return True
+
+
+def recheck_agent(request: HttpRequest, state: SessionState) -> SessionState:
+    """The session's user agent changed: same kind of browser, or step up."""
+    fp = request_fingerprint(request)
+    state.agent_digest = agent_digest(raw_user_agent(request))
+    if (fp.agent.browser, fp.agent.os, fp.agent.device_class) != (
+        state.browser,
+        state.os,
+        state.device_class,
+    ):
+        # SECURITY: a session cookie now used by another kind of browser is
+        # treated like a copied cookie: the session owes a code again.
+        state.status, state.pending_since = PENDING, time.time()
+        state.reasons = [policy.FINGERPRINT_MISMATCH]
+        request.session.pop(django_otp.DEVICE_ID_SESSION_KEY, None)
+        events.record(
+            request.user,
+            events.SUSPICIOUS_COOKIE,
+            request=request,
+            device_name=fp.name,
+            reasons=state.reasons,
+            device=TrustedDevice.objects.filter(pk=state.trusted_device).first()
+            if state.trusted_device
+            else None,
+        )
+    state.save(request.session)
+    return state
+
+
+def touch(request: HttpRequest, state: SessionState) -> None:
+    """Refresh the trusted device's "last seen", at most once per interval."""
+    now = time.time()
+    if state.trusted_device is None or (
+        state.touched_at and now - state.touched_at < conf.TOUCH_INTERVAL.total_seconds()
+    ):
+        return
+    TrustedDevice.objects.filter(pk=state.trusted_device, revoked_at__isnull=True).update(
+        last_seen_at=timezone.now(), last_ip=client_ip(request) or None
+    )
+    state.touched_at = now
+    state.save(request.session)
+
+
+def follow_session_key(request: HttpRequest, decided: SessionState) -> None:
+    """Keep the session index right when a view rotated the session key."""
+    key = request.session.session_key
+    if not key or key == decided.session_key:
+        return
+    # The view may have rewritten the state (a code passed): read it anew.
+    state = SessionState.load(request.session)
+    if state is None or key == state.session_key:
+        return
+    device = (
+        TrustedDevice.objects.filter(pk=state.trusted_device).first()
+        if state.trusted_device
+        else None
+    )
+    state.session_key = sessions.link(request, request.user, device, state.session_key)
+    state.save(request.session)

@@ -1,0 +1,144 @@
+"""What a request presents: the device cookie's secrets, its user agent and IP.
+
+Reads them into plain values (a ``Fingerprint``, the devices the secrets
+belong to) and writes the cookie back when a flow queued a change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from . import tokens
+from .client_ip import client_ip
+from .conf import conf
+from .fingerprint import Fingerprint, fingerprint
+from .models import SupersededToken, TrustedDevice
+
+_COOKIE_UPDATE = "_trustgate_cookie"
+
+
+def cookie_name(request: HttpRequest) -> str:
+    # SECURITY: the __Host- prefix makes the browser refuse the cookie unless
+    # it is Secure, host-only and Path=/.
+    return f"__Host-{conf.COOKIE_NAME}" if request.is_secure() else conf.COOKIE_NAME
+
+
+def presented_secrets(request: HttpRequest) -> list[str]:
+    return tokens.parse_cookie(request.COOKIES.get(cookie_name(request)), conf.COOKIE_MAX_USERS)
+
+
+def raw_user_agent(request: HttpRequest) -> str:
+    value = request.META.get("HTTP_USER_AGENT") or ""
+    return value[: conf.USER_AGENT_MAX_LENGTH] if isinstance(value, str) else ""
+
+
+def request_fingerprint(request: HttpRequest) -> Fingerprint:
+    return fingerprint(
+        request.META.get("HTTP_USER_AGENT"),
+        client_ip(request),
+        max_length=conf.USER_AGENT_MAX_LENGTH,
+        ipv4_prefix=conf.IPV4_PREFIX,
+        ipv6_prefix=conf.IPV6_PREFIX,
+    )
+
+
+def session_digest(session_key: str | None) -> str:
+    """What a ``SupersededToken`` keeps of the session that rotated it."""
+    return hashlib.sha256((session_key or "").encode("ascii", "replace")).hexdigest()
+
+
+@dataclass
+class Presented:
+    """The devices the cookie's secrets belong to, whoever's they are."""
+
+    secrets: dict[str, TrustedDevice]  # secret -> device
+    unknown: list[str]
+    # Secrets a rotation already replaced: secret -> the record of it.
+    stale: dict[str, SupersededToken] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, request: HttpRequest) -> Presented:
+        found = presented_secrets(request)
+        if not found:
+            return cls({}, [])
+        by_hash = {tokens.hash_secret(secret): secret for secret in found}
+        devices = TrustedDevice.objects.filter(token_hash__in=list(by_hash))
+        matched = {by_hash[device.token_hash]: device for device in devices}
+        unknown = [s for s in found if s not in matched]
+        stale: dict[str, SupersededToken] = {}
+        if unknown:
+            # Only a cookie holding a secret no live record knows costs this
+            # second query: a garbled or forgotten one, or a copied one.
+            superseded = SupersededToken.objects.filter(
+                token_hash__in=[tokens.hash_secret(s) for s in unknown]
+            ).select_related("device")
+            stale = {by_hash[record.token_hash]: record for record in superseded}
+        return cls(matched, [s for s in unknown if s not in stale], stale)
+
+    def for_user(self, user: Any) -> tuple[str | None, TrustedDevice | None]:
+        for secret, device in self.secrets.items():
+            if device.user_id == user.pk:
+                return secret, device
+        return None, None
+
+    def stale_for_user(self, user: Any) -> tuple[str | None, SupersededToken | None]:
+        for secret, record in self.stale.items():
+            if record.device.user_id == user.pk:
+                return secret, record
+        return None, None
+
+
+# --- the cookie ---------------------------------------------------------------
+
+
+def queue_cookie(
+    request: HttpRequest,
+    presented: Presented,
+    *,
+    drop: str | None,
+    add: tuple[str, TrustedDevice] | None = None,
+) -> None:
+    """Rewrite the device cookie: ``add`` in front, ``drop`` and dead secrets out.
+
+    The cookie lives as long as the longest-lived trust it holds: use does
+    not extend trust, so neither does rewriting the cookie.
+    """
+    now = timezone.now()
+    live = [
+        (secret, device)
+        for secret, device in presented.secrets.items()
+        if secret != drop and device.revoked_at is None and device.expires_at > now
+    ]
+    if add is not None:
+        live.insert(0, add)
+    # Superseded and unknown secrets are never written back.
+    kept = [secret for secret, _ in live]
+    expires = max((device.expires_at for _, device in live), default=now)
+    setattr(request, _COOKIE_UPDATE, (kept, expires))
+
+
+def apply_cookie(request: HttpRequest, response: HttpResponse) -> None:
+    """Write the cookie update a flow queued on ``request``, if any."""
+    update = getattr(request, _COOKIE_UPDATE, None)
+    if update is None:
+        return
+    kept, expires = update
+    name = cookie_name(request)
+    max_age = int((expires - timezone.now()).total_seconds())
+    if not kept or max_age <= 0:
+        response.delete_cookie(name, path="/", samesite="Lax")
+        return
+    response.set_cookie(
+        name,
+        tokens.build_cookie(kept, conf.COOKIE_MAX_USERS),
+        max_age=max_age,
+        path="/",
+        secure=request.is_secure(),
+        httponly=True,
+        samesite="Lax",
+    )
