@@ -14,6 +14,7 @@ from django.test import RequestFactory
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.agents import CHROME_WINDOWS
 from tests.conftest import browser, sign_in, step_up
 from trust import checks
 from trust.client_ip import client_ip
@@ -263,7 +264,7 @@ def test_e007_w006_trust_lifetime(settings):
 @pytest.mark.django_db
 def test_stored_user_agent_fits_the_column_whatever_the_setting(account, settings):
     settings.TRUST_USER_AGENT_MAX_LENGTH = 2000
-    client = browser("Mozilla/5.0 " + "x" * 3000)
+    client = browser(CHROME_WINDOWS + " " + "x" * 3000)
     sign_in(client, account)
     assert step_up(client, account, trust=True).status_code == 302
     assert len(TrustedDevice.objects.get(user=account.user).user_agent) == 512

@@ -73,7 +73,9 @@ def test_trusted_browser_reaches_the_admin_with_the_password_only(staff, clock):
 def test_another_login_view_is_gated_too(account):
     client = browser()
     response = client.post("/partner/sign-in/", {"username": "alice", "password": account.password})
-    assert response.status_code == 302 and response["Location"] == "/devices/"
+    # Its own answer already leads to the code page, its redirect kept as next.
+    assert response.status_code == 302
+    assert response["Location"] == "/2fa/verify/?next=/devices/"
 
     gated = client.get("/devices/")
     assert gated.status_code == 302 and gated["Location"].startswith("/2fa/verify/")

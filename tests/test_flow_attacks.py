@@ -257,9 +257,12 @@ def assert_on_site(location: str) -> None:
 def test_next_stays_on_site_through_sign_in_and_the_code_page(account, target):
     client = browser()
     response = sign_in(client, account, next_url=target)
+    # The sign-in answers with the code page itself, carrying next along.
     assert response.status_code == 302
     assert_on_site(response["Location"])
-    gated = client.get(response["Location"])
+    assert response["Location"].startswith("/2fa/verify/?next=")
+    assert client.get(response["Location"]).status_code == 200
+    gated = client.get("/")
     assert gated.status_code == 302
     assert_on_site(gated["Location"])
     page = client.get(f"/2fa/verify/?next={target}")
@@ -272,8 +275,7 @@ def test_next_stays_on_site_through_sign_in_and_the_code_page(account, target):
 def test_next_on_site_is_kept_through_the_whole_flow(account):
     client = browser()
     response = sign_in(client, account, next_url="/devices/?tab=1")
-    gated = client.get(response["Location"])
-    page = client.get(gated["Location"])
+    page = client.get(response["Location"])
     assert 'value="/devices/?tab=1"' in page.content.decode()
     final = client.post("/2fa/verify/", {"otp_token": account.code(), "next": "/devices/?tab=1"})
     assert final["Location"] == "/devices/?tab=1"

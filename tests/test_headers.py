@@ -131,8 +131,7 @@ def test_dead_trust_cookie_is_deleted_with_the_same_attributes_on_https(account,
     TrustedDevice.objects.update(revoked_at=TrustedDevice.objects.get().created_at)
     clock.shift(timedelta(seconds=31))
 
-    sign_in(client, account, secure=True)
-    response = client.get("/", secure=True)
+    response = sign_in(client, account, secure=True)  # decided during the sign-in
     morsel = response.cookies["__Host-trustgate"]
     assert morsel.value == "" and morsel["max-age"] == 0
     assert morsel["secure"] is True and morsel["path"] == "/" and morsel["domain"] == ""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -89,10 +88,12 @@ def test_anything_past_the_bound_changes_nothing(prefix, junk):
 
 
 def test_a_100_kb_user_agent_is_cut_before_parsing():
+    # Proof by what is parsed, not by a stopwatch (make bench measures cost):
+    # only the first 512 characters ever reach the parser.
     for huge in ("A" * 100_000, "Mozilla/5.0 (" + "(" * 100_000, CHROME_WINDOWS * 800):
-        started = time.perf_counter()
         assert_sane(fingerprint(huge, None))
-        assert time.perf_counter() - started < 1.0
+        assert fingerprint(huge, None) == fingerprint(huge[:512], None)
+        assert clean_user_agent(huge, 512) == huge[:512].strip()
 
 
 def test_bots_and_unknown_agents_have_their_own_class():
@@ -115,26 +116,29 @@ def _trust_with(account, user_agent):
     assert client.get("/").status_code == 302
     assert step_up(client, account, trust=True).status_code == 302
     assert client.get("/devices/").status_code == 200
-    return client, TrustedDevice.objects.get(user=account.user)
+    device = TrustedDevice.objects.filter(user=account.user).first()
+    # An agent that says nothing about itself is never trusted.
+    assert (device is None) == (not fingerprint(user_agent, "").agent.known)
+    return client, device
 
 
-def _assert_stored_clean(device):
-    for value in (device.user_agent, device.browser, device.os, device.device_class):
-        assert not CONTROL.search(value), repr(value)
-    assert len(device.user_agent) <= 512
-    for event in SecurityEvent.objects.filter(user=device.user):
+def _assert_stored_clean(account, device):
+    if device is not None:
+        for value in (device.user_agent, device.browser, device.os, device.device_class):
+            assert not CONTROL.search(value), repr(value)
+        assert len(device.user_agent) <= 512
+    for event in SecurityEvent.objects.filter(user=account.user):
         assert not CONTROL.search(event.device_name)
 
 
 @pytest.mark.django_db
 def test_100_kb_user_agent_through_a_whole_sign_in(account):
     huge = CHROME_WINDOWS + " " + "x" * 100_000
-    started = time.perf_counter()
+    # What it costs is the benchmark's to measure (make bench), not a test's.
     _client, device = _trust_with(account, huge)
-    assert time.perf_counter() - started < 5.0
     assert len(device.user_agent) <= 512
     assert device.name == "Chrome on Windows"
-    _assert_stored_clean(device)
+    _assert_stored_clean(account, device)
 
 
 @pytest.mark.django_db
@@ -151,7 +155,7 @@ def test_100_kb_user_agent_through_a_whole_sign_in(account):
 )
 def test_control_characters_never_reach_the_database(account, user_agent):
     _client, device = _trust_with(account, user_agent)
-    _assert_stored_clean(device)
+    _assert_stored_clean(account, device)
 
 
 @pytest.mark.django_db
@@ -165,7 +169,7 @@ def test_arbitrary_header_values_through_a_whole_sign_in(make_user, user_agent):
     # What a WSGI server can hand over: latin-1 text of any length.
     account = make_user()
     _client, device = _trust_with(account, user_agent)
-    _assert_stored_clean(device)
+    _assert_stored_clean(account, device)
 
 
 @pytest.mark.django_db

@@ -29,7 +29,15 @@ from .presented import (
     request_fingerprint,
     session_digest,
 )
-from .state import NO_DEVICE, OTP, PENDING, TRUSTED, SessionState, agent_digest
+from .state import (
+    NO_DEVICE,
+    OTP,
+    PENDING,
+    SESSION_KEY,
+    TRUSTED,
+    SessionState,
+    agent_digest,
+)
 
 
 def _verified_by_django_otp(request: HttpRequest, user: Any) -> Device | None:
@@ -53,18 +61,28 @@ def begin(request: HttpRequest, user: Any) -> SessionState:
         browser=fp.agent.browser,
         os=fp.agent.os,
         device_class=fp.agent.device_class,
+        signed_in_at=time.time(),
     )
-    trusted: TrustedDevice | None = None
-    if not django_otp.user_has_device(user):
-        required = conf.ENROLLMENT_REQUIRED
-        state.must_enroll = bool(required and required(user))
-    elif (verified := _verified_by_django_otp(request, user)) is not None:
-        state.status, state.otp_device, state.otp_at = OTP, verified.persistent_id, time.time()
-    else:
-        trusted = _assess(request, user, state, fp)
-    state.session_key = sessions.link(request, user, trusted, old_key="")
+    # One transaction from the trust decision to the session's index entry:
+    # a revoke running meanwhile waits on the device row, then finds this
+    # session to end (otherwise it could slip in between and miss it).
+    with transaction.atomic():
+        trusted: TrustedDevice | None = None
+        if not django_otp.user_has_device(user):
+            required = conf.ENROLLMENT_REQUIRED
+            state.must_enroll = bool(required and required(user))
+        elif (verified := _verified_by_django_otp(request, user)) is not None:
+            state.status, state.otp_device, state.otp_at = OTP, verified.persistent_id, time.time()
+        else:
+            trusted = _assess(request, user, state, fp)
+        state.session_key = sessions.link(request, user, trusted, old_key="")
     state.save(request.session)
     return state
+
+
+def forget(request: HttpRequest) -> None:
+    """Drop the session's decision: its next request is decided afresh."""
+    request.session.pop(SESSION_KEY, None)
 
 
 def _assess(
@@ -88,11 +106,15 @@ def _assess(
     if assessment.recognized and device is not None and secret is not None:
         if _admit(request, user, state, presented, secret, device, fp, assessment):
             return device
-        assessment = policy.Assessment(False, (policy.STALE_TOKEN,))
+        assessment = policy.Assessment(False, tuple(state.reasons) or (policy.STALE_TOKEN,))
     state.status, state.pending_since = PENDING, time.time()
     state.reasons = list(assessment.reasons)
     if policy.FINGERPRINT_MISMATCH in assessment.reasons and device is not None:
-        # A live secret from another kind of browser: the cookie was copied.
+        # SECURITY: a live secret from another kind of browser: the cookie was
+        # copied. The device is revoked (its sessions end), so the copy cannot
+        # try again with another user agent until one fits; a code from this
+        # browser re-trusts it with its own fingerprint.
+        flows.revoke(device, reason=policy.FINGERPRINT_MISMATCH, request=request)
         events.record(
             user,
             events.SUSPICIOUS_COOKIE,
@@ -182,6 +204,12 @@ def _admit(
     assessment: policy.Assessment,
 ) -> bool:
     """Let a recognized device in, replacing its secret (theft-evident tokens)."""
+    if not _authenticator_lives(device, user):
+        # SECURITY: trust is bound to the factor that created it; that one is
+        # gone (removed or replaced), so this trust goes too.
+        flows.revoke(device, reason=policy.AUTHENTICATOR_REMOVED, request=request)
+        state.reasons = [policy.AUTHENTICATOR_REMOVED]
+        return False
     new_secret = tokens.new_secret()
     now = timezone.now()
     # Compare-and-swap on the old hash: of two requests racing with one
@@ -207,7 +235,9 @@ def _admit(
         )
     # Records of devices past their lifetime are of no more use.
     SupersededToken.objects.filter(device__user=user, device__expires_at__lte=now).delete()
-    request.session[django_otp.DEVICE_ID_SESSION_KEY] = device.otp_device
+    # The session is verified through its state (the middleware answers
+    # is_verified() and otp_device from it). django-otp's own session key is
+    # not written: it means "a code was entered here", which did not happen.
     state.status, state.otp_device = TRUSTED, device.otp_device
     state.trusted_device, state.touched_at = device.pk, time.time()
     state.reasons = list(assessment.reasons)
@@ -223,8 +253,15 @@ def _admit(
     return True
 
 
+def _authenticator_lives(device: TrustedDevice, user: Any) -> bool:
+    otp_device = Device.from_persistent_id(device.otp_device)
+    return otp_device is not None and otp_device.user_id == user.pk and otp_device.confirmed
+
+
 def recheck_agent(request: HttpRequest, state: SessionState) -> SessionState:
     """The session's user agent changed: same kind of browser, or step up."""
+    if not request.user.is_authenticated:
+        return state  # signed out meanwhile (password changed, deactivated)
     fp = request_fingerprint(request)
     state.agent_digest = agent_digest(raw_user_agent(request))
     if (fp.agent.browser, fp.agent.os, fp.agent.device_class) != (
@@ -251,18 +288,30 @@ def recheck_agent(request: HttpRequest, state: SessionState) -> SessionState:
     return state
 
 
-def touch(request: HttpRequest, state: SessionState) -> None:
-    """Refresh the trusted device's "last seen", at most once per interval."""
+def touch(request: HttpRequest, state: SessionState) -> SessionState:
+    """At most once per interval: refresh the trusted device's "last seen",
+    and check that the trust this session rests on is still there.
+
+    A session let in by trust lasts no longer than that trust: once it
+    expired (or was revoked without the session ending), the session owes a
+    code. This is the only query a trusted session makes after sign-in.
+    """
     now = time.time()
-    if state.trusted_device is None or (
-        state.touched_at and now - state.touched_at < conf.TOUCH_INTERVAL.total_seconds()
-    ):
-        return
-    TrustedDevice.objects.filter(pk=state.trusted_device, revoked_at__isnull=True).update(
-        last_seen_at=timezone.now(), last_ip=client_ip(request) or None
+    if state.status != TRUSTED or state.trusted_device is None:
+        return state
+    if state.touched_at and now - state.touched_at < conf.TOUCH_INTERVAL.total_seconds():
+        return state
+    live = (
+        TrustedDevice.objects.active()
+        .filter(pk=state.trusted_device)
+        .update(last_seen_at=timezone.now(), last_ip=client_ip(request) or None)
     )
     state.touched_at = now
+    if not live:
+        state.status, state.pending_since = PENDING, now
+        state.reasons = [policy.EXPIRED]
     state.save(request.session)
+    return state
 
 
 def follow_session_key(request: HttpRequest, decided: SessionState) -> None:

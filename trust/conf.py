@@ -34,8 +34,11 @@ TRUST_ENROLLMENT_REQUIRED      None               Dotted path of ``f(user) -> bo
                                                   it names must enroll before going on.
 TRUST_USER_AGENT_MAX_LENGTH    512                User agents are cut to this length before
                                                   parsing and storing.
-TRUST_TOUCH_INTERVAL           1 hour             How often a live session refreshes its
-                                                  device's "last seen".
+TRUST_TOUCH_INTERVAL           1 hour             How often a session let in by trust
+                                                  refreshes its device's "last seen" and
+                                                  checks that the trust still holds.
+TRUST_SESSION_LIFETIME         24 hours           A signed-in session ends this long after
+                                                  sign-in, however active (``None``: never).
 =============================  =================  ==========================================
 """
 
@@ -69,6 +72,7 @@ _DEFAULTS: dict[str, Any] = {
     "TRUST_ENROLLMENT_REQUIRED": None,
     "TRUST_USER_AGENT_MAX_LENGTH": 512,
     "TRUST_TOUCH_INTERVAL": timedelta(hours=1),
+    "TRUST_SESSION_LIFETIME": timedelta(hours=24),
 }
 
 
@@ -159,6 +163,10 @@ class Conf:
     @property
     def TOUCH_INTERVAL(self) -> timedelta:
         return _get("TRUST_TOUCH_INTERVAL")
+
+    @property
+    def SESSION_LIFETIME(self) -> timedelta | None:
+        return _get("TRUST_SESSION_LIFETIME")
 
 
 conf = Conf()

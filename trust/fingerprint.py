@@ -44,6 +44,11 @@ class Agent:
     device_class: str
 
     @property
+    def known(self) -> bool:
+        """Does the agent say anything at all: a browser or an OS?"""
+        return not (self.browser == UNKNOWN and self.os == UNKNOWN)
+
+    @property
     def name(self) -> str:
         """A label a person recognizes: "Chrome on Windows", "Safari on iPhone"."""
         browser = _display_browser(self.browser)

@@ -53,14 +53,18 @@ def mark_verified(request: HttpRequest, otp_device: Device) -> SessionState:
     return state
 
 
-def trust_device(request: HttpRequest, otp_device: Device) -> TrustedDevice:
+def trust_device(request: HttpRequest, otp_device: Device) -> TrustedDevice | None:
     """Trust the browser of ``request`` for its user, after a code just passed.
 
     A device this browser already held for the user is replaced, so a code
     entered after a fingerprint mismatch re-trusts with the new fingerprint.
+    An agent that says nothing about itself is never trusted (``None``): it
+    would match any other such agent.
     """
     user = request.user
     fp = request_fingerprint(request)
+    if not fp.agent.known:
+        return None
     presented = Presented.read(request)
     old_secret, old = presented.for_user(user)
     secret = tokens.new_secret()

@@ -39,9 +39,12 @@ class TrustMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         state = self._decide(request)
         response = self._gate(request, state) or self.get_response(request)
+        response = self._signed_in_here(request, state, response)
         apply_cookie(request, response)
-        if state is not None and request.session.get(auth.SESSION_KEY) is not None:
-            admission.follow_session_key(request, state)
+        if request.session.get(auth.SESSION_KEY) is not None:
+            decided = SessionState.load(request.session)
+            if decided is not None:
+                admission.follow_session_key(request, decided)
         return response
 
     # --- deciding ---------------------------------------------------------------
@@ -53,13 +56,42 @@ class TrustMiddleware:
             # First request of a sign-in (or a different user): decide once.
             user = request.user
             state = admission.begin(request, user) if user.is_authenticated else None
+        elif state is not None and _session_too_old(state):
+            auth.logout(request)
+            state = None
         elif state is not None and state.verified:
             if state.agent_digest != agent_digest(raw_user_agent(request)):
                 state = admission.recheck_agent(request, state)
             else:
-                admission.touch(request, state)
+                state = admission.touch(request, state)
         _install(request, state)
         return state
+
+    def _signed_in_here(
+        self, request: HttpRequest, before: SessionState | None, response: HttpResponse
+    ) -> HttpResponse:
+        """A view signed someone in during this very request: decide now.
+
+        Whatever the login view (Django's, the admin's, allauth's, an API
+        that answers with data right away), its response is the first thing
+        the new session gets, so it passes the gate too: a step-up owed turns
+        it into the code page (its own redirect target becomes ``next``).
+        Deciding here also means no second request races to decide.
+        """
+        uid = request.session.get(auth.SESSION_KEY)
+        if uid is None or (before is not None and before.uid == str(uid)):
+            return response
+        user = request.user
+        if not user.is_authenticated:
+            return response
+        state = admission.begin(request, user)
+        if state.status == PENDING:
+            return _step_up(request, state, next_url=_redirect_target(response))
+        if state.status == NO_DEVICE and state.must_enroll:
+            return redirect_to_login(
+                _redirect_target(response) or "/", reverse(conf.ENROLL_URL_NAME), "next"
+            )
+        return response
 
     # --- gating -----------------------------------------------------------------
 
@@ -83,6 +115,28 @@ def _install(request: HttpRequest, state: SessionState | None) -> None:
     user = getattr(request, "user", None)
     if user is not None:
         request.user = SimpleLazyObject(functools.partial(_decorate_user, user, state))
+    auser = getattr(request, "auser", None)
+    if auser is not None:
+        # Async views (and Django's async login_required / user_passes_test)
+        # read the user through request.auser(): same attributes there.
+        async def decorated_auser() -> Any:
+            return _decorate_user(await auser(), state)
+
+        request.auser = decorated_auser  # type: ignore[attr-defined]
+
+
+def _redirect_target(response: HttpResponse) -> str | None:
+    if 300 <= response.status_code < 400 and response.has_header("Location"):
+        return response["Location"]
+    return None
+
+
+def _session_too_old(state: SessionState) -> bool:
+    """Past the absolute session lifetime, whatever its activity (NIST §2.2.3)."""
+    lifetime = conf.SESSION_LIFETIME
+    if lifetime is None or state.signed_in_at is None:
+        return False
+    return time.time() - state.signed_in_at > lifetime.total_seconds()
 
 
 def _decorate_user(user: Any, state: SessionState | None) -> Any:
@@ -115,14 +169,17 @@ def _sign_out(request: HttpRequest) -> HttpResponse:
     return redirect_to_login(request.get_full_path())
 
 
-def _step_up(request: HttpRequest, state: SessionState) -> HttpResponse:
+def _step_up(
+    request: HttpRequest, state: SessionState, next_url: str | None = None
+) -> HttpResponse:
     verify_url = reverse(conf.VERIFY_URL_NAME)
     if _wants_json(request):
         return JsonResponse(
             {"error": "step_up_required", "verify_url": verify_url, "reasons": state.reasons},
             status=401,
         )
-    return redirect_to_login(request.get_full_path(), verify_url, "next")
+    # ``next`` is checked again (safe_next) when the code page redirects.
+    return redirect_to_login(next_url or request.get_full_path(), verify_url, "next")
 
 
 def _exempt(request: HttpRequest, *, enroll: bool = False) -> bool:

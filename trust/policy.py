@@ -23,6 +23,8 @@ IDLE = "idle"
 REVOKED_TOKEN = "revoked_token"
 STALE_TOKEN = "stale_token"
 AGENT_CHANGED = "agent_changed"
+UNKNOWN_DEVICE = "unknown_device"
+AUTHENTICATOR_REMOVED = "authenticator_removed"
 
 
 class DeviceRecord(Protocol):
@@ -54,6 +56,10 @@ def assess(
     """Decide on ``device``, the record the presented secret belongs to (if any)."""
     if device is None:
         return Assessment(False, (NEW_DEVICE,))
+    if not fingerprint.agent.known:
+        # SECURITY: an agent nothing can be told about (empty, garbled) would
+        # match any other such agent: it never stands in for a code.
+        return Assessment(False, (UNKNOWN_DEVICE,))
     if device.revoked_at is not None:
         return Assessment(False, (REVOKED_TOKEN,))
     if now >= device.expires_at:

@@ -45,16 +45,22 @@ class SessionState:
     session_key: str = ""  # the key the TrustedSession row was written under
     touched_at: float | None = None
     must_enroll: bool = False
+    signed_in_at: float | None = None  # when this decision was made
 
     @classmethod
     def load(cls, session: SessionBase) -> SessionState | None:
         raw = session.get(SESSION_KEY)
         if not isinstance(raw, dict):
             return None
+        # Fields another version wrote are left out rather than thrown away
+        # with the whole record: deciding again would re-read the session
+        # as freshly signed in.
+        known = {name: value for name, value in raw.items() if name in _FIELDS}
         try:
-            return cls(**raw)
-        except TypeError:  # written by another version: decide again
+            state = cls(**known)
+        except TypeError:  # a field this version needs is missing
             return None
+        return state if state.status in _STATUSES else None
 
     def save(self, session: SessionBase) -> None:
         session[SESSION_KEY] = asdict(self)
@@ -65,3 +71,7 @@ class SessionState:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+_FIELDS = frozenset(SessionState.__dataclass_fields__)
+_STATUSES = frozenset({NO_DEVICE, PENDING, OTP, TRUSTED})
