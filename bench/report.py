@@ -1,0 +1,83 @@
+"""The results as the Markdown table the README shows."""
+
+from __future__ import annotations
+
+
+def _ratio(value: float, target: float | None = None) -> str:
+    text = f"{value:.2f}×"
+    if target is not None:
+        text += " ✓" if value <= target else " ✗"
+    return text
+
+
+def markdown(results: dict) -> str:
+    m = results["machine"]
+    lines = [
+        f"Machine: {m['nproc']} CPU ({m['cpu']}), Python {m['python']}, Django {m['django']}, "
+        f"ua-parser accelerator: {m['ua_parser_accelerator']}. "
+        f"Medians of {results['rounds']} interleaved rounds.",
+        "",
+        "**Request cost** (µs per request, queries in brackets; ratios against the same stack "
+        "without Trustgate; target ≤ 1.10× and no more queries than Django):",
+        "",
+        "| session | Django | + Trustgate | ratio | + django-otp | ratio "
+        "| session+auth only | + Trustgate | ratio |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for scenario, row in results["scenarios"].items():
+
+        def cell(name: str, row=row) -> str:
+            return f"{row[name]['us']:.0f} ({row[name]['queries']}q)"
+
+        base, small = row["django"]["us"], row["session+auth"]["us"]
+        lines.append(
+            f"| {scenario} | {cell('django')} | {cell('trustgate')} "
+            f"| {_ratio(row['trustgate']['us'] / base, 1.10)} | {cell('django-otp')} "
+            f"| {_ratio(row['django-otp']['us'] / base)} | {cell('session+auth')} "
+            f"| {cell('session+auth+trustgate')} "
+            f"| {_ratio(row['session+auth+trustgate']['us'] / small)} |"
+        )
+    fp = results["fingerprint"]
+    lines += ["", "**Fingerprint** (`trust.fingerprint.fingerprint`, per call):", ""]
+    if "skipped" in fp:
+        lines.append(f"skipped: {fp['skipped']}")
+    else:
+        ok = "✓" if fp["cold_us"] <= 50 else "✗"
+        lines += [
+            "| user agents | cold median | cold p95 | warm median | `user_agents.parse` |",
+            "|---|---|---|---|---|",
+            f"| {fp['agents']:,} real | {fp['cold_us']:.1f} µs {ok} (target ≤ 50) "
+            f"| {fp['cold_p95_us']:.1f} µs | {fp['warm_us']:.1f} µs "
+            f"| {fp['user_agents_parse_us']:.0f} µs |",
+        ]
+    d = results["decision"]
+    lines += ["", "**Sign-in decision** (find the device by its secret, compare fingerprints):", ""]
+    if "skipped" in d or "failed" in d:
+        lines.append(f"not measured: {d.get('skipped') or d.get('failed')}")
+    else:
+        ok = "✓" if d["1m"]["median_ms"] <= 2 else "✗"
+        lines += [
+            "| trusted devices | median | p95 |",
+            "|---|---|---|",
+            f"| 1,000 | {d['1k']['median_ms']:.2f} ms | {d['1k']['p95_ms']:.2f} ms |",
+            f"| 1,000,000 | {d['1m']['median_ms']:.2f} ms {ok} (target ≤ 2) "
+            f"| {d['1m']['p95_ms']:.2f} ms |",
+            "",
+            f"Growth from 1 k to 1 M: {_ratio(d['growth'])} (PostgreSQL {d['postgresql']}; "
+            f"plan: `{d['1m']['plan']}`).",
+        ]
+    w = results["worst_case"]
+    lines += [
+        "",
+        "**Worst case**: a 100 KB user agent and a 10 KB `X-Forwarded-For` "
+        "(one proxy configured) against ordinary headers:",
+        "",
+        "| request | ordinary | hostile | ratio |",
+        "|---|---|---|---|",
+    ]
+    for scenario, row in w.items():
+        lines.append(
+            f"| {scenario} | {row['normal_us']:.1f} µs | {row['hostile_us']:.1f} µs "
+            f"| {_ratio(row['ratio'])} |"
+        )
+    return "\n".join(lines) + "\n"
