@@ -1,5 +1,8 @@
 """``python -m bench`` (``make bench``): run every measurement, print the
-table, write ``bench-results/latest.json`` and ``latest.md``."""
+table, write ``bench-results/latest.json`` and ``latest.md``.
+
+``python -m bench --readme`` also puts the table in the README, between the
+``bench:start`` and ``bench:end`` markers."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench-results"
 PG_BASE = os.environ.get("PG_BASE", "postgres://postgres@127.0.0.1:5432")
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "15"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "31"))
 
 
 def machine() -> dict:
@@ -76,6 +79,15 @@ def decision() -> dict:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def update_readme(table: str) -> None:
+    readme = REPO / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    start, end = "<!-- bench:start -->\n", "<!-- bench:end -->"
+    head, rest = text.split(start, 1)
+    _old, tail = rest.split(end, 1)
+    readme.write_text(head + start + table + end + tail, encoding="utf-8")
+
+
 def main() -> None:
     workdir = tempfile.mkdtemp(prefix="trustgate-bench-")
     os.environ.pop("REDIS_URL", None)
@@ -109,6 +121,8 @@ def main() -> None:
     table = report.markdown(results)
     (RESULTS / "latest.md").write_text(table)
     print(table)
+    if "--readme" in sys.argv[1:]:
+        update_readme(table)
     print(f"written: {RESULTS / 'latest.json'}", file=sys.stderr)
 
 

@@ -40,6 +40,7 @@ SAFARI = (
 IP = "203.0.113.7"
 PASSWORD = "benchmarks are not tests"
 HOSTILE_UA = CHROME + " " + ("(compatible; " * 10_000)[:100_000]
+LONGEST_UA = HOSTILE_UA[:512]  # what TRUST_USER_AGENT_MAX_LENGTH keeps of it
 HOSTILE_XFF = ", ".join(f"198.51.{n // 250}.{n % 250 + 1}" for n in range(700))[:10_000]
 
 
@@ -164,7 +165,7 @@ def compare(
     }
 
 
-def run(rounds: int = 15, per_round: int = 100) -> dict:
+def run(rounds: int = 31, per_round: int = 60) -> dict:
     sessions = prepare()
     original = list(settings.MIDDLEWARE)
     apps = {name: handler(middleware) for name, middleware in stacks().items()}
@@ -192,21 +193,19 @@ def worst_case(app: WSGIHandler, sessions: Sessions, rounds: int) -> dict:
             ("anonymous", ""),
         ]:
             normal = environ(cookie, CHROME, HTTP_X_FORWARDED_FOR="198.51.100.1")
+            longest = environ(cookie, LONGEST_UA, HTTP_X_FORWARDED_FOR="198.51.100.1")
             hostile = environ(cookie, HOSTILE_UA, HTTP_X_FORWARDED_FOR=HOSTILE_XFF)
             medians = interleaved(
                 {
                     "normal": lambda env=normal: request(app, env),
+                    "longest": lambda env=longest: request(app, env),
                     "hostile": lambda env=hostile: request(app, env),
                 },
                 rounds=rounds,
-                per_round=100,
+                per_round=60,
             )
-            out[scenario] = {
-                "normal_us": medians["normal"] * 1e6,
-                "hostile_us": medians["hostile"] * 1e6,
-                "ratio": medians["hostile"] / medians["normal"],
-                "hostile_status": request(app, hostile).split()[0],
-            }
+            out[scenario] = _compared(medians)
+            out[scenario]["hostile_status"] = request(app, hostile).split()[0]
         out["sign-in decision"] = _decision_inputs(rounds)
         return out
     finally:
@@ -223,6 +222,7 @@ def _decision_inputs(rounds: int) -> dict:
 
     factory = RequestFactory()
     normal = factory.get("/", HTTP_USER_AGENT=CHROME, HTTP_X_FORWARDED_FOR="198.51.100.1")
+    longest = factory.get("/", HTTP_USER_AGENT=LONGEST_UA, HTTP_X_FORWARDED_FOR="198.51.100.1")
     hostile = factory.get("/", HTTP_USER_AGENT=HOSTILE_UA, HTTP_X_FORWARDED_FOR=HOSTILE_XFF)
 
     def cold(req):
@@ -230,12 +230,22 @@ def _decision_inputs(rounds: int) -> dict:
         return flows.request_fingerprint(req)
 
     medians = interleaved(
-        {"normal": lambda: cold(normal), "hostile": lambda: cold(hostile)},
+        {
+            "normal": lambda: cold(normal),
+            "longest": lambda: cold(longest),
+            "hostile": lambda: cold(hostile),
+        },
         rounds=rounds,
         per_round=200,
     )
+    return _compared(medians)
+
+
+def _compared(medians: dict[str, float]) -> dict:
     return {
         "normal_us": medians["normal"] * 1e6,
+        "longest_us": medians["longest"] * 1e6,
         "hostile_us": medians["hostile"] * 1e6,
         "ratio": medians["hostile"] / medians["normal"],
+        "ratio_to_longest": medians["hostile"] / medians["longest"],
     }
