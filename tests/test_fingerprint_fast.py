@@ -51,7 +51,7 @@ def classify(parsed) -> tuple[str, str, str]:
 
 
 def test_fast_path_is_a_user_agents_user_agent():
-    parsed = fp.user_agent(
+    parsed = fp.parse_user_agent(
         "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
         "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
     )
@@ -63,15 +63,15 @@ def test_fast_path_is_a_user_agents_user_agent():
 
 @pytest.mark.parametrize("hostile", ["", " ", "\x00", "(((((", "Mozilla/5.0 " * 40, "é" * 512])
 def test_fast_path_agrees_on_odd_strings(hostile):
-    assert classify(fp.user_agent(hostile)) == classify(user_agents.parse(hostile))
-    assert fp.user_agent(hostile).device == user_agents.parse(hostile).device
+    assert classify(fp.parse_user_agent(hostile)) == classify(user_agents.parse(hostile))
+    assert fp.parse_user_agent(hostile).device == user_agents.parse(hostile).device
 
 
 def test_the_real_corpus_is_classified_as_user_agents_does():
     agents = corpus()
     crawlers_only_rust_finds = []
     for ua in agents:
-        fast, legacy = fp.user_agent(ua), user_agents.parse(ua)
+        fast, legacy = fp.parse_user_agent(ua), user_agents.parse(ua)
         if (fast.browser, fast.os, fast.device) == (legacy.browser, legacy.os, legacy.device):
             assert classify(fast) == classify(legacy)
             continue
@@ -84,6 +84,12 @@ def test_the_real_corpus_is_classified_as_user_agents_does():
         crawlers_only_rust_finds.append(ua)
     # 6 of 17,816 in the corpus as of this writing; allow it to grow a little.
     assert len(crawlers_only_rust_finds) <= max(10, len(agents) // 1000)
+
+
+def test_a_lone_surrogate_takes_the_slow_path_to_the_same_answer():
+    odd = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0 \ud800"
+    assert classify(fp.parse_user_agent(odd)) == classify(user_agents.parse(odd))
+    assert fp.parse_agent(odd).browser == "Firefox"
 
 
 def test_parse_agent_never_raises_and_names_stay_bounded():

@@ -7,7 +7,7 @@ stripped of control characters before anything reads it.
 Parsing goes through ua-parser 1.x (with its ``ua-parser-rs`` accelerator
 when installed: ~15 µs a string instead of ~0.8 ms through the legacy API
 that ``user_agents.parse`` uses), and the classification (bot, tablet,
-mobile, PC) is still user-agents' own: ``user_agent()`` returns a
+mobile, PC) is still user-agents' own: ``parse_user_agent()`` returns a
 ``user_agents.parsers.UserAgent`` built from the 1.x result, so every
 property user-agents documents works on it.
 """
@@ -128,9 +128,14 @@ class _FastUserAgent(UserAgent):
         self.device = parse_device(device.family, device.brand, device.model)
 
 
-def user_agent(user_agent_string: str) -> UserAgent:
+def parse_user_agent(user_agent_string: str) -> UserAgent:
     """``user_agents.parse(user_agent_string)``, at ua-parser 1.x speed."""
-    return _FastUserAgent(user_agent_string)
+    try:
+        return _FastUserAgent(user_agent_string)
+    except UnicodeEncodeError:
+        # ua-parser-rs takes valid UTF-8 only; a lone surrogate (never in a
+        # header, whose text is Latin-1) goes the slow way, same answer.
+        return UserAgent(user_agent_string)
 
 
 @lru_cache(maxsize=4096)
@@ -139,7 +144,7 @@ def parse_agent(user_agent: str) -> Agent:
     if not user_agent:
         return Agent(UNKNOWN, UNKNOWN, OTHER)
     try:
-        parsed = _FastUserAgent(user_agent)
+        parsed = parse_user_agent(user_agent)
     except Exception:  # a parser bug must not become a 500
         return Agent(UNKNOWN, UNKNOWN, OTHER)
     if parsed.is_bot:
