@@ -80,8 +80,10 @@ test-multiserver: install-e2e
 	PG_BASE=$(PG_BASE) REDIS_URL_TEST=$(REDIS_URL_TEST) $(BIN)/pytest e2e/test_multiserver.py $(PYTEST_ARGS)
 
 # Ratios measured within one run; prints a table, writes bench-results/latest.json.
+# `make bench BENCH_ARGS=--readme` also puts the table in README.md.
+BENCH_ARGS ?=
 bench: install-e2e
-	PG_BASE=$(PG_BASE) $(BIN)/python -m bench
+	PG_BASE=$(PG_BASE) $(BIN)/python -m bench $(BENCH_ARGS)
 
 test: lint test-sqlite test-postgres test-django6 test-e2e test-multiserver
 

@@ -69,7 +69,8 @@ def markdown(results: dict) -> str:
             f"| {big['p95_ms']:.2f} ms |",
             f"| growth | {_ratio(d['first_touch_growth'])} | | {_ratio(d['growth'])} | |",
             "",
-            f"PostgreSQL {d['postgresql']}, {SAMPLES_NOTE}; plan: `{big['plan']}`.",
+            f"PostgreSQL {d['postgresql'] // 10000}.{d['postgresql'] % 10000}, {SAMPLES_NOTE}; "
+            f"plan: `{big['plan']}`.",
         ]
     w = results["worst_case"]
     lines += [
