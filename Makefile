@@ -18,7 +18,7 @@ VENV6 ?= .venv-django6
 E2E_STAMP := $(VENV)/.installed-e2e
 
 .PHONY: run install install-e2e e2e-tools test test-sqlite test-postgres test-django6 \
-	test-e2e test-multiserver lint bench clean
+	test-e2e test-multiserver test-bench lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -79,13 +79,17 @@ test-e2e: install-e2e e2e-tools
 test-multiserver: install-e2e
 	PG_BASE=$(PG_BASE) REDIS_URL_TEST=$(REDIS_URL_TEST) $(BIN)/pytest e2e/test_multiserver.py $(PYTEST_ARGS)
 
+# make bench runs end to end (one short round; no timing asserted).
+test-bench: install-e2e
+	PG_BASE=$(PG_BASE) $(BIN)/pytest e2e/test_bench.py $(PYTEST_ARGS)
+
 # Ratios measured within one run; prints a table, writes bench-results/latest.json.
 # `make bench BENCH_ARGS=--readme` also puts the table in README.md.
 BENCH_ARGS ?=
 bench: install-e2e
 	PG_BASE=$(PG_BASE) $(BIN)/python -m bench $(BENCH_ARGS)
 
-test: lint test-sqlite test-postgres test-django6 test-e2e test-multiserver
+test: lint test-sqlite test-postgres test-django6 test-e2e test-multiserver test-bench
 
 clean:
 	rm -rf $(VENV) $(VENV6) .test-*.sqlite3* artifacts bench-results

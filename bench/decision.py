@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 import statistics
 import sys
@@ -20,7 +21,8 @@ from types import SimpleNamespace
 import django
 
 USERS = 1000
-SAMPLES = 2000
+SAMPLES = int(os.environ.get("BENCH_DECISION_SAMPLES", "2000"))
+MANY = int(os.environ.get("BENCH_DECISION_ROWS", "1000000"))  # smaller only to smoke-test
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/131.0.0.0 Safari/537.36"
@@ -136,8 +138,8 @@ def main() -> None:
 
     out = {"fill_1k_s": fill(1, 1000)}
     out["1k"] = measure(1000)
-    out["fill_1m_s"] = fill(1001, 1_000_000)
-    out["1m"] = measure(1_000_000)
+    out["fill_1m_s"] = fill(1001, MANY)
+    out["1m"] = measure(MANY)
     out["growth"] = out["1m"]["median_ms"] / out["1k"]["median_ms"]
     out["first_touch_growth"] = (
         out["1m"]["first_touch_median_ms"] / out["1k"]["first_touch_median_ms"]
