@@ -15,7 +15,10 @@ PYTEST_ARGS ?=
 PY313 := $(shell pyenv prefix 3.13.0 2>/dev/null || pyenv prefix 3.13 2>/dev/null)
 VENV6 ?= .venv-django6
 
-.PHONY: run install test test-sqlite test-postgres test-django6 lint bench clean
+E2E_STAMP := $(VENV)/.installed-e2e
+
+.PHONY: run install install-e2e e2e-tools test test-sqlite test-postgres test-django6 \
+	test-e2e test-multiserver test-bench lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +27,19 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Playwright (driving Debian's chromium: never `playwright install`), gunicorn, requests.
+$(E2E_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --group e2e
+	touch $(E2E_STAMP)
+
+install-e2e: $(E2E_STAMP)
+
+# The browser and the independent authenticator come from Debian, when missing.
+e2e-tools:
+	@if [ ! -x /usr/bin/chromium ] || ! command -v oathtool >/dev/null || ! command -v zbarimg >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium oathtool zbar-tools; \
+	fi
 
 run: install
 	$(BIN)/python manage.py migrate --noinput
@@ -55,7 +71,25 @@ test-django6:
 			CACHE_KEY_PREFIX=trustgate6-test-$(RUN_ID) $(VENV6)/bin/pytest $(PYTEST_ARGS); \
 	fi
 
-test: lint test-sqlite test-postgres test-django6
+# A real browser and authenticator against the demo site (screenshots in artifacts/e2e/).
+test-e2e: install-e2e e2e-tools
+	$(BIN)/pytest e2e/test_browser.py $(PYTEST_ARGS)
+
+# Two gunicorn servers sharing one PostgreSQL database and Redis.
+test-multiserver: install-e2e
+	PG_BASE=$(PG_BASE) REDIS_URL_TEST=$(REDIS_URL_TEST) $(BIN)/pytest e2e/test_multiserver.py $(PYTEST_ARGS)
+
+# make bench runs end to end (one short round; no timing asserted).
+test-bench: install-e2e
+	PG_BASE=$(PG_BASE) $(BIN)/pytest e2e/test_bench.py $(PYTEST_ARGS)
+
+# Ratios measured within one run; prints a table, writes bench-results/latest.json.
+# `make bench BENCH_ARGS=--readme` also puts the table in README.md.
+BENCH_ARGS ?=
+bench: install-e2e
+	PG_BASE=$(PG_BASE) $(BIN)/python -m bench $(BENCH_ARGS)
+
+test: lint test-sqlite test-postgres test-django6 test-e2e test-multiserver test-bench
 
 clean:
-	rm -rf $(VENV) $(VENV6) .test-*.sqlite3*
+	rm -rf $(VENV) $(VENV6) .test-*.sqlite3* artifacts bench-results

@@ -3,16 +3,30 @@
 Pure: a user-agent string and a client IP in, a ``Fingerprint`` out. The user
 agent is the attacker's to choose, so it is cut to a bounded length and
 stripped of control characters before anything reads it.
+
+Parsing goes through ua-parser 1.x (with its ``ua-parser-rs`` accelerator
+when installed: ~15 µs a string instead of ~0.8 ms through the legacy API
+that ``user_agents.parse`` uses), and the classification (bot, tablet,
+mobile, PC) is still user-agents' own: ``parse_user_agent()`` returns a
+``user_agents.parsers.UserAgent`` built from the 1.x result, so every
+property user-agents documents works on it.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
-import user_agents
+import ua_parser
+from user_agents.parsers import (
+    UserAgent,
+    parse_browser,
+    parse_device,
+    parse_operating_system,
+)
 
 DESKTOP, MOBILE, TABLET, BOT, OTHER = "desktop", "mobile", "tablet", "bot", "other"
 DEVICE_CLASSES = (DESKTOP, MOBILE, TABLET, BOT, OTHER)
@@ -75,12 +89,69 @@ def _family(value: str | None) -> str:
     return value[:FAMILY_MAX_LENGTH] or UNKNOWN
 
 
+_parser: ua_parser.Parser | None = None
+_parser_lock = threading.Lock()
+
+
+def _ua_parser() -> ua_parser.Parser:
+    """ua-parser 1.x with the fastest resolver installed and no cache of its
+    own: ``parse_agent`` caches the part we keep, far smaller than a result."""
+    global _parser
+    if _parser is None:
+        with _parser_lock:
+            if _parser is None:
+                if ua_parser.BestAvailableResolver is ua_parser.BasicResolver:
+                    matchers = ua_parser.load_builtins()
+                else:
+                    matchers = ua_parser.load_lazy_builtins()
+                _parser = ua_parser.Parser(ua_parser.BestAvailableResolver(matchers))
+    return _parser
+
+
+_NO_BROWSER, _NO_OS, _NO_DEVICE = ua_parser.UserAgent(), ua_parser.OS(), ua_parser.Device()
+
+
+class _FastUserAgent(UserAgent):
+    """user-agents' ``UserAgent``, filled from a ua-parser 1.x result.
+
+    ``UserAgent.__init__`` goes through ua-parser's legacy API; this builds
+    the same three named tuples from the 1.x ``Result`` (the same regexes,
+    the same families) and leaves every classifying property to user-agents.
+    """
+
+    def __init__(self, user_agent_string: str) -> None:  # no super(): it would parse
+        # A domain no regex matched is None; the legacy API said "Other".
+        result = _ua_parser()(user_agent_string, ua_parser.Domain.ALL)
+        browser = result.user_agent or _NO_BROWSER
+        os = result.os or _NO_OS
+        device = result.device or _NO_DEVICE
+        self.ua_string = user_agent_string
+        self.os = parse_operating_system(os.family, os.major, os.minor, os.patch, os.patch_minor)
+        self.browser = parse_browser(
+            browser.family, browser.major, browser.minor, browser.patch, browser.patch_minor
+        )
+        self.device = parse_device(device.family, device.brand, device.model)
+
+
+def parse_user_agent(user_agent_string: str) -> UserAgent:
+    """``user_agents.parse(user_agent_string)``, at ua-parser 1.x speed."""
+    try:
+        return _FastUserAgent(user_agent_string)
+    except UnicodeEncodeError:
+        # ua-parser-rs takes valid UTF-8 only; a lone surrogate (never in a
+        # header, whose text is Latin-1) goes the slow way, same answer.
+        return UserAgent(user_agent_string)
+
+
 @lru_cache(maxsize=4096)
 def parse_agent(user_agent: str) -> Agent:
     """Classify an already cleaned user agent. Total: never raises."""
     if not user_agent:
         return Agent(UNKNOWN, UNKNOWN, OTHER)
-    parsed = user_agents.parse(user_agent)
+    try:
+        parsed = parse_user_agent(user_agent)
+    except Exception:  # a parser bug must not become a 500
+        return Agent(UNKNOWN, UNKNOWN, OTHER)
     if parsed.is_bot:
         device_class = BOT
     elif parsed.is_tablet:
@@ -121,11 +192,23 @@ def normalize_ip(ip: str | None) -> str:
 
 def network_of(ip: str | None, ipv4_prefix: int = 24, ipv6_prefix: int = 64) -> str:
     """The network ``ip`` belongs to, as CIDR text ("" when ``ip`` is not an IP)."""
-    address = _address(ip)
+    return _network(_address(ip), ipv4_prefix, ipv6_prefix)
+
+
+def _network(
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address | None,
+    ipv4_prefix: int,
+    ipv6_prefix: int,
+) -> str:
     if address is None:
         return ""
-    prefix = ipv4_prefix if address.version == 4 else ipv6_prefix
-    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+    bits = address.max_prefixlen
+    prefix = min(max(ipv4_prefix if address.version == 4 else ipv6_prefix, 0), bits)
+    # Masking the integer is what ip_network(strict=False) does, at a
+    # fraction of the cost of building a network object.
+    host_bits = (1 << (bits - prefix)) - 1
+    network = type(address)(int(address) & ~host_bits & ((1 << bits) - 1))
+    return f"{network}/{prefix}"
 
 
 @dataclass(frozen=True)
@@ -149,8 +232,9 @@ def fingerprint(
 ) -> Fingerprint:
     """The fingerprint of a request's user agent and client IP."""
     agent = parse_agent(clean_user_agent(user_agent, max_length))
+    address = _address(ip)
     return Fingerprint(
         agent=agent,
-        ip=normalize_ip(ip),
-        network=network_of(ip, ipv4_prefix, ipv6_prefix),
+        ip="" if address is None else str(address),
+        network=_network(address, ipv4_prefix, ipv6_prefix),
     )

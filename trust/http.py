@@ -24,7 +24,10 @@ def sensitive_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
         add_never_cache_headers(response)  # includes no-store
         response["X-Frame-Options"] = "DENY"
         response["Content-Security-Policy"] = "frame-ancestors 'none'"
-        response["Referrer-Policy"] = "no-referrer"
+        # "same-origin", not "no-referrer": under no-referrer browsers send
+        # "Origin: null" with the page's own form posts, and Django's CSRF
+        # check refuses them. Other sites still never see the URL.
+        response["Referrer-Policy"] = "same-origin"
         return response
 
     return wrapper

@@ -1,0 +1,151 @@
+"""The sign-in decision against 1 k and 1 M trusted devices in PostgreSQL.
+
+Run in its own process (``python -m bench.decision``) with ``DATABASE_URL``
+pointing at a throwaway database; prints JSON. The decision is what a
+sign-in with a trust cookie does before admitting anyone: read the client's
+fingerprint, find the device by the SHA-256 of the cookie's secret, and let
+the policy compare the two.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from types import SimpleNamespace
+
+import django
+
+USERS = 1000
+SAMPLES = int(os.environ.get("BENCH_DECISION_SAMPLES", "2000"))
+MANY = int(os.environ.get("BENCH_DECISION_ROWS", "1000000"))  # smaller only to smoke-test
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+# Secret i is i written as 43 digits: a well-formed cookie secret whose
+# SHA-256 PostgreSQL can compute while it generates the rows.
+INSERT_DEVICES = """
+INSERT INTO trust_trusteddevice (
+    user_id, token_hash, otp_device, browser, os, device_class, user_agent, network,
+    first_ip, last_ip, created_at, last_seen_at, expires_at, revoked_at, revoked_reason)
+SELECT %(first_user)s + (i %% %(users)s),
+       encode(sha256(convert_to(lpad(i::text, 43, '0'), 'UTF8')), 'hex'),
+       'otp_totp.totpdevice/1', 'Chrome', 'Windows', 'desktop', '', '203.0.113.0/24',
+       '203.0.113.7', '203.0.113.7', now(), now(), now() + interval '30 days', NULL, ''
+FROM generate_series(%(start)s, %(stop)s) AS i
+"""
+INSERT_USERS = """
+INSERT INTO auth_user (password, is_superuser, username, first_name, last_name, email,
+                       is_staff, is_active, date_joined)
+SELECT '!', false, 'bench' || g, '', '', '', false, true, now()
+FROM generate_series(1, %(users)s) AS g
+"""
+
+
+def secret(i: int) -> str:
+    return f"{i:043d}"
+
+
+def main() -> None:
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import RequestFactory
+    from django.utils import timezone
+
+    from trust import flows, policy
+    from trust.conf import conf
+    from trust.fingerprint import parse_agent
+
+    call_command("migrate", verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute(INSERT_USERS, {"users": USERS})
+        cursor.execute("SELECT min(id) FROM auth_user")
+        first_user = cursor.fetchone()[0]
+
+    factory = RequestFactory()
+
+    def signing_in(i: int):
+        request = factory.get("/", HTTP_USER_AGENT=CHROME, REMOTE_ADDR="203.0.113.7")
+        request.COOKIES[conf.COOKIE_NAME] = secret(i)
+        return i, request
+
+    def decide(arrival) -> bool:
+        i, request = arrival
+        parse_agent.cache_clear()  # a sign-in from a browser not seen lately
+        fp = flows.request_fingerprint(request)
+        presented = flows.Presented.read(request)
+        user = SimpleNamespace(pk=first_user + (i % USERS))
+        _, device = presented.for_user(user)
+        assessment = policy.assess(
+            device,
+            fp,
+            timezone.now(),
+            idle_timeout=conf.IDLE_TIMEOUT,
+            require_known_network=conf.REQUIRE_KNOWN_NETWORK,
+        )
+        return assessment.recognized
+
+    def fill(start: int, stop: int) -> float:
+        began = time.perf_counter()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                INSERT_DEVICES,
+                {"first_user": first_user, "users": USERS, "start": start, "stop": stop},
+            )
+            cursor.execute("ANALYZE trust_trusteddevice")
+        return time.perf_counter() - began
+
+    def timed(arrivals) -> list[float]:
+        times = []
+        for arrival in arrivals:
+            began = time.perf_counter()
+            decide(arrival)
+            times.append(time.perf_counter() - began)
+        return times
+
+    def measure(rows: int) -> dict:
+        rng = random.Random(rows)
+        arrivals = [signing_in(rng.randint(1, rows)) for _ in range(SAMPLES)]
+        assert all(decide(a) for a in arrivals[:20]), "a device that should be known was not"
+        assert not decide(signing_in(rows + 1)), "a secret nobody holds was recognized"
+        for arrival in [signing_in(rng.randint(1, rows)) for _ in range(100)]:
+            decide(arrival)  # warm the connection and the plan, not these rows
+        # First touch: these devices' rows were not read since they were
+        # written, as for a sign-in after a while. Then the same again, warm.
+        first = timed(arrivals)
+        times = timed(arrivals)
+        picks = [i for i, _ in arrivals]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "EXPLAIN SELECT * FROM trust_trusteddevice WHERE token_hash IN (%s)",
+                [hashlib.sha256(secret(picks[0]).encode()).hexdigest()],
+            )
+            plan = cursor.fetchone()[0]
+        return {
+            "rows": rows,
+            "first_touch_median_ms": statistics.median(first) * 1e3,
+            "first_touch_p95_ms": statistics.quantiles(first, n=20)[-1] * 1e3,
+            "median_ms": statistics.median(times) * 1e3,
+            "p95_ms": statistics.quantiles(times, n=20)[-1] * 1e3,
+            "plan": plan,
+        }
+
+    out = {"fill_1k_s": fill(1, 1000)}
+    out["1k"] = measure(1000)
+    out["fill_1m_s"] = fill(1001, MANY)
+    out["1m"] = measure(MANY)
+    out["growth"] = out["1m"]["median_ms"] / out["1k"]["median_ms"]
+    out["first_touch_growth"] = (
+        out["1m"]["first_touch_median_ms"] / out["1k"]["first_touch_median_ms"]
+    )
+    json.dump(out, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Fingerprint cost per call over the real user-agent corpus."""
+
+from __future__ import annotations
+
+import os
+import statistics
+from pathlib import Path
+
+from bench.timing import per_call
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS_PLACES = (
+    os.environ.get("TRUSTGATE_UA_CORPUS", ""),
+    "/work/shared/data/user_agents.txt",
+    str(REPO.parent / "shared" / "data" / "user_agents.txt"),
+)
+LEGACY_SAMPLE = 2000  # user_agents.parse is slow: a sample is enough for its median
+WARM_SAMPLE = 4000  # fits parse_agent's cache (4096): the browsers a site sees often
+
+
+def corpus() -> list[str] | None:
+    for place in CORPUS_PLACES:
+        if place and Path(place).is_file():
+            text = Path(place).read_text(encoding="utf-8", errors="replace")
+            return [line for line in text.splitlines() if line.strip()]
+    return None
+
+
+def run() -> dict:
+    agents = corpus()
+    if agents is None:
+        return {"skipped": "no user-agent corpus (shared/data/user_agents.txt)"}
+    import user_agents
+
+    from trust.fingerprint import _ua_parser, fingerprint, parse_agent
+
+    _ua_parser()  # the parser's one-off set-up is not a per-call cost
+    ips = ["203.0.113.7", "2001:db8::1", "198.51.100.23", "::ffff:192.0.2.1"]
+
+    def calls(sample):
+        return [lambda ua=ua, i=i: fingerprint(ua, ips[i % 4]) for i, ua in enumerate(sample)]
+
+    parse_agent.cache_clear()
+    cold = per_call(calls(agents))
+    per_call(calls(agents[:WARM_SAMPLE]))
+    warm = per_call(calls(agents[:WARM_SAMPLE]))
+    legacy = per_call(
+        [lambda ua=ua: user_agents.parse(ua) for ua in agents[:: len(agents) // LEGACY_SAMPLE]]
+    )
+    return {
+        "agents": len(agents),
+        "cold_us": statistics.median(cold) * 1e6,
+        "cold_p95_us": statistics.quantiles(cold, n=20)[-1] * 1e6,
+        "warm_us": statistics.median(warm) * 1e6,
+        "user_agents_parse_us": statistics.median(legacy) * 1e6,
+    }

@@ -1,0 +1,92 @@
+"""The results as the Markdown table the README shows."""
+
+from __future__ import annotations
+
+SAMPLES_NOTE = "2,000 sign-ins at random devices, parse cache cleared for each"
+
+
+def _ratio(value: float, target: float | None = None) -> str:
+    text = f"{value:.2f}×"
+    if target is not None:
+        text += " ✓" if value <= target else " ✗"
+    return text
+
+
+def markdown(results: dict) -> str:
+    m = results["machine"]
+    lines = [
+        f"Machine: {m['nproc']} CPU ({m['cpu']}), Python {m['python']}, Django {m['django']}, "
+        f"ua-parser accelerator: {m['ua_parser_accelerator']}. "
+        f"Medians of {results['rounds']} interleaved rounds.",
+        "",
+        "**Request cost** (µs per request, queries in brackets; ratios against the same stack "
+        "without Trustgate; target ≤ 1.10× and no more queries than Django):",
+        "",
+        "| session | Django | + Trustgate | ratio | + django-otp | ratio "
+        "| session+auth only | + Trustgate | ratio |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for scenario, row in results["scenarios"].items():
+
+        def cell(name: str, row=row) -> str:
+            return f"{row[name]['us']:.0f} ({row[name]['queries']}q)"
+
+        base, small = row["django"]["us"], row["session+auth"]["us"]
+        lines.append(
+            f"| {scenario} | {cell('django')} | {cell('trustgate')} "
+            f"| {_ratio(row['trustgate']['us'] / base, 1.10)} | {cell('django-otp')} "
+            f"| {_ratio(row['django-otp']['us'] / base)} | {cell('session+auth')} "
+            f"| {cell('session+auth+trustgate')} "
+            f"| {_ratio(row['session+auth+trustgate']['us'] / small)} |"
+        )
+    fp = results["fingerprint"]
+    lines += ["", "**Fingerprint** (`trust.fingerprint.fingerprint`, per call):", ""]
+    if "skipped" in fp:
+        lines.append(f"skipped: {fp['skipped']}")
+    else:
+        ok = "✓" if fp["cold_us"] <= 50 else "✗"
+        lines += [
+            "| user agents | cold median | cold p95 | warm median | `user_agents.parse` |",
+            "|---|---|---|---|---|",
+            f"| {fp['agents']:,} real | {fp['cold_us']:.1f} µs {ok} (target ≤ 50) "
+            f"| {fp['cold_p95_us']:.1f} µs | {fp['warm_us']:.1f} µs "
+            f"| {fp['user_agents_parse_us']:.0f} µs |",
+        ]
+    d = results["decision"]
+    lines += ["", "**Sign-in decision** (find the device by its secret, compare fingerprints):", ""]
+    if "skipped" in d or "failed" in d:
+        lines.append(f"not measured: {d.get('skipped') or d.get('failed')}")
+    else:
+        ok = "✓" if d["1m"]["first_touch_median_ms"] <= 2 else "✗"
+        k, big = d["1k"], d["1m"]
+        lines += [
+            "| trusted devices | first touch: median | p95 | warm: median | p95 |",
+            "|---|---|---|---|---|",
+            f"| 1,000 | {k['first_touch_median_ms']:.2f} ms | {k['first_touch_p95_ms']:.2f} ms "
+            f"| {k['median_ms']:.2f} ms | {k['p95_ms']:.2f} ms |",
+            f"| {big['rows']:,} | {big['first_touch_median_ms']:.2f} ms {ok} (target ≤ 2) "
+            f"| {big['first_touch_p95_ms']:.2f} ms | {big['median_ms']:.2f} ms "
+            f"| {big['p95_ms']:.2f} ms |",
+            f"| growth | {_ratio(d['first_touch_growth'])} | | {_ratio(d['growth'])} | |",
+            "",
+            f"PostgreSQL {d['postgresql'] // 10000}.{d['postgresql'] % 10000}, {SAMPLES_NOTE}; "
+            f"plan: `{big['plan']}`.",
+        ]
+    w = results["worst_case"]
+    lines += [
+        "",
+        "**Worst case**: a 100 KB user agent and a 10 KB `X-Forwarded-For` "
+        "(one proxy configured) against ordinary headers, and against the longest user agent "
+        "Trustgate reads (512 characters, `TRUST_USER_AGENT_MAX_LENGTH`; longer ones are cut "
+        "before anything reads them):",
+        "",
+        "| request | ordinary | 512-character UA | hostile | ratio to ordinary | ratio to 512 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for scenario, row in w.items():
+        lines.append(
+            f"| {scenario} | {row['normal_us']:.1f} µs | {row['longest_us']:.1f} µs "
+            f"| {row['hostile_us']:.1f} µs | {_ratio(row['ratio'])} "
+            f"| {_ratio(row['ratio_to_longest'])} |"
+        )
+    return "\n".join(lines) + "\n"

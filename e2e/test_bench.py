@@ -1,0 +1,50 @@
+"""``make bench`` runs end to end (one short round, a small table). Nothing
+here asserts a timing: the figures of a smoke run mean nothing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from e2e.servers import REPO, site_env
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def test_bench_runs_and_reports_every_measurement(tmp_path):
+    env = site_env(
+        BENCH_ROUNDS="2",
+        BENCH_PER_ROUND="3",
+        BENCH_DECISION_ROWS="5000",
+        BENCH_DECISION_SAMPLES="50",
+        BENCH_RESULTS=str(tmp_path),
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "bench"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = json.loads((tmp_path / "latest.json").read_text())
+    assert set(results["scenarios"]) == {
+        "trusted session",
+        "session that entered a code",
+        "session mid-step-up",
+        "anonymous",
+    }
+    trusted = results["scenarios"]["trusted session"]
+    # Query counts are exact, unlike timings: the claim "as many as Django".
+    assert trusted["trustgate"]["queries"] == trusted["django"]["queries"]
+    assert trusted["django-otp"]["queries"] == trusted["django"]["queries"] + 1
+    assert results["scenarios"]["session mid-step-up"]["trustgate"]["status"] == "302"
+    assert "Request cost" in done.stdout and "Worst case" in done.stdout
+    decision = results["decision"]
+    assert "1m" in decision or "skipped" in decision, decision
+    assert "cold_us" in results["fingerprint"] or "skipped" in results["fingerprint"]

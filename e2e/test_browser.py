@@ -1,0 +1,207 @@
+"""The whole story in a real browser with a real authenticator.
+
+Chromium (Debian's, driven by Playwright) against the demo site served by
+``manage.py runserver`` on a fresh SQLite database. The QR code is read off a
+screenshot by ``zbarimg`` and the codes come from ``oathtool``: nothing on the
+authenticator side shares code with the site.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+import pytest
+
+from e2e.servers import free_port, manage, runserver, serving, site_env
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+CHROME_LINUX = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+FIREFOX_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
+USERNAME = "e2e-walker"
+PASSWORD = "a long passphrase for the browser test"
+TIMEOUT_MS = 20_000
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def _missing_tools() -> list[str]:
+    tools = [CHROMIUM, shutil.which("oathtool"), shutil.which("zbarimg")]
+    names = [CHROMIUM, "oathtool", "zbarimg"]
+    return [
+        name
+        for name, found in zip(names, tools, strict=True)
+        if not found or not Path(found).exists()
+    ]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, artifacts):
+    if missing := _missing_tools():
+        pytest.skip(f"missing {', '.join(missing)} (make test-e2e installs them)")
+    db = tmp_path_factory.mktemp("e2e-db") / "site.sqlite3"
+    env = site_env(DATABASE_URL=f"sqlite:///{db}", DJANGO_DEBUG="1")
+    manage(env, "migrate", "--noinput")
+    port = free_port()
+    with serving(runserver(port), env, port, artifacts / "server.log") as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+def oathtool(secret: str, at: float | None = None) -> str:
+    """The code an independent authenticator shows for ``secret`` at ``at``."""
+    argv = ["oathtool", "--totp", "-b", secret]
+    if at is not None:
+        argv.append(f"--now=@{int(at)}")
+    code = subprocess.run(argv, capture_output=True, text=True, check=True).stdout.strip()
+    assert re.fullmatch(r"\d{6}", code), code
+    return code
+
+
+def read_qr(image: Path) -> str:
+    result = subprocess.run(
+        ["zbarimg", "--raw", "-q", str(image)], capture_output=True, text=True, check=True
+    )
+    return result.stdout.strip()
+
+
+class Steps:
+    """Screenshots of each step, numbered in order, kept as artifacts."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.count = 0
+        for old in folder.glob("[0-9][0-9]-*.png"):
+            old.unlink()
+
+    def shot(self, page, name: str) -> Path:
+        self.count += 1
+        path = self.folder / f"{self.count:02d}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+def sign_in(page, base: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name=username]", USERNAME)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form[action$='/accounts/login/'] button[type=submit]")
+
+
+def enter_code(page, code: str) -> None:
+    page.fill("input[name=otp_token]", code)
+    page.check("input[name=trust_device]")
+    page.click("form:has(input[name=otp_token]) button[type=submit]")
+
+
+def test_sign_up_enroll_trust_challenge_revoke(site, chromium, artifacts):
+    from playwright.sync_api import expect
+
+    steps = Steps(artifacts)
+    home = re.compile(re.escape(site) + r"/$")
+
+    # A first browser signs up and opens the setup page.
+    first = chromium.new_context(user_agent=CHROME_LINUX)
+    first.set_default_timeout(TIMEOUT_MS)
+    page = first.new_page()
+    page.goto(f"{site}/accounts/signup/")
+    page.fill("input[name=username]", USERNAME)
+    page.fill("input[name=password1]", PASSWORD)
+    page.fill("input[name=password2]", PASSWORD)
+    steps.shot(page, "sign-up")
+    page.click("main form button[type=submit]")
+    expect(page).to_have_url(home)
+    page.goto(f"{site}/2fa/setup/")
+    qr = page.locator("figure.qr")
+    expect(qr).to_be_visible()
+    steps.shot(page, "setup-page")
+
+    # The authenticator scans the QR code: the picture, not the page's text.
+    qr_image = artifacts / f"{steps.count + 1:02d}-qr-code.png"
+    qr.screenshot(path=str(qr_image))
+    steps.count += 1
+    uri = read_qr(qr_image)
+    parsed = urlparse(uri)
+    assert parsed.scheme == "otpauth" and parsed.netloc == "totp", uri
+    assert USERNAME in unquote(parsed.path)
+    secret = parse_qs(parsed.query)["secret"][0]
+    shown = page.locator("code.secret").inner_text().replace(" ", "")
+    assert secret == shown, "the QR code and the key shown for typing differ"
+
+    enrolled_at = time.time()
+    enter_code(page, oathtool(secret, enrolled_at))
+    expect(page).to_have_url(home)
+    expect(page.locator("main")).to_contain_text("Two-factor authentication is on")
+    steps.shot(page, "enrolled")
+
+    # Signing out and in again in the same browser: no code asked.
+    page.click("nav form button[type=submit]")
+    expect(page).to_have_url(re.compile(r"/accounts/login/"))
+    sign_in(page, site)
+    expect(page).to_have_url(home)
+    expect(page.locator("main")).to_contain_text("let in as a trusted device")
+    steps.shot(page, "familiar-browser-no-code")
+
+    # A second browser (another kind) is challenged. The code is the one for
+    # the next 30 s step: the server takes one step of drift, refuses any step
+    # at or before the last one used, and nobody has to wait for the clock.
+    second = chromium.new_context(user_agent=FIREFOX_WINDOWS)
+    second.set_default_timeout(TIMEOUT_MS)
+    other = second.new_page()
+    sign_in(other, site)
+    expect(other).to_have_url(re.compile(r"/2fa/verify/"))
+    expect(other.locator("input[name=otp_token]")).to_be_visible()
+    steps.shot(other, "new-device-challenged")
+    other.goto(f"{site}/devices/")  # the gate holds until the code
+    expect(other).to_have_url(re.compile(r"/2fa/verify/\?next=/devices/"))
+    enter_code(other, oathtool(secret, max(time.time(), enrolled_at) + 30))
+    expect(other).to_have_url(re.compile(r"/devices/$"))
+    steps.shot(other, "new-device-passed")
+
+    # From the second browser, revoke the first.
+    devices = other.locator("li.device")
+    expect(devices).to_have_count(2)
+    first_device = devices.filter(has_not=other.locator(".badge"))
+    expect(first_device).to_contain_text("Chrome on Linux")
+    first_device.locator("button[type=submit]").click()
+    expect(other.locator("li.device")).to_have_count(1)
+    expect(other.locator("li.device")).to_contain_text("Firefox on Windows")
+    steps.shot(other, "first-revoked")
+
+    # The first browser is signed out on its next page...
+    page.goto(f"{site}/")
+    expect(page).to_have_url(re.compile(r"/accounts/login/"))
+    steps.shot(page, "revoked-browser-signed-out")
+    # ...and its next sign-in asks for a code again.
+    sign_in(page, site)
+    expect(page).to_have_url(re.compile(r"/2fa/verify/"))
+    steps.shot(page, "revoked-browser-challenged")
+
+    first.close()
+    second.close()

@@ -1,0 +1,84 @@
+"""The three stories, run inside the project ``test_integration_guide`` built
+from the README. Started as a script with that project's settings; exits
+non-zero (AssertionError) when a story fails."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import django
+
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import setup_test_environment  # noqa: E402
+from django_otp.oath import TOTP  # noqa: E402
+from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
+
+CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36"
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
+PASSWORD = "the guide works as written"
+
+
+def code(device: TOTPDevice, at: float) -> str:
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = at
+    return f"{totp.token():06d}"
+
+
+def sign_in(client: Client):
+    response = client.post("/accounts/login/", {"username": "guide", "password": PASSWORD})
+    assert response.status_code == 302, response.content[:300]
+    return response
+
+
+def location(response) -> str:
+    return response.headers.get("Location", "")
+
+
+def main() -> None:
+    setup_test_environment()  # the test client's host, like Django's test runner
+    user = get_user_model().objects.create_user("guide", "guide@example.com", PASSWORD)
+    device = TOTPDevice.objects.create(user=user, name="Phone", confirmed=True)
+    now = time.time()
+
+    # New device: the password leads to the code page and nowhere else.
+    laptop = Client(HTTP_USER_AGENT=CHROME)
+    sign_in(laptop)
+    gated = laptop.get("/devices/")
+    assert gated.status_code == 302 and location(gated).startswith("/2fa/verify/"), gated
+    passed = laptop.post("/2fa/verify/", {"otp_token": code(device, now), "trust_device": "on"})
+    assert passed.status_code == 302, passed.content[:500]
+    listing = laptop.get("/devices/")
+    assert listing.status_code == 200 and "Chrome on Windows" in listing.text
+    print("new device: challenged, passed with a code, trusted")
+
+    # Familiar browser: signed out and in again, no code.
+    assert laptop.post("/accounts/logout/").status_code in (200, 302)
+    assert laptop.get("/devices/").status_code == 302  # signed out
+    sign_in(laptop)
+    again = laptop.get("/devices/")
+    assert again.status_code == 200, location(again)
+    assert again.wsgi_request.trust.method == "trusted_device"
+    assert again.wsgi_request.user.is_verified()
+    print("familiar browser: signed in with the password alone")
+
+    # Another browser is challenged; from it, revoke the laptop.
+    other = Client(HTTP_USER_AGENT=FIREFOX)
+    sign_in(other)
+    assert location(other.get("/devices/")).startswith("/2fa/verify/")
+    other_passed = other.post("/2fa/verify/", {"otp_token": code(device, now + 30)})
+    assert other_passed.status_code == 302, other_passed.content[:500]
+    page = other.get("/devices/").text
+    laptop_id = re.search(r'id="device-(\d+)"', page).group(1)
+    assert other.post(f"/devices/{laptop_id}/revoke/").status_code == 302
+    after = laptop.get("/devices/")
+    assert after.status_code == 302 and location(after).startswith("/accounts/login/"), after
+    sign_in(laptop)
+    assert location(laptop.get("/devices/")).startswith("/2fa/verify/")
+    print("revoke: the laptop was signed out, and its next sign-in asks for a code")
+
+
+main()
