@@ -13,11 +13,13 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
 from trust import events, flows
+from trust.conf import conf as trust_conf
 from trust.http import safe_next, sensitive_page
 
 from . import codes, lifecycle, verification
@@ -91,8 +93,16 @@ def verify(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "otp_flow/verify.html",
-        {"form": form, "next": next_url, "pending": pending},
+        {"form": form, "next": next_url, "pending": pending, "logout_url": _logout_url()},
     )
+
+
+def _logout_url() -> str | None:
+    """The site's sign-out view, as trust's gate knows it (TRUST_LOGOUT_URL_NAME)."""
+    try:
+        return reverse(trust_conf.LOGOUT_URL_NAME)
+    except NoReverseMatch:
+        return None
 
 
 @require_http_methods(["GET", "POST"])

@@ -138,7 +138,10 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Sessions: 12 hours at most, closed with the browser (NIST SP 800-63B-4 §2.2.3).
+# Sessions (NIST SP 800-63B-4 §2.2.3): a session cookie that goes with the
+# browser, idle for 12 hours at most; TRUST_SESSION_LIFETIME (24 hours by
+# default) ends any session that long after sign-in, however active.
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_AGE = int(timedelta(hours=12).total_seconds())
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -202,3 +202,18 @@ def test_djangos_own_password_change_view_works_unmarked(account, clock, setting
     assert not live_devices(account).exists()
     assert laptop.get("/")["Location"].startswith("/accounts/login/")
     assert phone.get("/").status_code == 200
+
+
+def test_deactivating_an_account_revokes_trust_and_ends_its_sessions(account, clock):
+    from tests.test_core_loop import trusted_browser
+    from trust.models import TrustedDevice
+
+    client = trusted_browser(account, clock)
+    sign_in(client, account)
+    assert client.get("/").status_code == 200
+    account.user.is_active = False
+    account.user.save()
+
+    assert TrustedDevice.objects.get(user=account.user).revoked_reason == "account_deactivated"
+    response = client.get("/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")

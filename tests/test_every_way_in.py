@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.conftest import browser
+from tests.conftest import browser, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -82,3 +82,15 @@ def test_another_login_view_is_gated_too(account):
     response = client.post("/2fa/verify/?next=/devices/", {"otp_token": account.code()})
     assert response["Location"] == "/devices/"
     assert client.get("/devices/").status_code == 200
+
+
+def test_code_page_signs_out_through_the_sites_own_view(account, settings):
+    client = browser()
+    sign_in(client, account)
+    html = client.get("/2fa/verify/").content.decode()
+    assert html.count('action="/accounts/logout/"') == 2  # the page's and the site's header
+    settings.TRUST_LOGOUT_URL_NAME = "no-such-view"
+    response = client.get("/2fa/verify/")
+    assert response.status_code == 200  # no 500...
+    # ...and the code page offers no form pointing nowhere (the header's stays).
+    assert response.content.decode().count('action="/accounts/logout/"') == 1

@@ -15,6 +15,8 @@ _CHANGED = "_trustgate_password_changed"
 # Set by a password view on the user it is about to save (mark_password_change).
 _RESET = "_trustgate_password_reset"
 _REQUEST = "_trustgate_request"
+# Set between pre_save and post_save: the account was just deactivated.
+_DEACTIVATED = "_trustgate_deactivated"
 
 
 def forget_session(sender: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
@@ -46,19 +48,24 @@ def note_password_change(
     update_fields: Any = None,
     **kwargs: Any,
 ) -> None:
-    """pre_save of the user model: is a new password being saved?
+    """pre_save of the user model: a new password, or an account switched off?
 
-    Compares with the stored hash, so every path counts: Django's password
+    Compares with the stored row, so every path counts: Django's password
     change and reset views, the admin, ``set_password()`` + ``save()``.
     """
     if raw or instance.pk is None or instance._state.adding:
         return
+    stored = (
+        sender._default_manager.filter(pk=instance.pk).values_list("password", "is_active").first()
+    )
+    if stored is None:
+        return
+    stored_password, was_active = stored
+    if was_active and not getattr(instance, "is_active", True):
+        setattr(instance, _DEACTIVATED, True)
     if update_fields is not None and "password" not in update_fields:
         return
-    stored = (
-        sender._default_manager.filter(pk=instance.pk).values_list("password", flat=True).first()
-    )
-    if stored is None or stored == instance.password:
+    if stored_password == instance.password:
         return
     # A hash upgraded at sign-in (same password, stronger hasher) is no
     # change: check_password()'s setter clears ``_password`` before saving,
@@ -77,9 +84,15 @@ def revoke_on_password_change(
     session of the user is ended but the one changing its own password, if a
     view said which (``mark_password_change``); otherwise Django's
     PasswordChangeView still keeps its own alive by rotating its key
-    (update_session_auth_hash) right after.
+    (update_session_auth_hash) right after. A deactivated account loses all
+    trust and every session.
     """
-    if created or raw or not getattr(instance, _CHANGED, False):
+    if created or raw:
+        return
+    if instance.__dict__.pop(_DEACTIVATED, False):
+        flows.revoke_all(instance, reason="account_deactivated")
+        sessions.end_user_sessions(instance)
+    if not getattr(instance, _CHANGED, False):
         return
     kind = (
         EventKind.PASSWORD_RESET if getattr(instance, _RESET, False) else EventKind.PASSWORD_CHANGED
