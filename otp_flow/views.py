@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import NoReverseMatch, reverse
@@ -149,14 +150,18 @@ def setup_page(request: HttpRequest, form: CodeForm, device: Any, template: str)
 
 @sensitive_variables("fresh")
 def _enrolled(request: HttpRequest, device: verification.TOTPDevice, trust: bool) -> HttpResponse:
-    device.confirmed = True
-    device.save(update_fields=["confirmed"])
-    verification.TOTPDevice.objects.filter(user=request.user, confirmed=False).delete()
-    lifecycle.forget_new_authenticator(request)
-    flows.mark_verified(request, device)
-    events.record(request.user, events.TWO_FACTOR_ENABLED, request=request)
-    # Sessions that signed in before 2FA was on are password-only: end them.
-    flows.end_other_sessions(request)
+    # One transaction: this session is marked verified before the commit, so
+    # trust's receiver (which ends the user's password-only sessions once a
+    # factor is confirmed) ends the others but not this one.
+    with transaction.atomic():
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        verification.TOTPDevice.objects.filter(user=request.user, confirmed=False).delete()
+        lifecycle.forget_new_authenticator(request)
+        flows.mark_verified(request, device)
+        events.record(request.user, events.TWO_FACTOR_ENABLED, request=request)
+        # Sessions that signed in before 2FA was on are password-only: end them.
+        flows.end_other_sessions(request)
     if trust:
         flows.trust_device(request, device)
     fresh = lifecycle.issue_backup_codes(request, regenerated=False)

@@ -7,6 +7,7 @@ from base64 import b32decode
 from datetime import timedelta
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import pytest
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.conftest import Authenticator, browser, sign_in
@@ -161,3 +162,30 @@ def test_setup_needs_sign_in(db):
     response = browser().get("/2fa/setup/")
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.django_db(transaction=True)  # the receiver acts after the commit
+def test_2fa_turned_on_outside_the_setup_page_ends_password_only_sessions(make_user):
+    account = make_user(totp=False)
+    client = browser()
+    sign_in(client, account)
+    assert client.get("/").status_code == 200
+    # An admin, a shell or another app adds a confirmed authenticator.
+    TOTPDevice.objects.create(user=account.user, name="added elsewhere", confirmed=True)
+
+    assert client.get("/")["Location"].startswith("/accounts/login/")
+    sign_in(client, account)
+    assert client.get("/")["Location"].startswith("/2fa/verify/")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_device_saved_again_ends_nothing(account):
+    client = browser()
+    sign_in(client, account)
+    client.post("/2fa/verify/", {"otp_token": account.code()})
+    other = browser()
+    sign_in(other, account)
+    account.device.name = "renamed"
+    account.device.save()
+    assert client.get("/").status_code == 200
+    assert other.get("/")["Location"].startswith("/2fa/verify/")  # still pending, not ended

@@ -75,7 +75,9 @@ def begin(request: HttpRequest, user: Any) -> SessionState:
             state.status, state.otp_device, state.otp_at = OTP, verified.persistent_id, time.time()
         else:
             trusted = _assess(request, user, state, fp)
-        state.session_key = sessions.link(request, user, trusted, old_key="")
+        state.session_key = sessions.link(
+            request, user, trusted, old_key="", password_only=state.status == NO_DEVICE
+        )
     state.save(request.session)
     return state
 
@@ -328,5 +330,11 @@ def follow_session_key(request: HttpRequest, decided: SessionState) -> None:
         if state.trusted_device
         else None
     )
-    state.session_key = sessions.link(request, request.user, device, state.session_key)
+    state.session_key = sessions.link(
+        request,
+        request.user,
+        device,
+        state.session_key,
+        password_only=state.status == NO_DEVICE,
+    )
     state.save(request.session)

@@ -9,6 +9,7 @@ class TrustConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        import django_otp
         from django.conf import settings
         from django.contrib.auth.signals import user_logged_out
         from django.db.models.signals import post_save, pre_save
@@ -28,3 +29,15 @@ class TrustConfig(AppConfig):
             sender=settings.AUTH_USER_MODEL,
             dispatch_uid="trust.revoke_on_password_change",
         )
+        for device_model in django_otp.device_classes():
+            label = device_model._meta.label
+            pre_save.connect(
+                receivers.note_confirmation,
+                sender=device_model,
+                dispatch_uid=f"trust.note_confirmation.{label}",
+            )
+            post_save.connect(
+                receivers.end_sessions_without_second_factor,
+                sender=device_model,
+                dispatch_uid=f"trust.end_sessions_without_second_factor.{label}",
+            )

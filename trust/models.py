@@ -95,6 +95,8 @@ class TrustedSession(models.Model):
     device = models.ForeignKey(
         TrustedDevice, null=True, blank=True, on_delete=models.SET_NULL, related_name="sessions"
     )
+    # Decided while the user had no second factor: ended when one is turned on.
+    password_only = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

@@ -23,15 +23,27 @@ def _session_store() -> Any:
     return import_module(settings.SESSION_ENGINE).SessionStore
 
 
-def link(request: HttpRequest, user: Any, device: TrustedDevice | None, old_key: str) -> str:
-    """Record the current session as ``user``'s (and ``device``'s); return its key."""
+def link(
+    request: HttpRequest,
+    user: Any,
+    device: TrustedDevice | None,
+    old_key: str,
+    *,
+    password_only: bool = False,
+) -> str:
+    """Record the current session as ``user``'s (and ``device``'s); return its key.
+
+    ``password_only``: the session was decided while the user had no second
+    factor, so turning one on ends it (``end_password_only_sessions``).
+    """
     key = request.session.session_key or ""
     if not key:
         return ""
     if old_key and old_key != key:
         TrustedSession.objects.filter(session_key=old_key).delete()
     TrustedSession.objects.update_or_create(
-        session_key=key, defaults={"user": user, "device": device}
+        session_key=key,
+        defaults={"user": user, "device": device, "password_only": password_only},
     )
     return key
 
@@ -58,3 +70,8 @@ def end_device_sessions(device: TrustedDevice, *, keep: str | None = None) -> in
 
 def end_user_sessions(user: Any, *, keep: str | None = None) -> int:
     return end(TrustedSession.objects.filter(user=user), keep=keep)
+
+
+def end_password_only_sessions(user: Any) -> int:
+    """A second factor was just turned on: sessions that never owed one end."""
+    return end(TrustedSession.objects.filter(user=user, password_only=True))
