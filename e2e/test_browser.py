@@ -156,8 +156,13 @@ def test_sign_up_enroll_trust_challenge_revoke(site, chromium, artifacts):
 
     enrolled_at = time.time()
     enter_code(page, oathtool(secret, enrolled_at))
-    expect(page).to_have_url(home)
+    # The answer is the one page that ever shows the backup codes.
     expect(page.locator("main")).to_contain_text("Two-factor authentication is on")
+    expect(page.locator("main li code")).to_have_count(10)
+    steps.shot(page, "enrolled-backup-codes")
+    page.click("text=I saved them, continue")
+    expect(page).to_have_url(home)
+    expect(page.locator("main")).to_contain_text("Two-factor authentication is")
     steps.shot(page, "enrolled")
 
     # Signing out and in again in the same browser: no code asked.
