@@ -14,17 +14,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 from trust.http import sensitive_page
 
 from . import lifecycle, verification
-from .conf import conf
 from .forms import CodeForm
 from .sudo import sudo_required
 from .views import (
     check_code,
+    new_authenticator_attempt,
     posted,
-    reject_code,
     settings_context,
     setup_page,
     show_codes,
-    totp_or_none,
 )
 
 
@@ -75,13 +73,9 @@ def replace(request: HttpRequest) -> HttpResponse:
     user = request.user
     if verification.totp_device(user) is None:
         return redirect("otp_flow:setup")
-    device = lifecycle.new_authenticator(request, conf.DEVICE_NAME)
     form = CodeForm(posted(request))
-    if request.method == "POST":
-        lifecycle.save_new_authenticator(device)
-        outcome = verification.verify_new_totp(user, totp_or_none(form), device)
-        if outcome.ok:
-            lifecycle.replace_authenticator(request, device)
-            return redirect("otp_flow:setup")
-        reject_code(request, form, outcome)
+    device, passed = new_authenticator_attempt(request, form)
+    if passed:
+        lifecycle.replace_authenticator(request, device)
+        return redirect("otp_flow:setup")
     return setup_page(request, form, device, "otp_flow/replace.html")

@@ -116,15 +116,26 @@ def setup(request: HttpRequest) -> HttpResponse:
     user = request.user
     if verification.totp_device(user) is not None:
         return render(request, "otp_flow/enabled.html", settings_context(request))
-    device = lifecycle.new_authenticator(request, conf.DEVICE_NAME)
     form = CodeForm(posted(request))
-    if request.method == "POST":
-        lifecycle.save_new_authenticator(device)
-        outcome = verification.verify_new_totp(user, totp_or_none(form), device)
-        if outcome.ok:
-            return _enrolled(request, device, form.cleaned_data["trust_device"])
-        reject_code(request, form, outcome)
+    device, passed = new_authenticator_attempt(request, form)
+    if passed:
+        return _enrolled(request, device, form.cleaned_data["trust_device"])
     return setup_page(request, form, device, "otp_flow/setup.html")
+
+
+@sensitive_variables()
+def new_authenticator_attempt(
+    request: HttpRequest, form: CodeForm
+) -> tuple[verification.TOTPDevice, bool]:
+    """The session's pending authenticator, and whether a posted code confirmed it."""
+    device = lifecycle.new_authenticator(request, conf.DEVICE_NAME)
+    if request.method != "POST":
+        return device, False
+    lifecycle.save_new_authenticator(device)
+    outcome = verification.verify_new_totp(request.user, totp_or_none(form), device)
+    if not outcome.ok:
+        reject_code(request, form, outcome)
+    return device, outcome.ok
 
 
 def totp_or_none(form: CodeForm) -> str | None:
