@@ -49,6 +49,7 @@ run: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy trust otp_flow project
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	DJANGO_DEBUG=0 DJANGO_HTTPS=1 DJANGO_SECRET_KEY=$$(head -c 48 /dev/urandom | base64) \
 		$(BIN)/python manage.py check --deploy --fail-level WARNING

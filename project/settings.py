@@ -100,7 +100,7 @@ def _database() -> dict:
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
         }
-    return config
+    return dict(config)
 
 
 DATABASES = {"default": _database()}

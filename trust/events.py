@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
+from django.dispatch import Signal
 from django.http import HttpRequest
 
 from . import signals
@@ -32,7 +33,7 @@ BACKUP_CODES_REGENERATED = EventKind.BACKUP_CODES_REGENERATED
 PASSWORD_CHANGED = EventKind.PASSWORD_CHANGED
 PASSWORD_RESET = EventKind.PASSWORD_RESET
 
-_KIND_SIGNALS = {
+_KIND_SIGNALS: dict[str, Signal] = {
     DEVICE_TRUSTED: signals.device_trusted,
     DEVICE_REVOKED: signals.device_revoked,
     STEP_UP_PASSED: signals.step_up_passed,

@@ -61,7 +61,7 @@ def trust_device(request: HttpRequest, otp_device: Device) -> TrustedDevice | No
     An agent that says nothing about itself is never trusted (``None``): it
     would match any other such agent.
     """
-    user = request.user
+    user: Any = request.user  # signed in: the caller passed a code
     fp = request_fingerprint(request)
     if not fp.agent.known:
         return None

@@ -114,7 +114,9 @@ def _install(request: HttpRequest, state: SessionState | None) -> None:
     request.trust = RequestTrust.from_state(state)  # type: ignore[attr-defined]
     user = getattr(request, "user", None)
     if user is not None:
-        request.user = SimpleLazyObject(functools.partial(_decorate_user, user, state))
+        request.user = SimpleLazyObject(  # type: ignore[assignment]
+            functools.partial(_decorate_user, user, state)
+        )
     auser = getattr(request, "auser", None)
     if auser is not None:
         # Async views (and Django's async login_required / user_passes_test)

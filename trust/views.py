@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -21,9 +23,10 @@ RECENT_EVENTS = 20
 @login_required
 @sensitive_page
 def device_list(request: HttpRequest) -> HttpResponse:
-    devices = TrustedDevice.objects.active().filter(user=request.user)
+    user: Any = request.user  # login_required
+    devices = TrustedDevice.objects.active().filter(user=user)
     current = flows.current_device_id(request)
-    events = SecurityEvent.objects.filter(user=request.user)[:RECENT_EVENTS]
+    events = SecurityEvent.objects.filter(user=user)[:RECENT_EVENTS]
     return render(
         request,
         "trust/devices.html",
