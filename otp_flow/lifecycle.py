@@ -16,7 +16,6 @@ from django.views.decorators.debug import sensitive_variables
 from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
 from trust import events, flows
-from trust.state import SESSION_KEY as TRUST_STATE_KEY
 
 from .models import BackupCodeDevice
 
@@ -51,9 +50,9 @@ def disable(request: HttpRequest) -> None:
         flows.revoke_all(user, reason="two_factor_disabled", request=request)
         flows.end_other_sessions(request)
         events.record(user, events.TWO_FACTOR_DISABLED, request=request)
-    # The session no longer has a second factor: let the gate decide afresh.
-    request.session.pop(django_otp.DEVICE_ID_SESSION_KEY, None)
-    request.session.pop(TRUST_STATE_KEY, None)
+    # The session no longer has a second factor; it stays the same session
+    # (its sign-in time, and so its absolute lifetime, are kept).
+    flows.second_factor_removed(request)
 
 
 PENDING_KEY_SESSION_KEY = "otp_flow_new_totp_key"

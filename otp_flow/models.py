@@ -51,7 +51,7 @@ class BackupCodeDevice(TimestampMixin, ThrottlingMixin, Device):
     def remaining(self) -> int:
         return self.codes.count()
 
-    @sensitive_variables("fresh", "code")
+    @sensitive_variables()
     def replace_codes(self) -> list[str]:
         """Void every code of the set and make a new set; return it in clear, once."""
         fresh = [codes.new_backup_code() for _ in range(codes.BACKUP_CODES_PER_SET)]
@@ -63,7 +63,7 @@ class BackupCodeDevice(TimestampMixin, ThrottlingMixin, Device):
             )
         return fresh
 
-    @sensitive_variables("token", "code")
+    @sensitive_variables()
     def verify_token(self, token: object) -> bool:
         """django-otp's contract: call through ``django_otp.verify_token()``,
         which holds this row locked, so a code cannot be used twice by racing
@@ -82,7 +82,7 @@ class BackupCodeDevice(TimestampMixin, ThrottlingMixin, Device):
         self.save()
         return True
 
-    @sensitive_variables("code")
+    @sensitive_variables()
     def _match(self, code: str) -> BackupCode | None:
         candidates: Iterable[BackupCode] = self.codes.filter(lookup__in=_lookups(code))
         found = None

@@ -74,7 +74,7 @@ def _refused(devices: list[Device]) -> Outcome | None:
     return None
 
 
-@sensitive_variables("code")
+@sensitive_variables()
 def verify(user: Any, code: codes.Code | None) -> Outcome:
     """Check ``code`` (canonical, or ``None`` if malformed) for ``user``.
 
@@ -113,7 +113,7 @@ def verify(user: Any, code: codes.Code | None) -> Outcome:
         return Outcome(device=accepted, kind=code.kind)
 
 
-@sensitive_variables("token")
+@sensitive_variables()
 def verify_new_totp(user: Any, token: str | None, device: TOTPDevice) -> Outcome:
     """Check a code from an authenticator being enrolled (``device`` unconfirmed)."""
     until = locked_until(device)

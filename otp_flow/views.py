@@ -41,6 +41,11 @@ def _wait_message(until: datetime) -> str:
 
 def reject_code(request: HttpRequest, form: CodeForm, outcome: verification.Outcome) -> None:
     form.errors.pop("otp_token", None)
+    if form.is_bound:
+        # SECURITY: a refused code (perhaps a right one, refused while
+        # throttled) is never written back into the page.
+        form.data = form.data.copy()
+        form.data.pop("otp_token", None)
     if outcome.blocked:
         form.add_error(None, BLOCKED)
     elif outcome.locked_until is not None:

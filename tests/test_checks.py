@@ -76,3 +76,10 @@ def test_w003_cookie_not_secure_in_production(settings):
     assert ids(checks.check_secure_cookie()) == ["trust.W003"]
     settings.SECURE_SSL_REDIRECT = True
     assert ids(checks.check_secure_cookie()) == []
+
+
+def test_w007_cookie_name_that_error_reports_would_show(settings):
+    settings.TRUST_COOKIE_NAME = "remember_me"
+    assert ids(checks.check_cookie_name()) == ["trust.W007"]
+    settings.TRUST_COOKIE_NAME = "my_device_token"
+    assert ids(checks.check_cookie_name()) == []

@@ -26,13 +26,13 @@ def trust_cookie_after_step_up(account, client):
 
 def test_trust_cookie_on_http_is_httponly_lax_host_only(account):
     cookies = trust_cookie_after_step_up(account, browser())
-    morsel = cookies["trustgate"]
+    morsel = cookies["trustgate_token"]
     assert morsel["httponly"] is True
     assert morsel["samesite"] == "Lax"
     assert morsel["path"] == "/"
     assert morsel["domain"] == ""
     assert int(morsel["max-age"]) > 0
-    assert "__Host-trustgate" not in cookies
+    assert "__Host-trustgate_token" not in cookies
 
 
 def test_trust_cookie_on_https_is_secure_with_the_host_prefix(account, settings):
@@ -44,8 +44,8 @@ def test_trust_cookie_on_https_is_secure_with_the_host_prefix(account, settings)
         "/2fa/verify/", {"otp_token": account.code(), "trust_device": "on"}, secure=True
     )
     assert response.status_code == 302
-    assert "trustgate" not in response.cookies
-    morsel = response.cookies["__Host-trustgate"]
+    assert "trustgate_token" not in response.cookies
+    morsel = response.cookies["__Host-trustgate_token"]
     assert morsel["secure"] is True
     assert morsel["httponly"] is True
     assert morsel["samesite"] == "Lax"
@@ -132,6 +132,6 @@ def test_dead_trust_cookie_is_deleted_with_the_same_attributes_on_https(account,
     clock.shift(timedelta(seconds=31))
 
     response = sign_in(client, account, secure=True)  # decided during the sign-in
-    morsel = response.cookies["__Host-trustgate"]
+    morsel = response.cookies["__Host-trustgate_token"]
     assert morsel.value == "" and morsel["max-age"] == 0
     assert morsel["secure"] is True and morsel["path"] == "/" and morsel["domain"] == ""

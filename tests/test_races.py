@@ -160,7 +160,7 @@ def test_parallel_first_requests_of_a_trusted_browser_revoke_nothing(server, acc
         {"csrfmiddlewaretoken": token, "otp_token": account.code(), "trust_device": "on"},
     )
     assert status == 302
-    (trust_cookie,) = [cookie for cookie in first.jar if cookie.name == "trustgate"]
+    (trust_cookie,) = [cookie for cookie in first.jar if cookie.name == "trustgate_token"]
 
     laptop = Browser(server.url)  # the same browser, after a restart
     laptop.jar.set_cookie(trust_cookie)
@@ -176,7 +176,7 @@ def test_parallel_first_requests_of_a_trusted_browser_revoke_nothing(server, acc
 
     # The cookie the browser kept is the new secret: trust goes on.
     again = Browser(server.url)
-    (kept,) = [cookie for cookie in laptop.jar if cookie.name == "trustgate"]
+    (kept,) = [cookie for cookie in laptop.jar if cookie.name == "trustgate_token"]
     assert kept.value != trust_cookie.value
     again.jar.set_cookie(kept)
     again.sign_in(account)

@@ -74,3 +74,17 @@ def test_a_login_that_answers_with_data_right_away_is_gated_in_that_answer(accou
     assert response.status_code == 401
     assert response.json()["error"] == "step_up_required"
     assert b"secret_data" not in response.content
+
+
+def test_turning_2fa_off_does_not_restart_the_absolute_lifetime(account, clock, settings):
+    settings.SESSION_COOKIE_AGE = int(timedelta(days=7).total_seconds())
+    client = browser()
+    sign_in(client, account)
+    step_up(client, account, trust=False)
+    clock.shift(timedelta(hours=23))
+    assert client.get("/").status_code == 200
+    clock.shift(timedelta(seconds=31))
+    assert client.post("/2fa/disable/", {"otp_token": account.code()}).status_code == 200
+    assert client.get("/").wsgi_request.trust.method == "password"
+    clock.shift(timedelta(hours=2))  # 25 hours after sign-in
+    assert client.get("/")["Location"].startswith("/accounts/login/")

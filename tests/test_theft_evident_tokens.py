@@ -19,7 +19,7 @@ from trust.models import SecurityEvent, SupersededToken, TrustedDevice
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
-COOKIE = "trustgate"
+COOKIE = "trustgate_token"
 
 
 def trusted_browser(account, clock, user_agent=CHROME_WINDOWS):

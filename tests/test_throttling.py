@@ -120,3 +120,20 @@ def test_a_new_sign_in_does_not_reset_the_count(account, clock):
     assert WAIT.search(response.content.decode())
     account.device.refresh_from_db()
     assert account.device.throttling_failure_count == 1
+
+
+@pytest.mark.throttling
+def test_a_refused_code_is_never_written_back_into_the_page(account, settings):
+    from otp_flow.models import BackupCodeDevice
+
+    settings.OTP_TOTP_THROTTLE_FACTOR = 60
+    code = BackupCodeDevice.objects.create(user=account.user, name="Backup codes").replace_codes()[
+        0
+    ]
+    client = browser()
+    sign_in(client, account)
+    client.post("/2fa/verify/", {"otp_token": "000000"})
+    response = client.post("/2fa/verify/", {"otp_token": code})  # right, but throttled
+    html = response.content.decode()
+    assert "Too many attempts" in html
+    assert code not in html

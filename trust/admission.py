@@ -15,6 +15,7 @@ import django_otp
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 from django_otp.models import Device
 
 from . import events, flows, policy, sessions, tokens
@@ -51,6 +52,7 @@ def _verified_by_django_otp(request: HttpRequest, user: Any) -> Device | None:
     return device
 
 
+@sensitive_variables()
 def begin(request: HttpRequest, user: Any) -> SessionState:
     """Decide a freshly signed-in session: no 2FA, trusted device, or step-up."""
     fp = request_fingerprint(request)
@@ -87,6 +89,7 @@ def forget(request: HttpRequest) -> None:
     request.session.pop(SESSION_KEY, None)
 
 
+@sensitive_variables()
 def _assess(
     request: HttpRequest, user: Any, state: SessionState, fp: Fingerprint
 ) -> TrustedDevice | None:
@@ -141,6 +144,7 @@ def _assess(
     return None
 
 
+@sensitive_variables()
 def _stale(
     request: HttpRequest,
     user: Any,
@@ -195,6 +199,7 @@ def _stale(
     )
 
 
+@sensitive_variables()
 def _admit(
     request: HttpRequest,
     user: Any,

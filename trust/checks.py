@@ -184,3 +184,20 @@ def check_secure_cookie(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
             )
         ]
     return []
+
+
+@register()
+def check_cookie_name(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    from django.views.debug import SafeExceptionReporterFilter
+
+    # SECURITY: Django's error reports show cookies by name; only names that
+    # look secret (TOKEN, KEY, SECRET, ...) have their value hidden.
+    if SafeExceptionReporterFilter.hidden_settings.search(conf.COOKIE_NAME):
+        return []
+    return [
+        Warning(
+            f"TRUST_COOKIE_NAME {conf.COOKIE_NAME!r} would show device secrets in error reports.",
+            hint='Keep "token", "key" or "secret" in the name (default: "trustgate_token").',
+            id="trust.W007",
+        )
+    ]

@@ -11,8 +11,10 @@ TRUST_LIFETIME                 30 days            Trust lasts this long from the
 TRUST_IDLE_TIMEOUT             14 days            Trust lapses when unused this long.
 TRUST_MAX_DEVICES              20                 Trusted devices per user; one more evicts
                                                   the least recently used.
-TRUST_COOKIE_NAME              "trustgate"        Device cookie name (``__Host-`` is put in
-                                                  front of it on HTTPS).
+TRUST_COOKIE_NAME              "trustgate_token"  Device cookie name (``__Host-`` is put in
+                                                  front of it on HTTPS). Keep "token" (or
+                                                  "key", "secret") in it: Django's error
+                                                  reports then hide its value.
 TRUST_COOKIE_MAX_USERS         5                  Users one browser can hold trust for.
 TRUST_REQUIRE_KNOWN_NETWORK    False              Challenge sign-ins from a network the
                                                   device was not seen on before.
@@ -55,7 +57,7 @@ _DEFAULTS: dict[str, Any] = {
     "TRUST_LIFETIME": timedelta(days=30),
     "TRUST_IDLE_TIMEOUT": timedelta(days=14),
     "TRUST_MAX_DEVICES": 20,
-    "TRUST_COOKIE_NAME": "trustgate",
+    "TRUST_COOKIE_NAME": "trustgate_token",
     "TRUST_COOKIE_MAX_USERS": 5,
     "TRUST_REQUIRE_KNOWN_NETWORK": False,
     "TRUST_IPV4_PREFIX": 24,

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.middleware.csrf import rotate_token
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 from django_otp.models import Device
 
 from . import events, sessions, tokens
@@ -22,7 +23,7 @@ from .conf import conf
 from .fingerprint import clean_user_agent
 from .models import SupersededToken, TrustedDevice
 from .presented import Presented, queue_cookie, raw_user_agent, request_fingerprint
-from .state import OTP, SessionState, agent_digest
+from .state import NO_DEVICE, OTP, SessionState, agent_digest
 
 # --- after a code ----------------------------------------------------------
 
@@ -38,7 +39,7 @@ def mark_verified(request: HttpRequest, otp_device: Device) -> SessionState:
     rotate_token(request)
     state = SessionState.load(request.session)
     if state is None or state.uid != str(user.pk):
-        state = SessionState(uid=str(user.pk), status=OTP)
+        state = SessionState(uid=str(user.pk), status=OTP, signed_in_at=time.time())
         fp = request_fingerprint(request)
         state.agent_digest = agent_digest(raw_user_agent(request))
         state.browser, state.os = fp.agent.browser, fp.agent.os
@@ -53,6 +54,7 @@ def mark_verified(request: HttpRequest, otp_device: Device) -> SessionState:
     return state
 
 
+@sensitive_variables()
 def trust_device(request: HttpRequest, otp_device: Device) -> TrustedDevice | None:
     """Trust the browser of ``request`` for its user, after a code just passed.
 
@@ -190,3 +192,21 @@ def current_device_id(request: HttpRequest) -> int | None:
 def end_other_sessions(request: HttpRequest) -> int:
     """End every session of ``request.user`` but this one."""
     return sessions.end_user_sessions(request.user, keep=request.session.session_key)
+
+
+def second_factor_removed(request: HttpRequest) -> None:
+    """This session's user has no second factor any more (2FA turned off here).
+
+    The session goes on as one that owes no code, keeping its sign-in time,
+    so its absolute lifetime is not restarted.
+    """
+    request.session.pop(django_otp.DEVICE_ID_SESSION_KEY, None)
+    state = SessionState.load(request.session)
+    if state is None:
+        return
+    state.status, state.otp_device, state.otp_at = NO_DEVICE, "", None
+    state.trusted_device, state.reasons = None, []
+    state.session_key = sessions.link(
+        request, request.user, None, state.session_key, password_only=True
+    )
+    state.save(request.session)

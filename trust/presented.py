@@ -12,6 +12,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from . import tokens
 from .client_ip import client_ip
@@ -62,6 +63,7 @@ class Presented:
     stale: dict[str, SupersededToken] = field(default_factory=dict)
 
     @classmethod
+    @sensitive_variables()
     def read(cls, request: HttpRequest) -> Presented:
         found = presented_secrets(request)
         if not found:
@@ -96,6 +98,7 @@ class Presented:
 # --- the cookie ---------------------------------------------------------------
 
 
+@sensitive_variables()
 def queue_cookie(
     request: HttpRequest,
     presented: Presented,
@@ -122,6 +125,7 @@ def queue_cookie(
     setattr(request, _COOKIE_UPDATE, (kept, expires))
 
 
+@sensitive_variables()
 def apply_cookie(request: HttpRequest, response: HttpResponse) -> None:
     """Write the cookie update a flow queued on ``request``, if any."""
     update = getattr(request, _COOKIE_UPDATE, None)
