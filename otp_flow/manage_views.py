@@ -20,6 +20,7 @@ from .views import (
     check_code,
     new_authenticator_attempt,
     posted,
+    record_backup_code_use,
     settings_context,
     setup_page,
     show_codes,
@@ -54,7 +55,9 @@ def disable(request: HttpRequest) -> HttpResponse:
     if not verification.has_two_factor(request.user):
         return redirect("otp_flow:setup")
     form = CodeForm(request.POST, backup=True)
-    if check_code(request, form).ok:
+    outcome = check_code(request, form)
+    if outcome.ok:
+        record_backup_code_use(request, outcome)
         lifecycle.disable(request)
         return render(request, "otp_flow/disabled.html")
     context = settings_context(request)

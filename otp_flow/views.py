@@ -44,8 +44,9 @@ def reject_code(request: HttpRequest, form: CodeForm, outcome: verification.Outc
     if form.is_bound:
         # SECURITY: a refused code (perhaps a right one, refused while
         # throttled) is never written back into the page.
-        form.data = form.data.copy()
-        form.data.pop("otp_token", None)
+        data = form.data.copy()  # type: ignore[attr-defined]  # a QueryDict
+        data.pop("otp_token", None)
+        form.data = data
     if outcome.blocked:
         form.add_error(None, BLOCKED)
     elif outcome.locked_until is not None:
@@ -65,11 +66,16 @@ def check_code(request: HttpRequest, form: CodeForm) -> verification.Outcome:
     outcome = verification.verify(request.user, form.code)
     if outcome.ok:
         events.record(request.user, events.STEP_UP_PASSED, request=request)
-        if outcome.kind == codes.BACKUP:
-            events.record(request.user, events.BACKUP_CODE_USED, request=request)
     else:
         reject_code(request, form, outcome)
     return outcome
+
+
+def record_backup_code_use(request: HttpRequest, outcome: verification.Outcome) -> None:
+    """Log (and alert) a backup code's use, once the session it opened is final:
+    the alert's "this wasn't me" link ends that session."""
+    if outcome.ok and outcome.kind == codes.BACKUP:
+        events.record(request.user, events.BACKUP_CODE_USED, request=request)
 
 
 @require_http_methods(["GET", "POST"])
@@ -93,6 +99,7 @@ def verify(request: HttpRequest) -> HttpResponse:
             flows.mark_verified(request, outcome.device)
             if pending and form.cleaned_data["trust_device"]:
                 flows.trust_device(request, outcome.device)
+            record_backup_code_use(request, outcome)
             # SECURITY: next was checked against this host when read, and the
             # value used is that checked one.
             return redirect(next_url)

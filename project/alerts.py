@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from otp_flow.models import BackupCodeDevice
 from trust import not_me
-from trust.models import EventKind, SecurityEvent, TrustedDevice
+from trust.models import EventKind, SecurityEvent, TrustedDevice, TrustedSession
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,22 @@ def _live_device(event: SecurityEvent) -> TrustedDevice | None:
     return TrustedDevice.objects.filter(pk=event.device_id, revoked_at__isnull=True).first()
 
 
+def _not_me_url(
+    user: Any, event: SecurityEvent, device: TrustedDevice | None, request: HttpRequest | None
+) -> str:
+    """The one-time link that takes back what the event gave: the device, or
+    (a backup code opens a session without trusting a device) the session."""
+    if device is not None:
+        return not_me.link(user.pk, request, device=device)
+    if event.kind == EventKind.BACKUP_CODE_USED and request is not None:
+        session = TrustedSession.objects.filter(
+            user=user, session_key=request.session.session_key or ""
+        ).first()
+        if session is not None:
+            return not_me.link(user.pk, request, session=session)
+    return ""
+
+
 def _backup_codes_left(user: Any) -> int:
     device = BackupCodeDevice.objects.filter(user=user).first()
     return device.remaining if device is not None else 0
@@ -68,7 +84,7 @@ def send_security_alert(
         "user": user,
         "event": event,
         "subject": subject,
-        "not_me_url": not_me.link(device, request) if device is not None else "",
+        "not_me_url": _not_me_url(user, event, device, request),
         "devices_url": _absolute(reverse("trust:devices"), request),
         "backup_codes_left": _backup_codes_left(user)
         if event.kind == EventKind.BACKUP_CODE_USED

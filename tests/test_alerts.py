@@ -143,6 +143,29 @@ def test_backup_code_used_alert(account):
     assert "Backup codes left: 9" in message.body
 
 
+def test_backup_code_alert_link_ends_the_session_the_code_opened(account, make_user):
+    made = give_codes(account)
+    thief = browser(FIREFOX_WINDOWS)
+    sign_in(thief, account)
+    assert thief.post("/2fa/verify/", {"otp_token": made[0]}).status_code == 302
+    assert thief.get("/").status_code == 200
+    path = not_me_path(only_alert(account, "backup code was used"))
+
+    owner = browser()
+    assert owner.get(path).status_code == 200  # asks, changes nothing
+    assert thief.get("/").status_code == 200
+    bob = make_user("bob")
+    other = browser()
+    sign_in(other, bob)
+    assert other.post(path).status_code == 400  # another user's link: nothing
+    assert thief.get("/").status_code == 200
+
+    assert owner.post(path).status_code == 200
+    assert thief.get("/")["Location"].startswith("/accounts/login/")
+    assert owner.post(path).status_code == 400  # once
+    assert SecurityEvent.objects.filter(user=account.user, kind="session_reported").count() == 1
+
+
 def test_backup_codes_regenerated_alert(account, clock):
     give_codes(account)
     client = browser()

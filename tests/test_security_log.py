@@ -185,6 +185,16 @@ def _trust_refused(account, clock):
     return act
 
 
+def _session_reported(account, clock):
+    made = give_codes(account)
+    thief = browser()
+    sign_in(thief, account)
+    thief.post("/2fa/verify/", {"otp_token": made[0]})
+    body = [m for m in mail.outbox if "backup code was used" in m.subject][-1].body
+    path = re.search(r"http://testserver(/devices/not-me/[^/\s]+/)", body).group(1)
+    return lambda: browser().post(path)
+
+
 SCENARIOS = {
     EventKind.DEVICE_TRUSTED: _trusted,
     EventKind.DEVICE_REVOKED: _revoked,
@@ -200,6 +210,7 @@ SCENARIOS = {
     EventKind.PASSWORD_CHANGED: _password_changed,
     EventKind.PASSWORD_RESET: _password_reset,
     EventKind.TRUST_REFUSED: _trust_refused,
+    EventKind.SESSION_REPORTED: _session_reported,
 }
 
 

@@ -21,7 +21,7 @@ from django_otp.models import Device
 from . import events, sessions, tokens
 from .conf import conf
 from .fingerprint import clean_user_agent
-from .models import SupersededToken, TrustedDevice
+from .models import SupersededToken, TrustedDevice, TrustedSession
 from .presented import Presented, queue_cookie, raw_user_agent, request_fingerprint
 from .state import NO_DEVICE, OTP, SessionState, agent_digest
 
@@ -210,3 +210,16 @@ def second_factor_removed(request: HttpRequest) -> None:
         request, request.user, None, state.session_key, password_only=True
     )
     state.save(request.session)
+
+
+def end_reported_session(record: TrustedSession, *, request: HttpRequest | None = None) -> bool:
+    """Its user says a session was not theirs: it ends now (once)."""
+    ended = sessions.end(TrustedSession.objects.filter(pk=record.pk))
+    if ended:
+        events.record(
+            record.user,
+            events.SESSION_REPORTED,
+            request=request,
+            reasons=["reported_by_user"],
+        )
+    return bool(ended)

@@ -118,6 +118,7 @@ class EventKind(models.TextChoices):
     PASSWORD_CHANGED = "password_changed", "Password changed"
     PASSWORD_RESET = "password_reset", "Password reset"
     TRUST_REFUSED = "trust_refused", "Revoked or expired trusted device used"
+    SESSION_REPORTED = "session_reported", "Session signed out from an alert link"
 
 
 class SecurityEvent(models.Model):

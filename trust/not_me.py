@@ -1,9 +1,10 @@
-"""One-time "this wasn't me" links: an alert e-mail's way to revoke a device.
+"""One-time "this wasn't me" links: an alert e-mail's way to take access back.
 
-The link carries a signed, timestamped claim (user, device), made with
-``django.core.signing``. It works while the device is still trusted, so it
-works once: using it revokes the device. It expires after
-``TRUST_NOT_ME_LINK_MAX_AGE``.
+The link carries a signed, timestamped claim made with ``django.core.signing``:
+a user and either the trusted device the alert is about, or the session it
+is about (a backup code opens a session without trusting any device). Using
+it revokes that device, or ends that session (and revokes its device, if it
+has one), so it works once. It expires after ``TRUST_NOT_ME_LINK_MAX_AGE``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from .conf import conf
-from .models import TrustedDevice
+from .models import TrustedDevice, TrustedSession
 
 _SALT = "trust.not_me"
 
@@ -23,36 +24,85 @@ _SALT = "trust.not_me"
 @dataclass(frozen=True)
 class Claim:
     user_id: int
-    device_id: int
+    device_id: int | None = None
+    session_id: int | None = None
 
 
-def make_token(device: TrustedDevice) -> str:
-    return signing.dumps({"u": device.user_id, "d": device.pk}, salt=_SALT)
+@dataclass(frozen=True)
+class Target:
+    """What a link still reaches: a live device, a live session, or both."""
+
+    device: TrustedDevice | None
+    session: TrustedSession | None
+
+    @property
+    def name(self) -> str:
+        return self.device.name if self.device is not None else "that sign-in"
+
+
+def make_token(
+    user_id: int, *, device: TrustedDevice | None = None, session: TrustedSession | None = None
+) -> str:
+    claim = {"u": user_id}
+    if device is not None:
+        claim["d"] = device.pk
+    if session is not None:
+        claim["s"] = session.pk
+    return signing.dumps(claim, salt=_SALT)
 
 
 def read_token(token: str) -> Claim | None:
     """The claim of a genuine, unexpired token, or ``None``."""
     try:
         data = signing.loads(token, salt=_SALT, max_age=conf.NOT_ME_LINK_MAX_AGE)
-        return Claim(int(data["u"]), int(data["d"]))
-    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        device, session = data.get("d"), data.get("s")
+        claim = Claim(
+            int(data["u"]),
+            int(device) if device is not None else None,
+            int(session) if session is not None else None,
+        )
+    except (signing.BadSignature, KeyError, TypeError, ValueError, AttributeError):
         return None
+    return claim if claim.device_id is not None or claim.session_id is not None else None
 
 
-def link(device: TrustedDevice, request: HttpRequest | None = None) -> str:
-    """The link for ``device``: absolute if the request that caused the alert is known."""
-    path = reverse("trust:not_me", args=[make_token(device)])
+def link(
+    user_id: int,
+    request: HttpRequest | None = None,
+    *,
+    device: TrustedDevice | None = None,
+    session: TrustedSession | None = None,
+) -> str:
+    """The link: absolute if the request that caused the alert is known."""
+    path = reverse("trust:not_me", args=[make_token(user_id, device=device, session=session)])
     return request.build_absolute_uri(path) if request is not None else path
 
 
-def device_for(claim: Claim | None, request: HttpRequest) -> TrustedDevice | None:
-    """The still-trusted device the claim names, unless another user is signed in here."""
+def target_for(claim: Claim | None, request: HttpRequest) -> Target | None:
+    """What the claim still reaches, unless another user is signed in here."""
     if claim is None:
         return None
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated and user.pk != claim.user_id:
         # SECURITY: a link is its addressee's; another signed-in user gets nothing.
         return None
-    return TrustedDevice.objects.filter(
-        pk=claim.device_id, user_id=claim.user_id, revoked_at__isnull=True
-    ).first()
+    session = None
+    if claim.session_id is not None:
+        session = (
+            TrustedSession.objects.filter(pk=claim.session_id, user_id=claim.user_id)
+            .select_related("device")
+            .first()
+        )
+    device_id = claim.device_id if claim.device_id is not None else None
+    if device_id is None and session is not None:
+        device_id = session.device_id
+    device = (
+        TrustedDevice.objects.filter(
+            pk=device_id, user_id=claim.user_id, revoked_at__isnull=True
+        ).first()
+        if device_id is not None
+        else None
+    )
+    if device is None and session is None:
+        return None
+    return Target(device, session)

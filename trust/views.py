@@ -70,16 +70,27 @@ def revoke_others(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @sensitive_page
 def not_me_link(request: HttpRequest, token: str) -> HttpResponse:
-    """An alert's one-time link: GET asks, POST revokes the device and ends its sessions."""
-    device = not_me.device_for(not_me.read_token(token), request)
-    if device is None:
+    """An alert's one-time link: GET asks; POST revokes the device and ends its
+    sessions, or ends the session the alert is about."""
+    target = not_me.target_for(not_me.read_token(token), request)
+    if target is None:
         return render(request, "trust/not_me.html", {"invalid": True}, status=400)
+    context = {"target": target, "device": target.device}
     if request.method == "GET":
-        return render(request, "trust/not_me.html", {"device": device})
-    is_current = request.user.is_authenticated and device.pk == flows.current_device_id(request)
-    # revoke() wins once: of two posts racing with one link, one revokes.
-    if not flows.revoke(device, reason="reported_by_user", request=request):
+        return render(request, "trust/not_me.html", context)
+    own_key = request.session.session_key
+    is_current = request.user.is_authenticated and (
+        (target.device is not None and target.device.pk == flows.current_device_id(request))
+        or (target.session is not None and target.session.session_key == own_key)
+    )
+    # Each step wins once: of two posts racing with one link, one acts.
+    done = False
+    if target.device is not None:
+        done = flows.revoke(target.device, reason="reported_by_user", request=request)
+    if target.session is not None:
+        done = flows.end_reported_session(target.session, request=request) or done
+    if not done:
         return render(request, "trust/not_me.html", {"invalid": True}, status=400)
     if is_current:
         logout(request)
-    return render(request, "trust/not_me.html", {"device": device, "done": True})
+    return render(request, "trust/not_me.html", {**context, "done": True})
