@@ -74,7 +74,7 @@ def disable(request: HttpRequest) -> HttpResponse:
 def replace(request: HttpRequest) -> HttpResponse:
     """Replace the authenticator: a code from the NEW one confirms it."""
     user = request.user
-    if verification.totp_device(user) is None:
+    if not verification.has_two_factor(user):
         return redirect("otp_flow:setup")
     form = CodeForm(posted(request))
     device, passed = new_authenticator_attempt(request, form)

@@ -14,14 +14,23 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
+from trust.request_trust import METHOD_PASSWORD
+
 from .conf import conf
 
 
 def is_fresh(request: HttpRequest) -> bool:
-    """Was a code entered in this session within ``OTP_FLOW_SUDO_TIMEOUT``?"""
+    """Was a code entered in this session within ``OTP_FLOW_SUDO_TIMEOUT``?
+
+    A user with no second factor has no code to give: their (password-only)
+    session is as fresh as it gets. A session still owing a code never gets
+    here (the gate holds it at the code page).
+    """
     trust = getattr(request, "trust", None)
     if trust is None:
         return False
+    if trust.method == METHOD_PASSWORD and not trust.pending:
+        return True
     return trust.code_entered_within(conf.SUDO_TIMEOUT.total_seconds())
 
 

@@ -126,7 +126,9 @@ def _logout_url() -> str | None:
 def setup(request: HttpRequest) -> HttpResponse:
     """Enroll a TOTP authenticator; 2FA is on once it gave a valid code."""
     user = request.user
-    if verification.totp_device(user) is not None:
+    # SECURITY: any second factor (backup codes left alone included) means 2FA
+    # is on: a new authenticator then goes through /2fa/replace/, in sudo mode.
+    if verification.has_two_factor(user):
         return render(request, "otp_flow/enabled.html", settings_context(request))
     form = CodeForm(posted(request))
     device, passed = new_authenticator_attempt(request, form)

@@ -10,10 +10,12 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 from django_otp import user_has_device
 
+from otp_flow.sudo import sudo_required
 from trust.receivers import mark_password_change
 
 
@@ -47,8 +49,14 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         return super().form_valid(form)
 
 
+@method_decorator(sudo_required, name="dispatch")
 class PasswordChangeView(auth_views.PasswordChangeView):
-    """Django's, telling the security log where the change came from."""
+    """Django's, telling the security log where the change came from.
+
+    Changing the password is a sensitive action (SECURITY R20): a session
+    let in by a trusted device, or whose code is older than the sudo
+    window, enters a code first.
+    """
 
     def form_valid(self, form):  # type: ignore[no-untyped-def]
         mark_password_change(form.user, self.request)

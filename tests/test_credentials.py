@@ -34,15 +34,19 @@ def two_trusted_sessions(account, clock):
 
 def test_password_change_revokes_every_device_and_ends_other_sessions(account, clock):
     laptop, phone = two_trusted_sessions(account, clock)
+    change = {
+        "old_password": account.password,
+        "new_password1": NEW_PASSWORD,
+        "new_password2": NEW_PASSWORD,
+    }
+    # A session let in by a trusted device entered no code: sudo asks first.
+    response = phone.post("/accounts/password/change/", change)
+    assert response["Location"] == "/2fa/verify/?next=/accounts/password/change/"
+    assert live_devices(account).count() == 2
+    clock.shift(timedelta(seconds=31))
+    assert phone.post("/2fa/verify/", {"otp_token": account.code()}).status_code == 302
 
-    response = phone.post(
-        "/accounts/password/change/",
-        {
-            "old_password": account.password,
-            "new_password1": NEW_PASSWORD,
-            "new_password2": NEW_PASSWORD,
-        },
-    )
+    response = phone.post("/accounts/password/change/", change)
     assert response.status_code == 302
     assert not live_devices(account).exists()
     assert set(TrustedDevice.objects.values_list("revoked_reason", flat=True)) == {

@@ -217,3 +217,19 @@ def test_replacing_the_authenticator(account, clock):
 @pytest.mark.parametrize("path", ["/2fa/replace/", "/2fa/backup-codes/"])
 def test_sensitive_pages_need_sign_in(db, path):
     assert browser().get(path)["Location"].startswith("/accounts/login/")
+
+
+def test_backup_codes_alone_still_mean_2fa_is_on(account, clock):
+    from otp_flow.models import BackupCodeDevice
+
+    made = BackupCodeDevice.objects.create(user=account.user, name="Backup codes").replace_codes()
+    TOTPDevice.objects.filter(user=account.user).delete()  # say, an admin removed it
+    client = browser()
+    sign_in(client, account)
+    assert client.get("/")["Location"].startswith("/2fa/verify/")
+    # A trusted or password-only path to a new secret does not exist:
+    assert client.get("/2fa/setup/").status_code == 302  # still gated
+    assert client.post("/2fa/verify/", {"otp_token": made[0]}).status_code == 302
+    assert "otpauth://" not in client.get("/2fa/setup/").content.decode()
+    # A new authenticator goes through replace, which a fresh code unlocks.
+    assert "otpauth://" in client.get("/2fa/replace/").content.decode()
