@@ -53,7 +53,11 @@ def reject_code(request: HttpRequest, form: CodeForm, outcome: verification.Outc
         form.add_error(None, _wait_message(outcome.locked_until))
     else:
         form.add_error(None, INVALID_CODE)
-    events.record(request.user, events.STEP_UP_FAILED, request=request)
+    if outcome.locked_until is None and not outcome.blocked:
+        # Only attempts that were checked (or charged) are logged: those the
+        # throttle turned away cost nothing, and logging each would let
+        # someone holding the password flood the user's security log.
+        events.record(request.user, events.STEP_UP_FAILED, request=request)
 
 
 def posted(request: HttpRequest) -> Any:

@@ -83,3 +83,8 @@ def test_w007_cookie_name_that_error_reports_would_show(settings):
     assert ids(checks.check_cookie_name()) == ["trust.W007"]
     settings.TRUST_COOKIE_NAME = "my_device_token"
     assert ids(checks.check_cookie_name()) == []
+
+
+def test_w008_cache_only_sessions(settings):
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    assert ids(checks.check_sessions()) == ["trust.W008"]

@@ -137,3 +137,15 @@ def test_a_refused_code_is_never_written_back_into_the_page(account, settings):
     html = response.content.decode()
     assert "Too many attempts" in html
     assert code not in html
+
+
+@pytest.mark.throttling
+def test_attempts_the_throttle_turned_away_do_not_flood_the_log(account, settings):
+    from trust.models import SecurityEvent
+
+    settings.OTP_TOTP_THROTTLE_FACTOR = 60
+    client = browser()
+    sign_in(client, account)
+    for _ in range(20):
+        client.post("/2fa/verify/", {"otp_token": "000000"})
+    assert SecurityEvent.objects.filter(kind="step_up_failed").count() == 1

@@ -67,6 +67,15 @@ def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
 
 @register()
 def check_sessions(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    if settings.SESSION_ENGINE == "django.contrib.sessions.backends.cache":
+        return [
+            Warning(
+                "With cache-only sessions, a request still in flight when its session "
+                "is ended (a revoked device) can write it back.",
+                hint='Use "django.contrib.sessions.backends.cached_db" (or db) instead.',
+                id="trust.W008",
+            )
+        ]
     if settings.SESSION_ENGINE == "django.contrib.sessions.backends.signed_cookies":
         return [
             Error(
