@@ -41,11 +41,18 @@ class TrustMiddleware:
         response = self._gate(request, state) or self.get_response(request)
         response = self._signed_in_here(request, state, response)
         apply_cookie(request, response)
-        if request.session.get(auth.SESSION_KEY) is not None:
-            decided = SessionState.load(request.session)
-            if decided is not None:
-                admission.follow_session_key(request, decided)
+        self._follow_key_rotation(request, state)
         return response
+
+    def _follow_key_rotation(self, request: HttpRequest, state: SessionState | None) -> None:
+        """A view rotated the session key (a code passed, a password changed)."""
+        if request.session.get(auth.SESSION_KEY) is None:
+            return
+        if state is not None and request.session.session_key == state.session_key:
+            return  # the steady state: nothing rotated, nothing to read
+        decided = SessionState.load(request.session)
+        if decided is not None:
+            admission.follow_session_key(request, decided)
 
     # --- deciding ---------------------------------------------------------------
 

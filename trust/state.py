@@ -55,11 +55,14 @@ class SessionState:
         # Fields another version wrote are left out rather than thrown away
         # with the whole record: deciding again would re-read the session
         # as freshly signed in.
-        known = {name: value for name, value in raw.items() if name in _FIELDS}
         try:
-            state = cls(**known)
-        except TypeError:  # a field this version needs is missing
-            return None
+            state = cls(**raw)
+        except TypeError:
+            known = {name: value for name, value in raw.items() if name in _FIELDS}
+            try:
+                state = cls(**known)
+            except TypeError:  # a field this version needs is missing
+                return None
         return state if state.status in _STATUSES else None
 
     def save(self, session: SessionBase) -> None:
