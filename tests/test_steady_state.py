@@ -69,3 +69,11 @@ def test_anonymous_request_touches_nothing(db, settings, plain_urls):
     assert response.status_code == 200
     assert len(captured) == 0
     assert response.wsgi_request.trust.method is None
+
+
+def test_anonymous_pages_stay_cacheable(db, settings, plain_urls):
+    """No session cookie, no session read: no "Vary: Cookie" added by us."""
+    response = browser().get("/ping/")
+    assert response.status_code == 200
+    assert "Cookie" not in response.get("Vary", "")
+    assert response.wsgi_request.trust.method is None

@@ -8,7 +8,12 @@ def whoami(request):
     return HttpResponse(request.user.get_username())
 
 
+def ping(request):
+    return HttpResponse("pong")
+
+
 urlpatterns = [
     path("whoami/", whoami),
+    path("ping/", ping),
     path("", include("project.urls")),
 ]

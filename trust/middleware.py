@@ -46,7 +46,7 @@ class TrustMiddleware:
 
     def _follow_key_rotation(self, request: HttpRequest, state: SessionState | None) -> None:
         """A view rotated the session key (a code passed, a password changed)."""
-        if request.session.get(auth.SESSION_KEY) is None:
+        if not request.session.accessed or request.session.get(auth.SESSION_KEY) is None:
             return
         if state is not None and request.session.session_key == state.session_key:
             return  # the steady state: nothing rotated, nothing to read
@@ -57,7 +57,10 @@ class TrustMiddleware:
     # --- deciding ---------------------------------------------------------------
 
     def _decide(self, request: HttpRequest) -> SessionState | None:
-        uid = request.session.get(auth.SESSION_KEY)
+        # Without a session cookie there is no session to read: not touching
+        # it keeps anonymous responses free of "Vary: Cookie" and of work.
+        has_session = settings.SESSION_COOKIE_NAME in request.COOKIES
+        uid = request.session.get(auth.SESSION_KEY) if has_session else None
         state = SessionState.load(request.session) if uid is not None else None
         if uid is not None and (state is None or state.uid != str(uid)):
             # First request of a sign-in (or a different user): decide once.
@@ -85,6 +88,8 @@ class TrustMiddleware:
         it into the code page (its own redirect target becomes ``next``).
         Deciding here also means no second request races to decide.
         """
+        if not request.session.accessed:
+            return response  # the view never touched the session: nobody signed in
         uid = request.session.get(auth.SESSION_KEY)
         if uid is None or (before is not None and before.uid == str(uid)):
             return response
@@ -116,9 +121,14 @@ class TrustMiddleware:
         return None
 
 
+_NOT_SIGNED_IN = RequestTrust()
+
+
 def _install(request: HttpRequest, state: SessionState | None) -> None:
     """Hang ``request.trust`` and django-otp's user attributes on the request."""
-    request.trust = RequestTrust.from_state(state)  # type: ignore[attr-defined]
+    request.trust = (  # type: ignore[attr-defined]
+        RequestTrust.from_state(state) if state is not None else _NOT_SIGNED_IN
+    )
     user = getattr(request, "user", None)
     if user is not None:
         request.user = SimpleLazyObject(  # type: ignore[assignment]
