@@ -1,0 +1,35 @@
+"""``manage.py trust_prune`` forgets ended sessions and the old secrets of ended trust."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from importlib import import_module
+from io import StringIO
+
+from django.conf import settings
+from django.core.management import call_command
+
+from tests.conftest import browser, sign_in
+from tests.test_core_loop import trusted_browser
+from trust.models import SupersededToken, TrustedDevice, TrustedSession
+
+
+def test_prune_drops_what_outlived_its_use(account, clock):
+    client = trusted_browser(account, clock)
+    sign_in(client, account)  # a trusted sign-in: the old secret is kept
+    assert SupersededToken.objects.count() == 1
+    live = browser()
+    sign_in(live, account)
+    gone_key = client.cookies["sessionid"].value
+    import_module(settings.SESSION_ENGINE).SessionStore(session_key=gone_key).delete()
+    TrustedDevice.objects.update(expires_at=TrustedDevice.objects.get().created_at)
+    clock.shift(timedelta(seconds=1))
+
+    out = StringIO()
+    call_command("trust_prune", stdout=out)
+    assert "Pruned 1 session index entries and 1 old secrets." in out.getvalue()
+    assert list(TrustedSession.objects.values_list("session_key", flat=True)) == [
+        live.cookies["sessionid"].value
+    ]
+    assert not SupersededToken.objects.exists()
+    assert TrustedDevice.objects.count() == 1  # history stays

@@ -1,0 +1,36 @@
+"""``manage.py trust_prune``: forget what outlived its use.
+
+Run it beside Django's ``clearsessions`` (a daily cron job): it drops the
+session index entries of sessions that expired or were flushed, and the
+old-secret hashes of devices whose trust is over. Revoked and expired
+devices themselves are kept: the devices page and the admin show history.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db.models import Q
+from django.utils import timezone
+
+from trust.models import SupersededToken, TrustedSession
+
+
+class Command(BaseCommand):
+    help = "Drop session-index rows of ended sessions and old secrets of ended trust."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        store = import_module(settings.SESSION_ENGINE).SessionStore()
+        gone = [
+            record.pk
+            for record in TrustedSession.objects.only("pk", "session_key").iterator()
+            if not store.exists(record.session_key)
+        ]
+        sessions, _ = TrustedSession.objects.filter(pk__in=gone).delete()
+        tokens, _ = SupersededToken.objects.filter(
+            Q(device__revoked_at__isnull=False) | Q(device__expires_at__lte=timezone.now())
+        ).delete()
+        self.stdout.write(f"Pruned {sessions} session index entries and {tokens} old secrets.")
