@@ -120,24 +120,15 @@ def _assess(
         # try again with another user agent until one fits; a code from this
         # browser re-trusts it with its own fingerprint.
         flows.revoke(device, reason=policy.FINGERPRINT_MISMATCH, request=request)
-        events.record(
-            user,
-            events.SUSPICIOUS_COOKIE,
-            request=request,
-            device_name=device.name,
-            reasons=assessment.reasons,
-            device=device,
+        events.record_for_device(
+            user, events.SUSPICIOUS_COOKIE, device, request=request, reasons=assessment.reasons
         )
     dead = device is not None and (device.revoked_at is not None or device.expires_at <= now)
     if secret is not None and device is not None and dead:
         # A revoked or expired device's secret: trust is over, the secret
         # leaves the cookie, and the user's log says it was tried.
-        events.record(
-            user,
-            EventKind.TRUST_REFUSED,
-            request=request,
-            device_name=device.name,
-            reasons=assessment.reasons,
+        events.record_for_device(
+            user, EventKind.TRUST_REFUSED, device, request=request, reasons=assessment.reasons
         )
         SupersededToken.objects.filter(device=device).delete()
         queue_cookie(request, presented, drop=secret)
@@ -180,22 +171,14 @@ def _stale(
         # secrets are pruned like its records would have been.
         state.reasons = [policy.EXPIRED]
         SupersededToken.objects.filter(device=device).delete()
-        events.record(
-            user,
-            EventKind.TRUST_REFUSED,
-            request=request,
-            device_name=device.name,
-            reasons=state.reasons,
+        events.record_for_device(
+            user, EventKind.TRUST_REFUSED, device, request=request, reasons=state.reasons
         )
         return
     if device.revoked_at is None:
         flows.revoke(device, reason=policy.STALE_TOKEN, request=request)
-    events.record(
-        user,
-        events.SUSPICIOUS_COOKIE,
-        request=request,
-        device_name=device.name,
-        reasons=[policy.STALE_TOKEN],
+    events.record_for_device(
+        user, events.SUSPICIOUS_COOKIE, device, request=request, reasons=[policy.STALE_TOKEN]
     )
 
 
@@ -249,13 +232,8 @@ def _admit(
     state.trusted_device, state.touched_at = device.pk, time.time()
     state.reasons = list(assessment.reasons)
     queue_cookie(request, presented, drop=secret, add=(new_secret, device))
-    events.record(
-        user,
-        events.SIGNED_IN_TRUSTED,
-        request=request,
-        device_name=device.name,
-        reasons=assessment.reasons,
-        device=device,
+    events.record_for_device(
+        user, events.SIGNED_IN_TRUSTED, device, request=request, reasons=assessment.reasons
     )
     return True
 

@@ -83,3 +83,17 @@ def record(
 
     transaction.on_commit(send)
     return event
+
+
+def record_for_device(
+    user: Any,
+    kind: str,
+    device: TrustedDevice,
+    *,
+    request: HttpRequest | None = None,
+    reasons: Iterable[str] = (),
+) -> SecurityEvent:
+    """``record()`` about a trusted device: named after it, and linked to it."""
+    return record(
+        user, kind, request=request, device_name=device.name, reasons=reasons, device=device
+    )
