@@ -142,13 +142,8 @@ def _revoke_one(
     SupersededToken.objects.filter(device=device).delete()
     if end_sessions:
         sessions.end_device_sessions(device, keep=keep_session)
-    events.record(
-        device.user,
-        events.DEVICE_REVOKED,
-        request=request,
-        device_name=device.name,
-        reasons=[reason],
-        device=device,
+    events.record_for_device(
+        device.user, events.DEVICE_REVOKED, device, request=request, reasons=[reason]
     )
     return True
 
