@@ -10,6 +10,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+import django_otp
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
@@ -30,7 +31,9 @@ def is_fresh(request: HttpRequest) -> bool:
     if trust is None:
         return False
     if trust.method == METHOD_PASSWORD and not trust.pending:
-        return True
+        # SECURITY: checked against the database, not the session's word: a
+        # session decided just before 2FA was turned on is no exception.
+        return not django_otp.user_has_device(request.user)
     return trust.code_entered_within(conf.SUDO_TIMEOUT.total_seconds())
 
 

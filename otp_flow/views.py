@@ -92,6 +92,9 @@ def verify(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect(resolve_url(settings.LOGIN_URL))
     if not verification.has_two_factor(request.user):
+        # The factor went away (an admin removed it): the session owes no
+        # code any more; without this, gate and code page would loop.
+        flows.second_factor_removed(request)
         return redirect(next_url)
     # Trusting the browser belongs to the sign-in: a session asked again for
     # a sensitive action is not offered it.

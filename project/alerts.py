@@ -34,6 +34,8 @@ SUBJECTS: dict[str, str] = {
 }
 # Alerts about a device carry a "this wasn't me" link that revokes it.
 DEVICE_KINDS = frozenset({EventKind.DEVICE_TRUSTED, EventKind.SUSPICIOUS_COOKIE})
+# Alerts about what a session did carry a link that ends that session.
+SESSION_KINDS = frozenset({EventKind.BACKUP_CODE_USED, EventKind.TWO_FACTOR_DISABLED})
 
 
 def _absolute(path: str, request: HttpRequest | None) -> str:
@@ -53,7 +55,7 @@ def _not_me_url(
     (a backup code opens a session without trusting a device) the session."""
     if device is not None:
         return not_me.link(user.pk, request, device=device)
-    if event.kind == EventKind.BACKUP_CODE_USED and request is not None:
+    if event.kind in SESSION_KINDS and request is not None:
         session = TrustedSession.objects.filter(
             user=user, session_key=request.session.session_key or ""
         ).first()

@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from otp_flow.sudo import sudo_required
+
 from . import views
 
 urlpatterns = [
@@ -40,5 +42,11 @@ urlpatterns = [
     ),
     path("2fa/", include("otp_flow.urls")),
     path("devices/", include("trust.urls")),
+    # The admin's own password change is a sensitive action too (SECURITY R20).
+    path(
+        "admin/password_change/",
+        admin.site.admin_view(sudo_required(admin.site.password_change)),
+        name="admin_password_change",
+    ),
     path("admin/", admin.site.urls),
 ]

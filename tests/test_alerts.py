@@ -130,7 +130,26 @@ def test_two_factor_off_alert(account, clock):
     client.post("/2fa/disable/", {"otp_token": account.code()})
     message = only_alert(account, "turned off")
     assert "/devices/" in message.body
-    assert not LINK_RE.search(message.body)
+    # Its link ends the session that turned 2FA off (a thief's, say).
+    assert client.get("/").status_code == 200
+    assert browser().post(not_me_path(message)).status_code == 200
+    assert client.get("/")["Location"].startswith("/accounts/login/")
+
+
+def test_backup_code_alert_link_survives_the_sessions_key_rotation(account):
+    made = give_codes(account)
+    thief = browser(FIREFOX_WINDOWS)
+    sign_in(thief, account)
+    assert thief.post("/2fa/verify/", {"otp_token": made[0]}).status_code == 302
+    path = not_me_path(only_alert(account, "backup code was used"))
+    new = "another horse battery staple 43"
+    changed = thief.post(  # sudo is fresh: the backup code was just entered
+        "/accounts/password/change/",
+        {"old_password": account.password, "new_password1": new, "new_password2": new},
+    )
+    assert changed.status_code == 302  # rotates the thief's session key
+    assert browser().post(path).status_code == 200
+    assert thief.get("/")["Location"].startswith("/accounts/login/")
 
 
 def test_backup_code_used_alert(account):

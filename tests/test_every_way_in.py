@@ -94,3 +94,42 @@ def test_code_page_signs_out_through_the_sites_own_view(account, settings):
     assert response.status_code == 200  # no 500...
     # ...and the code page offers no form pointing nowhere (the header's stays).
     assert response.content.decode().count('action="/accounts/logout/"') == 1
+
+
+@pytest.mark.urls("tests.urls_remote_user")
+def test_a_middleware_sign_in_without_a_session_cookie_is_gated_before_the_view(account, settings):
+    from tests import urls_remote_user
+
+    middleware = list(settings.MIDDLEWARE)
+    middleware.insert(
+        middleware.index("trust.middleware.TrustMiddleware"),
+        "django.contrib.auth.middleware.RemoteUserMiddleware",
+    )
+    settings.MIDDLEWARE = middleware
+    settings.AUTHENTICATION_BACKENDS = [
+        "django.contrib.auth.backends.RemoteUserBackend",
+        "django.contrib.auth.backends.ModelBackend",
+    ]
+    urls_remote_user.CALLS.clear()
+
+    response = browser().post("/transfer/", REMOTE_USER="alice")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/2fa/verify/")
+    assert urls_remote_user.CALLS == []  # the view never ran
+
+
+def test_the_admins_password_change_needs_a_fresh_code_too(make_user, clock):
+    from tests.test_core_loop import trusted_browser
+
+    staff = make_user("root", is_staff=True)
+    client = trusted_browser(staff, clock)
+    sign_in(client, staff)
+    assert client.get("/").wsgi_request.trust.method == "trusted_device"
+    new = "another horse battery staple 43"
+    response = client.post(
+        "/admin/password_change/",
+        {"old_password": staff.password, "new_password1": new, "new_password2": new},
+    )
+    assert response["Location"].startswith("/2fa/verify/?next=/admin/password_change/")
+    staff.user.refresh_from_db()
+    assert not staff.user.check_password(new)

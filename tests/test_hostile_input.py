@@ -201,7 +201,8 @@ def test_pending_gate_survives_any_accept_content_type_and_path(
 ):
     response = pending.generic(
         "POST",
-        "/" + path.replace("?", "").replace("#", ""),
+        # A path, never "//host": the client would read that as a host name.
+        "/" + path.replace("?", "").replace("#", "").lstrip("/"),
         b"otp_token=1",
         content_type=content_type,
         HTTP_ACCEPT=accept,

@@ -12,7 +12,7 @@ from otp_flow.models import BackupCode, BackupCodeDevice
 from tests.agents import FIREFOX_WINDOWS, SAFARI_IPHONE
 from tests.conftest import Authenticator, browser, sign_in, step_up, totp_code
 from tests.test_core_loop import trusted_browser
-from trust.models import SecurityEvent, TrustedDevice
+from trust.models import SecurityEvent, TrustedDevice, TrustedSession
 
 
 def give_codes(account) -> list[str]:
@@ -233,3 +233,45 @@ def test_backup_codes_alone_still_mean_2fa_is_on(account, clock):
     assert "otpauth://" not in client.get("/2fa/setup/").content.decode()
     # A new authenticator goes through replace, which a fresh code unlocks.
     assert "otpauth://" in client.get("/2fa/replace/").content.decode()
+
+
+def follow(client, url, hops=10):
+    seen = []
+    for _ in range(hops):
+        response = client.get(url)
+        if response.status_code != 302:
+            return response
+        url = response["Location"]
+        seen.append(url)
+    raise AssertionError(f"redirect loop: {seen}")
+
+
+def test_a_factor_removed_elsewhere_leaves_no_redirect_loop(account, clock):
+    pending = browser()
+    sign_in(pending, account)
+    verified = browser(FIREFOX_WINDOWS)
+    sign_in(verified, account)
+    assert step_up(verified, account, trust=False).status_code == 302
+    clock.shift(timedelta(minutes=11))
+    TOTPDevice.objects.filter(user=account.user).delete()  # an admin removed the lost phone
+
+    assert follow(pending, "/").status_code == 200
+    assert follow(verified, "/accounts/password/change/").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_password_only_session_passes_sudo_only_while_the_user_has_no_factor(make_user):
+    """The session says "no second factor"; sudo asks the database."""
+    account = make_user(totp=False)
+    client = browser()
+    sign_in(client, account)
+    assert client.get("/accounts/password/change/").status_code == 200
+    # A sign-in racing the enrollment: its index entry is not there yet when
+    # the factor is confirmed, so the sweep of password-only sessions misses it.
+    TrustedSession.objects.filter(user=account.user).delete()
+    TOTPDevice.objects.create(user=account.user, name="new", confirmed=True)
+    assert client.get("/").status_code == 200  # survived the sweep...
+
+    response = client.post("/2fa/backup-codes/")  # ...but sudo is not fooled
+    assert response.status_code == 302
+    assert response["Location"].startswith("/2fa/verify/")

@@ -59,7 +59,9 @@ class TrustMiddleware:
     def _decide(self, request: HttpRequest) -> SessionState | None:
         # Without a session cookie there is no session to read: not touching
         # it keeps anonymous responses free of "Vary: Cookie" and of work.
-        has_session = settings.SESSION_COOKIE_NAME in request.COOKIES
+        # SECURITY: unless a middleware before this one already used it (and
+        # perhaps signed someone in: RemoteUserMiddleware, magic links).
+        has_session = settings.SESSION_COOKIE_NAME in request.COOKIES or request.session.accessed
         uid = request.session.get(auth.SESSION_KEY) if has_session else None
         state = SessionState.load(request.session) if uid is not None else None
         if uid is not None and (state is None or state.uid != str(uid)):

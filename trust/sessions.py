@@ -39,12 +39,14 @@ def link(
     key = request.session.session_key or ""
     if not key:
         return ""
+    fields = {"user": user, "device": device, "password_only": password_only}
     if old_key and old_key != key:
-        TrustedSession.objects.filter(session_key=old_key).delete()
-    TrustedSession.objects.update_or_create(
-        session_key=key,
-        defaults={"user": user, "device": device, "password_only": password_only},
-    )
+        # Moved, not replaced: the row keeps its id, which alert links name.
+        TrustedSession.objects.filter(session_key=key).delete()
+        moved = TrustedSession.objects.filter(session_key=old_key).update(session_key=key, **fields)
+        if moved:
+            return key
+    TrustedSession.objects.update_or_create(session_key=key, defaults=fields)
     return key
 
 
