@@ -10,9 +10,8 @@ from django.contrib.auth import get_user_model
 
 from otp_flow.models import BackupCode, BackupCodeDevice
 from otp_flow.verification import totp_device
-from tests.agents import SAFARI_IPHONE
 from tests.conftest import browser, sign_in
-from tests.test_core_loop import trusted_browser
+from tests.test_credentials import two_trusted_sessions
 from trust.models import SecurityEvent, TrustedDevice
 
 
@@ -27,12 +26,7 @@ def admin_client(db):
 
 @pytest.fixture
 def alice_in_use(account, clock):
-    laptop = trusted_browser(account, clock)
-    sign_in(laptop, account)
-    assert laptop.get("/").status_code == 200
-    phone = trusted_browser(account, clock, SAFARI_IPHONE)
-    sign_in(phone, account)
-    assert phone.get("/").status_code == 200
+    laptop, phone = two_trusted_sessions(account, clock)
     made = BackupCodeDevice.objects.create(user=account.user, name="Backup codes").replace_codes()
     return laptop, phone, made
 
