@@ -39,20 +39,28 @@ class TrustMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         state = self._decide(request)
         response = self._gate(request, state) or self.get_response(request)
-        response = self._signed_in_here(request, state, response)
+        response = self._after_view(request, state, response)
         apply_cookie(request, response)
-        self._follow_key_rotation(request, state)
         return response
 
-    def _follow_key_rotation(self, request: HttpRequest, state: SessionState | None) -> None:
-        """A view rotated the session key (a code passed, a password changed)."""
-        if not request.session.accessed or request.session.get(auth.SESSION_KEY) is None:
-            return
-        if state is not None and request.session.session_key == state.session_key:
-            return  # the steady state: nothing rotated, nothing to read
-        decided = SessionState.load(request.session)
-        if decided is not None:
-            admission.follow_session_key(request, decided)
+    def _after_view(
+        self, request: HttpRequest, before: SessionState | None, response: HttpResponse
+    ) -> HttpResponse:
+        """What the view did to the session: a sign-in, or a rotated key."""
+        if not request.session.accessed:
+            return response  # the view never touched the session: nothing changed
+        uid = request.session.get(auth.SESSION_KEY)
+        if uid is None:
+            return response
+        if before is None or before.uid != str(uid):
+            return self._signed_in_here(request, response)
+        if request.session.session_key != before.session_key:
+            # A code passed or a password changed: the session index follows
+            # the new key (the view may have rewritten the state: read it anew).
+            decided = SessionState.load(request.session)
+            if decided is not None:
+                admission.follow_session_key(request, decided)
+        return response
 
     # --- deciding ---------------------------------------------------------------
 
@@ -79,9 +87,7 @@ class TrustMiddleware:
         _install(request, state)
         return state
 
-    def _signed_in_here(
-        self, request: HttpRequest, before: SessionState | None, response: HttpResponse
-    ) -> HttpResponse:
+    def _signed_in_here(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         """A view signed someone in during this very request: decide now.
 
         Whatever the login view (Django's, the admin's, allauth's, an API
@@ -90,11 +96,6 @@ class TrustMiddleware:
         it into the code page (its own redirect target becomes ``next``).
         Deciding here also means no second request races to decide.
         """
-        if not request.session.accessed:
-            return response  # the view never touched the session: nobody signed in
-        uid = request.session.get(auth.SESSION_KEY)
-        if uid is None or (before is not None and before.uid == str(uid)):
-            return response
         user = request.user
         if not user.is_authenticated:
             return response
@@ -102,9 +103,7 @@ class TrustMiddleware:
         if state.status == PENDING:
             return _step_up(request, state, next_url=_redirect_target(response))
         if state.status == NO_DEVICE and state.must_enroll:
-            return redirect_to_login(
-                _redirect_target(response) or "/", reverse(conf.ENROLL_URL_NAME), "next"
-            )
+            return _enroll(_redirect_target(response) or "/")
         return response
 
     # --- gating -----------------------------------------------------------------
@@ -119,7 +118,7 @@ class TrustMiddleware:
                 return None
             return _step_up(request, state)
         if state.status == NO_DEVICE and state.must_enroll and not _exempt(request, enroll=True):
-            return redirect_to_login(request.get_full_path(), reverse(conf.ENROLL_URL_NAME), "next")
+            return _enroll(request.get_full_path())
         return None
 
 
@@ -144,6 +143,11 @@ def _install(request: HttpRequest, state: SessionState | None) -> None:
             return _decorate_user(await auser(), state)
 
         request.auser = decorated_auser  # type: ignore[attr-defined]
+
+
+def _enroll(next_url: str) -> HttpResponse:
+    """To the enrollment page, and back to ``next_url`` after it."""
+    return redirect_to_login(next_url, reverse(conf.ENROLL_URL_NAME), "next")
 
 
 def _redirect_target(response: HttpResponse) -> str | None:
