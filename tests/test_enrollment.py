@@ -189,3 +189,21 @@ def test_a_device_saved_again_ends_nothing(account):
     account.device.save()
     assert client.get("/").status_code == 200
     assert other.get("/")["Location"].startswith("/2fa/verify/")  # still pending, not ended
+
+
+def test_users_the_site_names_must_enroll_before_going_on(make_user, settings):
+    settings.TRUST_ENROLLMENT_REQUIRED = "tests.enrollment_policy.staff_must_enroll"
+    staff = make_user("operator", totp=False, is_staff=True)
+    client = browser()
+    response = sign_in(client, staff, next_url="/devices/")
+    assert response["Location"] == "/2fa/setup/?next=/devices/"
+    assert client.get("/")["Location"] == "/2fa/setup/?next=/"
+    assert client.post("/devices/revoke-others/")["Location"].startswith("/2fa/setup/")
+    app = Authenticator.from_page(client.get("/2fa/setup/"))
+    assert client.post("/2fa/setup/", {"otp_token": app.code()}).status_code == 200
+    assert client.get("/").status_code == 200
+
+    others = make_user("visitor", totp=False)  # not named: left alone
+    visitor = browser()
+    assert sign_in(visitor, others)["Location"] == "/"
+    assert visitor.get("/").status_code == 200
