@@ -5,13 +5,21 @@ Everything a deployment changes comes from the environment:
 - ``DATABASE_URL``: ``sqlite:///path`` (default: ``db.sqlite3`` here) or
   ``postgres://user@host:port/name``.
 - ``REDIS_URL``: a Redis cache (optional; local memory otherwise).
-- ``DJANGO_SECRET_KEY``, ``DJANGO_DEBUG`` (``1``/``0``), ``DJANGO_ALLOWED_HOSTS``
-  (comma-separated), ``DJANGO_HTTPS`` (``1`` behind TLS: secure cookies, HSTS).
+- ``DJANGO_SECRET_KEY``: the signing key. Without it, a random key is made
+  once per install and kept in ``DJANGO_SECRET_KEY_FILE`` (default
+  ``.django-secret-key`` here, ignored by git, readable by its owner only).
+- ``DJANGO_DEBUG`` (``1``/``0``), ``DJANGO_ALLOWED_HOSTS`` (comma-separated),
+  ``DJANGO_HTTPS`` (``1`` behind TLS: secure cookies, HSTS).
+- ``TRUST_PROXY_COUNT`` and ``TRUST_PROXY_NETWORKS`` (comma-separated CIDRs):
+  the reverse proxies in front of the site, whose ``X-Forwarded-For`` counts.
+- ``DJANGO_EMAIL_FILE_PATH``: write every e-mail (alerts, codes) as a file in
+  this folder, one per message, instead of to the console.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,11 +36,32 @@ def _env_flag(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _local_secret_key(path: Path) -> str:
+    """This install's own key: made once, at random, and kept beside the code.
+
+    SECURITY: never a constant in the repository. Anyone who knows the key
+    can sign "this wasn't me" links (and sessions, password-reset tokens) for
+    any user of the site. Several servers of one site must share one key:
+    give them DJANGO_SECRET_KEY.
+    """
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        pass
+    key = secrets.token_urlsafe(50)
+    try:
+        # O_EXCL: of two processes starting at once, one writes, both read it.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as file:
+        file.write(key + "\n")
+    return key
+
+
 DEBUG = _env_flag("DJANGO_DEBUG", True)
-SECRET_KEY = os.environ.get(
-    "DJANGO_SECRET_KEY",
-    # Only for local development: a deployment with DEBUG off must set its own.
-    "django-insecure-trustgate-demo-key-change-me" if DEBUG else "",
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or _local_secret_key(
+    Path(os.environ.get("DJANGO_SECRET_KEY_FILE") or BASE_DIR / ".django-secret-key")
 )
 ALLOWED_HOSTS = [
     host.strip()
@@ -169,9 +198,25 @@ OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # its code may use it too.
 TRUST_EXEMPT_URL_NAMES = ["trust:not_me"]
 
-_EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# Behind reverse proxies: how many, and where they are (SECURITY.md R30).
+TRUST_PROXY_COUNT = int(os.environ.get("TRUST_PROXY_COUNT") or 0)
+TRUST_PROXY_NETWORKS = [
+    network.strip()
+    for network in os.environ.get("TRUST_PROXY_NETWORKS", "").split(",")
+    if network.strip()
+]
+
+EMAIL_FILE_PATH = os.environ.get("DJANGO_EMAIL_FILE_PATH") or None
+_EMAIL_BACKEND = (
+    "django.core.mail.backends.filebased.EmailBackend"
+    if EMAIL_FILE_PATH
+    else "django.core.mail.backends.console.EmailBackend"
+)
 if django.VERSION >= (6, 1):
-    MAILERS = {"default": {"BACKEND": _EMAIL_BACKEND}}
+    _MAILER: dict = {"BACKEND": _EMAIL_BACKEND}
+    if EMAIL_FILE_PATH:
+        _MAILER["OPTIONS"] = {"file_path": EMAIL_FILE_PATH}
+    MAILERS = {"default": _MAILER}
 else:
     EMAIL_BACKEND = _EMAIL_BACKEND
 DEFAULT_FROM_EMAIL = "security@trustgate.invalid"

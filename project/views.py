@@ -7,7 +7,6 @@ from typing import Any
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import UserCreationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
@@ -18,16 +17,23 @@ from django_otp import user_has_device
 from otp_flow.sudo import sudo_required
 from trust.receivers import mark_password_change
 
+from .forms import SignupForm
+
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html", {"two_factor": user_has_device(request.user)})
+    user: Any = request.user  # login_required
+    return render(
+        request,
+        "home.html",
+        {"two_factor": user_has_device(user), "alerts_unreachable": not user.email},
+    )
 
 
 @require_http_methods(["GET", "POST"])
 @sensitive_post_parameters("password1", "password2")
 def signup(request: HttpRequest) -> HttpResponse:
-    form: UserCreationForm[Any] = UserCreationForm(request.POST or None)
+    form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
