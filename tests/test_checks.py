@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from django.core.checks import run_checks
 
 from trust import checks
@@ -85,6 +86,29 @@ def test_w007_cookie_name_that_error_reports_would_show(settings):
     assert ids(checks.check_cookie_name()) == []
 
 
-def test_w008_cache_only_sessions(settings):
+def test_e010_djangos_cached_db_sessions(settings):
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    assert ids(checks.check_sessions()) == ["trust.E010"]
+
+
+def test_e011_cache_only_sessions(settings):
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.cache"
-    assert ids(checks.check_sessions()) == ["trust.W008"]
+    assert ids(checks.check_sessions()) == ["trust.E011"]
+
+
+@pytest.mark.parametrize(
+    "engine",
+    [
+        "trust.session_backends.cached_db",
+        "django.contrib.sessions.backends.db",
+        "django.contrib.sessions.backends.file",
+    ],
+)
+def test_engines_that_keep_ended_sessions_ended_pass(settings, engine):
+    settings.SESSION_ENGINE = engine
+    assert ids(checks.check_sessions()) == []
+
+
+def test_w010_an_engine_it_cannot_judge(settings):
+    settings.SESSION_ENGINE = "tests.session_engine_unknown"
+    assert ids(checks.check_sessions()) == ["trust.W010"]

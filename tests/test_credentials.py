@@ -118,6 +118,38 @@ def test_set_unusable_password_revokes_too(account, clock):
     assert not live_devices(account).exists()
 
 
+def test_a_hash_assigned_by_hand_revokes_once_it_is_marked(account, clock):
+    """``user.password = <hash>`` looks like a hash upgrade to any receiver:
+    the documented call says it is a new password."""
+    from django.contrib.auth.hashers import make_password
+
+    from trust.receivers import mark_password_change
+
+    laptop, _phone = two_trusted_sessions(account, clock)
+    user = get_user_model().objects.get(pk=account.user.pk)
+    mark_password_change(user)
+    user.password = make_password(NEW_PASSWORD)
+    user.save()
+    assert not live_devices(account).exists()
+    assert laptop.get("/")["Location"].startswith("/accounts/login/")
+    assert SecurityEvent.objects.filter(kind="password_changed").count() == 1
+
+
+def test_a_queryset_update_revokes_with_the_documented_call(account, clock):
+    from django.contrib.auth.hashers import make_password
+
+    from trust.flows import password_changed
+
+    laptop, phone = two_trusted_sessions(account, clock)
+    users = get_user_model().objects.filter(pk=account.user.pk)
+    users.update(password=make_password(NEW_PASSWORD))  # sends no signal
+    password_changed(users.get())
+    assert not live_devices(account).exists()
+    for each in (laptop, phone):
+        assert each.get("/")["Location"].startswith("/accounts/login/")
+    assert SecurityEvent.objects.filter(kind="password_changed").count() == 1
+
+
 def test_saving_the_user_without_a_new_password_changes_nothing(account, clock):
     laptop, _ = two_trusted_sessions(account, clock)
     user = get_user_model().objects.get(pk=account.user.pk)

@@ -65,26 +65,61 @@ def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
     return errors
 
 
+_OUR_CACHED_DB = "trust.session_backends.cached_db"
+
+
 @register()
 def check_sessions(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    if settings.SESSION_ENGINE == "django.contrib.sessions.backends.cache":
-        return [
-            Warning(
-                "With cache-only sessions, a request still in flight when its session "
-                "is ended (a revoked device) can write it back.",
-                hint='Use "django.contrib.sessions.backends.cached_db" (or db) instead.',
-                id="trust.W008",
-            )
-        ]
-    if settings.SESSION_ENGINE == "django.contrib.sessions.backends.signed_cookies":
+    """SECURITY: a revoke must end sessions for good, whatever the engine."""
+    from django.contrib.sessions.backends import cache, cached_db, db, file, signed_cookies
+
+    from .session_backends import cached_db as ours
+
+    try:
+        store = import_string(f"{settings.SESSION_ENGINE}.SessionStore")
+    except ImportError:
+        return []  # Django's own checks and the first request say so
+    if issubclass(store, signed_cookies.SessionStore):
         return [
             Error(
                 "Revoking a trusted device cannot end its sessions with signed-cookie sessions.",
-                hint="Use a server-side SESSION_ENGINE (db, cache or cached_db).",
+                hint=f'Use a server-side SESSION_ENGINE ("{_OUR_CACHED_DB}", or db).',
                 id="trust.E003",
             )
         ]
-    return []
+    if issubclass(store, ours.SessionStore) or (
+        issubclass(store, db.SessionStore | file.SessionStore)
+        and not issubclass(store, cached_db.SessionStore)
+    ):
+        return []
+    if issubclass(store, cached_db.SessionStore):
+        return [
+            Error(
+                "With Django's cached_db sessions, a request in flight while its session "
+                "is ended (a revoked device) can copy it back into the cache.",
+                hint=f'Use SESSION_ENGINE = "{_OUR_CACHED_DB}": the same store, with '
+                "ended sessions that stay ended.",
+                id="trust.E010",
+            )
+        ]
+    if issubclass(store, cache.SessionStore):
+        return [
+            Error(
+                "With cache-only sessions, a request in flight while its session is "
+                "ended (a revoked device) writes it back.",
+                hint=f'Use SESSION_ENGINE = "{_OUR_CACHED_DB}" (or db).',
+                id="trust.E011",
+            )
+        ]
+    return [
+        Warning(
+            f"Trustgate cannot tell whether SESSION_ENGINE {settings.SESSION_ENGINE!r} "
+            "keeps a revoked device's sessions ended.",
+            hint="Make sure a session deleted from the store cannot be saved back by a "
+            "request in flight, then silence trust.W010.",
+            id="trust.W010",
+        )
+    ]
 
 
 @register()

@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 import django_otp
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.http import HttpRequest
 from django.middleware.csrf import rotate_token
@@ -21,7 +22,7 @@ from django_otp.models import Device
 from . import events, sessions, tokens
 from .conf import conf
 from .fingerprint import clean_user_agent
-from .models import SupersededToken, TrustedDevice, TrustedSession
+from .models import EventKind, SupersededToken, TrustedDevice, TrustedSession
 from .presented import Presented, queue_cookie, raw_user_agent, request_fingerprint
 from .state import NO_DEVICE, OTP, SessionState, agent_digest
 
@@ -108,7 +109,16 @@ def _stored_ua_length() -> int:
 
 
 def _evict_over_cap(user: Any, request: HttpRequest | None) -> None:
-    """Make room for one more device: revoke the least recently used."""
+    """Make room for one more device: revoke the least recently used.
+
+    Runs in the transaction that then adds the device.
+    """
+    # SECURITY: the user's row is the lock that makes count-then-add atomic:
+    # locking the devices alone lets two trusts racing each see room for one
+    # more (a row the other inserts is not among the rows it locked).
+    get_user_model()._default_manager.select_for_update().filter(pk=user.pk).values_list(
+        "pk", flat=True
+    ).first()
     active = list(
         TrustedDevice.objects.active()
         .filter(user=user)
@@ -205,6 +215,25 @@ def second_factor_removed(request: HttpRequest) -> None:
         request, request.user, None, state.session_key, password_only=True
     )
     state.save(request.session)
+
+
+def password_changed(
+    user: Any,
+    *,
+    request: HttpRequest | None = None,
+    reset: bool = False,
+    keep: str | None = None,
+) -> None:
+    """``user`` has a new password: all trust ends, every session but ``keep``.
+
+    SECURITY: trust is bound to the credentials (docs/security.md). Called
+    by the user model's post_save receiver; call it yourself after a
+    ``QuerySet.update(password=...)``, which sends no signal.
+    """
+    kind = EventKind.PASSWORD_RESET if reset else EventKind.PASSWORD_CHANGED
+    revoke_all(user, reason=str(kind))
+    sessions.end_user_sessions(user, keep=keep)
+    events.record(user, kind, request=request)
 
 
 def end_reported_session(record: TrustedSession, *, request: HttpRequest | None = None) -> bool:

@@ -8,14 +8,15 @@ from django.contrib.auth.hashers import is_password_usable
 from django.db import transaction
 from django.http import HttpRequest
 
-from . import events, flows, sessions
-from .models import EventKind
+from . import flows, sessions
 
 # Set on a user instance between pre_save and post_save: its password changed.
 _CHANGED = "_trustgate_password_changed"
 # Set by a password view on the user it is about to save (mark_password_change).
 _RESET = "_trustgate_password_reset"
 _REQUEST = "_trustgate_request"
+# Set by mark_password_change: whatever the new hash looks like, it is new.
+_MARKED = "_trustgate_password_marked"
 # Set between pre_save and post_save: the account was just deactivated.
 _DEACTIVATED = "_trustgate_deactivated"
 
@@ -26,20 +27,22 @@ def forget_session(sender: Any, request: HttpRequest | None = None, **kwargs: An
         sessions.forget(request.session.session_key)
 
 
-def mark_password_change(user: Any, request: HttpRequest, *, reset: bool = False) -> None:
-    """Tell the receivers which request sets ``user``'s password, and whether it
-    is a reset: the security log gets its IP and browser, and the session
-    changing its own password is the one kept. Optional: without it, a new
-    password still revokes all trust and ends every session."""
+def mark_password_change(
+    user: Any, request: HttpRequest | None = None, *, reset: bool = False
+) -> None:
+    """Say, before saving ``user``, that its password is being set on purpose.
+
+    Optional for ``set_password()`` + ``save()`` (detected either way), but
+    the security log then gets the request's IP and browser, a reset is
+    logged as one, and the session changing its own password is the one
+    kept. Needed when code assigns a hash itself (``user.password = ...``):
+    without it, that looks like the hash upgrade Django does at sign-in.
+    After ``QuerySet.update(password=...)``, which sends no signal, call
+    ``trust.flows.password_changed(user)`` instead.
+    """
+    setattr(user, _MARKED, True)
     setattr(user, _REQUEST, request)
     setattr(user, _RESET, reset)
-
-
-def mark_password_reset(user: Any, request: HttpRequest | None = None) -> None:
-    """Call before saving a password set by a reset, to log it as a reset."""
-    setattr(user, _RESET, True)
-    if request is not None:
-        setattr(user, _REQUEST, request)
 
 
 def note_password_change(
@@ -71,7 +74,8 @@ def note_password_change(
     # A hash upgraded at sign-in (same password, stronger hasher) is no
     # change: check_password()'s setter clears ``_password`` before saving,
     # set_password() leaves it set until after the save.
-    if getattr(instance, "_password", None) is None and is_password_usable(instance.password):
+    upgrade = getattr(instance, "_password", None) is None and is_password_usable(instance.password)
+    if upgrade and not getattr(instance, _MARKED, False):
         return
     setattr(instance, _CHANGED, True)
 
@@ -81,7 +85,7 @@ def revoke_on_password_change(
 ) -> None:
     """post_save of the user model: a new password ends all trust and all sessions.
 
-    SECURITY: trust is bound to the credentials (SECURITY.md R7, R27). Every
+    SECURITY: trust is bound to the credentials (docs/security.md). Every
     session of the user is ended but the one changing its own password, if a
     view said which (``mark_password_change``); otherwise Django's
     PasswordChangeView still keeps its own alive by rotating its key
@@ -93,18 +97,15 @@ def revoke_on_password_change(
     if instance.__dict__.pop(_DEACTIVATED, False):
         flows.revoke_all(instance, reason="account_deactivated")
         sessions.end_user_sessions(instance)
-    if not getattr(instance, _CHANGED, False):
-        return
-    kind = (
-        EventKind.PASSWORD_RESET if getattr(instance, _RESET, False) else EventKind.PASSWORD_CHANGED
+    # What a view said of this save is about this save only.
+    changed, reset, request = (
+        instance.__dict__.pop(attr, default)
+        for attr, default in ((_CHANGED, False), (_RESET, False), (_REQUEST, None))
     )
-    request = instance.__dict__.pop(_REQUEST, None)
-    for attr in (_CHANGED, _RESET):
-        instance.__dict__.pop(attr, None)
-    keep = _own_session(request, instance)
-    flows.revoke_all(instance, reason=str(kind))
-    sessions.end_user_sessions(instance, keep=keep)
-    events.record(instance, kind, request=request)
+    instance.__dict__.pop(_MARKED, None)
+    if changed:
+        keep = _own_session(request, instance)
+        flows.password_changed(instance, request=request, reset=bool(reset), keep=keep)
 
 
 def _own_session(request: HttpRequest | None, user: Any) -> str | None:

@@ -1,0 +1,1 @@
+"""Session engines that keep an ended session ended (see ``cached_db``)."""
