@@ -19,7 +19,7 @@ def test_six_ascii_digits_with_spaces_removed_are_a_totp_code(raw, value):
     "raw",
     [
         "١٢٣٤٥٦",  # Arabic-Indic digits: int() and \\d accept them
-        "１２３４５６",  # fullwidth digits
+        "\uff11\uff12\uff13\uff14\uff15\uff16",  # fullwidth digits
         "12345",
         "1234567",
         "12345a",
