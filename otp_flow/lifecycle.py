@@ -2,7 +2,7 @@
 
 Views call these; they own the devices, the trust they imply, the session
 and the security log. Trust is bound to the factor: whatever removes or
-replaces it revokes every trusted device (SECURITY.md R27).
+replaces it revokes every trusted device (docs/security.md R27).
 """
 
 from __future__ import annotations

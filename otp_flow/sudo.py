@@ -1,7 +1,7 @@
 """Sudo mode: sensitive actions need a code entered in this session, recently.
 
 A session let in by a trusted device entered no code (it is password-only
-in strength, SECURITY.md R21), so it is asked for one too, and sent back.
+in strength, docs/security.md R21), so it is asked for one too, and sent back.
 """
 
 from __future__ import annotations

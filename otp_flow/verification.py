@@ -4,7 +4,7 @@ Always through ``django_otp.verify_token()``, which locks the device row for
 the check: a code (or time step) is accepted once, even by racing requests,
 and the throttle count cannot be raced past either.
 
-TOTP and backup codes share one budget per user (SECURITY.md R13): every
+TOTP and backup codes share one budget per user (docs/security.md R13): every
 failure, whichever kind of code, malformed input included, is charged to
 the user's TOTP device's django-otp throttle, and both devices' throttles
 must allow a check before anything is compared. After

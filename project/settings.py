@@ -190,16 +190,16 @@ if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # django-otp: one previous/next step of tolerance is django-otp's default;
-# drift following the client is switched off (SECURITY.md R10).
+# drift following the client is switched off (docs/security.md R10).
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Trustgate demo")
 OTP_TOTP_SYNC = False
-# The admin never shows TOTP keys or QR codes (SECURITY.md R17).
+# The admin never shows TOTP keys or QR codes (docs/security.md R17).
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # An alert's "this wasn't me" link only removes access: a session still owing
 # its code may use it too.
 TRUST_EXEMPT_URL_NAMES = ["trust:not_me"]
 
-# Behind reverse proxies: how many, and where they are (SECURITY.md R30).
+# Behind reverse proxies: how many, and where they are (docs/security.md R26).
 TRUST_PROXY_COUNT = int(os.environ.get("TRUST_PROXY_COUNT") or 0)
 TRUST_PROXY_NETWORKS = [
     network.strip()

@@ -42,7 +42,7 @@ urlpatterns = [
     ),
     path("2fa/", include("otp_flow.urls")),
     path("devices/", include("trust.urls")),
-    # The admin's own password change is a sensitive action too (SECURITY R20).
+    # The admin's own password change is a sensitive action too (docs/security.md R20).
     path(
         "admin/password_change/",
         admin.site.admin_view(sudo_required(admin.site.password_change)),

@@ -45,7 +45,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     """Django's, logging the new password as a reset (which revokes all trust).
 
     SECURITY: never signs in by itself: a reset must not skip the second
-    factor (SECURITY.md R7).
+    factor (docs/security.md R7).
     """
 
     post_reset_login = False
@@ -59,7 +59,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 class PasswordChangeView(auth_views.PasswordChangeView):
     """Django's, telling the security log where the change came from.
 
-    Changing the password is a sensitive action (SECURITY R20): a session
+    Changing the password is a sensitive action (docs/security.md R20): a session
     let in by a trusted device, or whose code is older than the sudo
     window, enters a code first.
     """

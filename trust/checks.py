@@ -170,9 +170,9 @@ def check_proxies(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     return errors
 
 
-# R24: trust has a hard cap on its lifetime, whatever a site configures.
+# docs/security.md R24: trust has a hard cap on its lifetime, whatever a site configures.
 MAX_LIFETIME = timedelta(days=90)
-# R32: past this, parsing costs more and tells nothing more.
+# docs/security.md R32: past this, parsing costs more and tells nothing more.
 MAX_USER_AGENT_LENGTH = 1024
 
 

@@ -103,7 +103,7 @@ def trust_device(request: HttpRequest, otp_device: Device) -> TrustedDevice | No
 
 def _stored_ua_length() -> int:
     # SECURITY: never more than the column holds, whatever the setting says:
-    # PostgreSQL would refuse the row (a 500) rather than cut it (R33).
+    # PostgreSQL would refuse the row (a 500) rather than cut it (docs/security.md R33).
     column = TrustedDevice._meta.get_field("user_agent").max_length or 0
     return min(conf.USER_AGENT_MAX_LENGTH, column)
 

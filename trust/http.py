@@ -15,7 +15,7 @@ def sensitive_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     """Never cached, never framed, never leaking its URL as a referrer.
 
     For every page that shows or takes a secret, a code or trust decisions
-    (SECURITY.md R17, R18).
+    (docs/security.md R17, R18).
     """
 
     @wraps(view)
@@ -34,7 +34,7 @@ def sensitive_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 
 
 def safe_next(request: HttpRequest, candidate: str | None, default: str) -> str:
-    """``candidate`` if it stays on this site, else ``default`` (SECURITY.md R6)."""
+    """``candidate`` if it stays on this site, else ``default`` (docs/security.md R6)."""
     if not candidate or not isinstance(candidate, str):
         return default
     candidate = candidate.strip()

@@ -66,7 +66,7 @@ class SupersededToken(models.Model):
 
     Each trusted sign-in gives the device a new secret; the old one must never
     come back. If it does, two browsers hold copies of one device's cookie, so
-    the device is revoked (theft-evident tokens, SECURITY.md R23). Rows live
+    the device is revoked (theft-evident tokens, docs/security.md R23). Rows live
     as long as their device is live: they go when it is revoked or expires.
     """
 

@@ -2,7 +2,7 @@
 
 Pure: plain values in, an ``Assessment`` out. The fingerprint can only take
 trust away: without a live device secret of this user nothing is recognized,
-whatever the user agent or IP says (SECURITY.md R25).
+whatever the user agent or IP says (docs/security.md R25).
 """
 
 from __future__ import annotations
