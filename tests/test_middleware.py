@@ -1,0 +1,135 @@
+"""``TrustMiddleware`` on its own: ``RequestFactory`` requests through the gate.
+
+Each request carries a real session (the configured store) signed in with
+Django's ``login()``, and passes Django's ``AuthenticationMiddleware`` first,
+as in a site's stack; the view behind the gate records whether it ran.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import import_module
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import login
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.http import HttpResponse
+from django.test import RequestFactory
+
+from tests.agents import CHROME_WINDOWS
+from trust.middleware import TrustMiddleware
+
+factory = RequestFactory(HTTP_USER_AGENT=CHROME_WINDOWS)
+
+
+class View:
+    """The rest of the stack: answers 200 and remembers what it saw."""
+
+    def __init__(self) -> None:
+        self.seen: list = []
+
+    def __call__(self, request):
+        self.seen.append(request)
+        return HttpResponse("the view")
+
+
+def store(session_key=None):
+    return import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+
+
+def signed_in(user) -> str:
+    """A session key whose session ``user`` signed in to (Django's login())."""
+    request = factory.post("/accounts/login/")
+    request.session = store()
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    request.session.save()
+    return request.session.session_key
+
+
+def through_gate(path="/", session_key=None, **headers):
+    view = View()
+    request = factory.get(path, **headers)
+    request.session = store(session_key)
+    if session_key:
+        request.COOKIES[settings.SESSION_COOKIE_NAME] = session_key
+    response = AuthenticationMiddleware(TrustMiddleware(view))(request)
+    if request.session.modified:  # as SessionMiddleware would
+        request.session.save()
+    return request, response, view
+
+
+@pytest.mark.django_db
+def test_an_anonymous_request_passes_untouched():
+    request, response, view = through_gate("/")
+    assert response.status_code == 200 and view.seen
+    assert request.trust.method is None and not request.trust.pending
+    # No session cookie: the session is never read (no Vary: Cookie).
+    assert not request.session.accessed
+    assert not response.has_header("Vary")
+
+
+def test_a_user_without_a_second_factor_passes_as_password_only(make_user):
+    account = make_user(totp=False)
+    request, response, view = through_gate("/", signed_in(account.user))
+    assert response.status_code == 200 and view.seen
+    assert request.trust.method == "password" and not request.trust.pending
+    assert request.user.is_verified() is False
+    assert request.user.otp_device is None
+
+
+def test_a_new_device_owes_a_code_and_the_view_never_runs(account):
+    request, response, view = through_gate("/some/page/?x=1", signed_in(account.user))
+    assert not view.seen
+    assert response.status_code == 302
+    assert response["Location"] == "/2fa/verify/?next=/some/page/%3Fx%3D1"
+    assert request.trust.pending and request.trust.reasons == ("new_device",)
+    assert request.user.is_verified() is False
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"HTTP_ACCEPT": "application/json"},
+        {"CONTENT_TYPE": "application/json"},
+    ],
+)
+def test_a_json_client_gets_the_401(account, headers):
+    _request, response, view = through_gate("/api/thing/", signed_in(account.user), **headers)
+    assert not view.seen
+    assert response.status_code == 401
+    assert json.loads(response.content) == {
+        "error": "step_up_required",
+        "verify_url": "/2fa/verify/",
+        "reasons": ["new_device"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "passes"),
+    [
+        ("/2fa/verify/", True),
+        ("/accounts/logout/", True),
+        ("/static/trustgate.css", True),
+        ("/devices/", False),
+        ("/2fa/setup/", False),
+        ("/admin/", False),
+        ("/static", False),
+        ("/2fa/verify/../../devices/", False),
+    ],
+)
+def test_only_exempt_urls_reach_a_session_that_owes_a_code(account, path, passes):
+    key = signed_in(account.user)
+    through_gate("/", key)  # the first request decides: a code is owed
+    _request, response, view = through_gate(path, key)
+    assert bool(view.seen) is passes, (path, response.status_code)
+
+
+def test_the_decision_is_kept_so_later_requests_decide_nothing(account, django_assert_num_queries):
+    key = signed_in(account.user)
+    through_gate("/", key)
+    # A pending session's next request reads its session row; nothing else
+    # (not even the user: the decision in the session says enough).
+    with django_assert_num_queries(1):
+        _request, response, _view = through_gate("/elsewhere/", key)
+    assert response.status_code == 302
