@@ -17,7 +17,7 @@ VENV6 ?= .venv-django6
 
 E2E_STAMP := $(VENV)/.installed-e2e
 
-.PHONY: run install install-e2e e2e-tools test test-sqlite test-postgres test-django6 \
+.PHONY: run install install-e2e e2e-tools test test-package test-sqlite test-postgres test-django6 \
 	test-e2e test-multiserver test-bench lint bench clean
 
 $(STAMP): pyproject.toml
@@ -53,6 +53,15 @@ lint: install
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	DJANGO_DEBUG=0 DJANGO_HTTPS=1 DJANGO_SECRET_KEY=$$(head -c 48 /dev/urandom | base64) \
 		$(BIN)/python manage.py check --deploy --fail-level WARNING
+
+# The sdist and wheel as PyPI would get them: built from scratch, metadata
+# checked by twine, contents by .ci/check_dist.py (the apps, no tests or demo).
+DIST ?= dist
+test-package: install
+	rm -rf $(DIST) build
+	$(BIN)/python -m build --outdir $(DIST) .
+	$(BIN)/twine check --strict $(DIST)/*
+	$(BIN)/python .ci/check_dist.py $(DIST)
 
 test-sqlite: install
 	DATABASE_URL=sqlite:///$(CURDIR)/.test-$(RUN_ID).sqlite3 $(BIN)/pytest $(PYTEST_ARGS)
@@ -90,7 +99,7 @@ BENCH_ARGS ?=
 bench: install-e2e
 	PG_BASE=$(PG_BASE) $(BIN)/python -m bench $(BENCH_ARGS)
 
-test: lint test-sqlite test-postgres test-django6 test-e2e test-multiserver test-bench
+test: lint test-package test-sqlite test-postgres test-django6 test-e2e test-multiserver test-bench
 
 clean:
-	rm -rf $(VENV) $(VENV6) .test-*.sqlite3* artifacts bench-results
+	rm -rf $(VENV) $(VENV6) .test-*.sqlite3* artifacts bench-results dist build

@@ -8,6 +8,7 @@ authenticator side shares code with the site.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import subprocess
@@ -107,6 +108,29 @@ class Steps:
         return path
 
 
+# Every Content-Security-Policy violation a page meets, as a console line:
+# Chromium logs its own refusals ("... violates the following Content
+# Security Policy directive ..."), and this listener, run by the browser
+# before any page script and outside the page's policy, logs the rest.
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`CSP violation: ${event.effectiveDirective} blocked ${event.blockedURI}`);
+});
+"""
+
+
+def watch_csp(context, violations: list[str]) -> list[str]:
+    """Collects into ``violations`` the CSP violations of every page of ``context``."""
+    context.add_init_script(CSP_LISTENER)
+
+    def on_console(message) -> None:
+        if "Content Security Policy" in message.text or "CSP violation" in message.text:
+            violations.append(f"{message.page.url if message.page else '?'}: {message.text}")
+
+    context.on("console", on_console)
+    return violations
+
+
 def sign_in(page, base: str) -> None:
     page.goto(f"{base}/accounts/login/")
     page.fill("input[name=username]", USERNAME)
@@ -129,6 +153,8 @@ def test_sign_up_enroll_trust_challenge_revoke(site, chromium, artifacts):
     # A first browser signs up and opens the setup page.
     first = chromium.new_context(user_agent=CHROME_LINUX)
     first.set_default_timeout(TIMEOUT_MS)
+    first.grant_permissions(["clipboard-read", "clipboard-write"], origin=site)
+    violations = watch_csp(first, [])
     page = first.new_page()
     page.goto(f"{site}/accounts/signup/")
     page.fill("input[name=username]", USERNAME)
@@ -137,7 +163,8 @@ def test_sign_up_enroll_trust_challenge_revoke(site, chromium, artifacts):
     steps.shot(page, "sign-up")
     page.click("main form button[type=submit]")
     expect(page).to_have_url(home)
-    page.goto(f"{site}/2fa/setup/")
+    setup = page.goto(f"{site}/2fa/setup/")
+    assert "script-src 'self'" in setup.headers["content-security-policy"]
     qr = page.locator("figure.qr")
     expect(qr).to_be_visible()
     steps.shot(page, "setup-page")
@@ -159,6 +186,13 @@ def test_sign_up_enroll_trust_challenge_revoke(site, chromium, artifacts):
     # The answer is the one page that ever shows the backup codes.
     expect(page.locator("main")).to_contain_text("Two-factor authentication is on")
     expect(page.locator("main li code")).to_have_count(10)
+    # The Copy button's script (a static file, under script-src 'self') runs.
+    copy = page.locator("#copy-codes")
+    expect(copy).to_be_visible()
+    copy.click()
+    expect(copy).to_have_text("Copied")
+    codes = page.locator("main li code").all_inner_texts()
+    assert page.evaluate("navigator.clipboard.readText()").split() == codes
     steps.shot(page, "enrolled-backup-codes")
     page.click("text=I saved them, continue")
     expect(page).to_have_url(home)
@@ -178,6 +212,7 @@ def test_sign_up_enroll_trust_challenge_revoke(site, chromium, artifacts):
     # at or before the last one used, and nobody has to wait for the clock.
     second = chromium.new_context(user_agent=FIREFOX_WINDOWS)
     second.set_default_timeout(TIMEOUT_MS)
+    watch_csp(second, violations)
     other = second.new_page()
     sign_in(other, site)
     expect(other).to_have_url(re.compile(r"/2fa/verify/"))
@@ -210,3 +245,21 @@ def test_sign_up_enroll_trust_challenge_revoke(site, chromium, artifacts):
 
     first.close()
     second.close()
+    # Every page above, under the demo's strict policy, ran nothing it refused.
+    assert violations == []
+
+
+def test_csp_violations_are_seen(site, chromium):
+    """The watch above sees a violation when there is one: an inline script."""
+    context = chromium.new_context(user_agent=CHROME_LINUX)
+    context.set_default_timeout(TIMEOUT_MS)
+    violations = watch_csp(context, [])
+    page = context.new_page()
+    page.goto(f"{site}/accounts/login/")
+    refused = page.expect_console_message(lambda message: "CSP violation" in message.text)
+    # Playwright may report the refusal as an error too.
+    with refused, contextlib.suppress(Exception):
+        page.add_script_tag(content="document.title = 'inline ran'")
+    assert page.title() != "inline ran"
+    context.close()
+    assert violations, "an inline script ran or its refusal went unseen"

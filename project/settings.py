@@ -228,3 +228,27 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {"trust": {"handlers": ["console"], "level": "INFO"}},
 }
+
+# A strict Content-Security-Policy: no page the demo or the apps serve runs
+# inline script or style. Django's own middleware from 6.0 on, django-csp's
+# (same directives) before. Outermost but SecurityMiddleware, so responses a
+# middleware answers itself (the code page after a sign-in) carry it too.
+_CSP_DIRECTIVES = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "frame-ancestors": ["'none'"],
+    "form-action": ["'self'"],
+}
+if django.VERSION >= (6, 0):
+    _CSP_MIDDLEWARE = "django.middleware.csp.ContentSecurityPolicyMiddleware"
+    SECURE_CSP = _CSP_DIRECTIVES
+else:
+    _CSP_MIDDLEWARE = "csp.middleware.CSPMiddleware"
+    CONTENT_SECURITY_POLICY = {"DIRECTIVES": _CSP_DIRECTIVES}
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, _CSP_MIDDLEWARE
+)

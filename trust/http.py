@@ -6,9 +6,12 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
+
+FRAME_ANCESTORS_NONE = {"frame-ancestors": ["'none'"]}
 
 
 def sensitive_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -23,7 +26,7 @@ def sensitive_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
         response = view(request, *args, **kwargs)
         add_never_cache_headers(response)  # includes no-store
         response["X-Frame-Options"] = "DENY"
-        response["Content-Security-Policy"] = "frame-ancestors 'none'"
+        forbid_framing(request, response)
         # "same-origin", not "no-referrer": under no-referrer browsers send
         # "Origin: null" with the page's own form posts, and Django's CSRF
         # check refuses them. Other sites still never see the URL.
@@ -31,6 +34,30 @@ def sensitive_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
         return response
 
     return wrapper
+
+
+def forbid_framing(request: HttpRequest, response: HttpResponse) -> None:
+    """``frame-ancestors 'none'`` in the response's Content-Security-Policy.
+
+    SECURITY (docs/security.md R18): a CSP middleware leaves a response's own header alone, so
+    setting one here would replace the site's whole policy (its script-src,
+    its style-src) on exactly the pages that hold secrets. When the site runs
+    one, the directive goes into that policy instead, through the middleware's
+    own per-response hook; otherwise this page sends it alone.
+    """
+    # Django >= 6.0's ContentSecurityPolicyMiddleware hangs its nonce on the
+    # request (django.middleware.csp.get_nonce) and sends ``_csp_config``, when
+    # a response has one, in place of SECURE_CSP (what @csp_override sets).
+    site_policy = getattr(settings, "SECURE_CSP", None)
+    if site_policy and getattr(request, "_csp_nonce", None) is not None:
+        response._csp_config = {**site_policy, **FRAME_ANCESTORS_NONE}  # type: ignore[attr-defined]
+    # django-csp's CSPMiddleware hangs ``request.csp_nonce`` and takes the
+    # directives of ``_csp_replace`` over its policy's (what @csp_replace
+    # sets; an update would append, and 'none' beside a source means nothing).
+    elif getattr(settings, "CONTENT_SECURITY_POLICY", None) and hasattr(request, "csp_nonce"):
+        response._csp_replace = FRAME_ANCESTORS_NONE  # type: ignore[attr-defined]
+    else:
+        response["Content-Security-Policy"] = "frame-ancestors 'none'"
 
 
 def safe_next(request: HttpRequest, candidate: str | None, default: str) -> str:
