@@ -44,12 +44,17 @@ class Thresholds:
     the trust away). ``deny``: refused outright at or above it (``inf``: the
     score alone never denies). ``new_country_on_trusted``: a trusted device
     in a country new to the user owes a code (a copied cookie abroad).
+    ``new_asn_step_up``: a sign-in without a trusted device from an operator
+    (ASN) the user has never signed in from owes a code: the score's
+    interpolation gives the ASN a bounded weight, and a targeted attacker
+    (the victim's country and user agent) differs from the user mostly there.
     """
 
     step_up: float = 10.0
     trusted_step_up: float = math.inf
     deny: float = math.inf
     new_country_on_trusted: bool = True
+    new_asn_step_up: bool = True
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,8 @@ def decide(
         elif value >= (limits.trusted_step_up if context.trusted_device else limits.step_up):
             ask(STEP_UP, RISK_SCORE)
     if context.trusted_device and limits.new_country_on_trusted and NEW_COUNTRY in new:
+        ask(STEP_UP)
+    if not context.trusted_device and limits.new_asn_step_up and NEW_ASN in new:
         ask(STEP_UP)
     for signal in signals:
         try:
