@@ -50,7 +50,7 @@ class Thresholds:
     (the victim's country and user agent) differs from the user mostly there.
     """
 
-    step_up: float = 10.0
+    step_up: float = 0.3
     trusted_step_up: float = math.inf
     deny: float = math.inf
     new_country_on_trusted: bool = True
@@ -133,7 +133,7 @@ def decide(
         ask(STEP_UP, IMPOSSIBLE_TRAVEL)
     value = context.score.value
     if context.score.history > 0 and not math.isnan(value):
-        if value >= limits.deny:
+        if math.isfinite(limits.deny) and value >= limits.deny:
             ask(DENY, RISK_SCORE)
         elif value >= (limits.trusted_step_up if context.trusted_device else limits.step_up):
             ask(STEP_UP, RISK_SCORE)

@@ -93,10 +93,30 @@ def _group_likelihood(
     total: int,
     distinct: dict[str, int],
 ) -> float:
+    """The population side: every level smoothed (Wiefling's ``p_linear``)."""
     return sum(
         weight * _smoothed(count[name], total, _unseen_slots(levels, i, distinct))
         for i, (name, weight) in enumerate(levels)
     )
+
+
+def _user_likelihood(
+    levels: Sequence[tuple[str, float]],
+    count: dict[str, int],
+    total: int,
+    distinct: dict[str, int],
+) -> float:
+    """The user side: unsmoothed, as Wiefling's code has it, so a value seen
+    once counts for more than one never seen. A group none of whose levels
+    the user has seen gets less than any partly seen one: the lightest
+    level's weight over the smoothed total (Wiefling divides the population
+    side by 4 there instead, which can score an unseen value below a seen one).
+    """
+    seen = sum(weight * count[name] / total for name, weight in levels if count[name] > 0)
+    if seen > 0:
+        return seen
+    lightest = min(weight for _, weight in levels)
+    return lightest / (total + _unseen_slots(levels, 0, distinct))
 
 
 def score(features: SignInFeatures, counts: Counts) -> Score:
@@ -120,6 +140,6 @@ def score(features: SignInFeatures, counts: Counts) -> Score:
         user_distinct = {n: counts.user_distinct(n) for n in names[1:]}
         unseen.update(n for n in names if user_count[n] == 0)
         p_x = _group_likelihood(levels, pop_count, population, pop_distinct)
-        p_x_u = _group_likelihood(levels, user_count, history, user_distinct)
+        p_x_u = _user_likelihood(levels, user_count, history, user_distinct)
         value *= p_x / p_x_u
     return Score(value, history, frozenset(unseen))
