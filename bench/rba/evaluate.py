@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from trust.fingerprint import fingerprint
+from trust.fingerprint import Agent, clean_user_agent, parse_agent
 from trust.risk import geo
 from trust.risk.counts import CountStore
 from trust.risk.decision import ALLOW, RiskContext, Thresholds, decide
-from trust.risk.features import SignInFeatures, features_of
+from trust.risk.features import SignInFeatures, user_agent_digest
 
 from .population import DAY, SignIn, User, at, make_user, sign_ins
 from .world import Agents, World
@@ -55,23 +55,35 @@ class Run:
 
 
 class _Features:
-    """Features per (user agent, IP): the lookups run once per pair."""
+    """Features per (user agent, IP), from lookups memoized per agent and per IP."""
 
     def __init__(self) -> None:
-        self._memo: dict[tuple[str, str], SignInFeatures] = {}
+        self._agents: dict[str, tuple[Agent, str]] = {}
         self._where: dict[str, geo.Location] = {}
 
     def __call__(self, ua: str, ip: str, t: float) -> SignInFeatures:
-        key = (ua, ip)
-        found = self._memo.get(key)
-        if found is None:
-            where = self._where.get(ip)
-            if where is None:
-                where = self._where[ip] = geo.locate(ip)
-            found = features_of(fingerprint(ua, ip), ua, at(0), location=where)
-            if len(self._memo) < 400_000:
-                self._memo[key] = found
-        return replace(found, at=at(t))
+        agent = self._agents.get(ua)
+        if agent is None:
+            agent = self._agents[ua] = (
+                parse_agent(clean_user_agent(ua, 512)),
+                user_agent_digest(ua),
+            )
+        where = self._where.get(ip)
+        if where is None:
+            where = geo.locate(ip)
+            if len(self._where) < 1_000_000:
+                self._where[ip] = where
+        return SignInFeatures(
+            ip=where.ip,
+            network=where.network,
+            asn=where.asn,
+            country=where.country,
+            user_agent=agent[1],
+            browser=agent[0].browser,
+            os=agent[0].os,
+            device_class=agent[0].device_class,
+            at=at(t),
+        )
 
 
 def simulate(users: int, days: float, seed: int, v4_draws: int, v6_draws: int) -> Run:
