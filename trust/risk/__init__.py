@@ -1,0 +1,13 @@
+"""Risk beyond the device (SPEC "Risk, beyond the device"): pure modules.
+
+- ``geo``: country and ASN of an address, offline;
+- ``features``: the features of one password sign-in;
+- ``score``: Freeman et al.'s score over a ``Counts`` of successful sign-ins;
+- ``counts``: the in-memory ``Counts`` (tests, evaluation);
+- ``travel``: impossible travel between two countries;
+- ``blocklist``: the site's blocked networks;
+- ``decision``: thresholds, rules and site signals to allow / step_up / deny.
+
+Nothing here touches the ORM or a request: docs/risk.md says what the
+wiring needs.
+"""

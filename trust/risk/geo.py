@@ -1,0 +1,126 @@
+"""Where an address is: its country and its network operator (ASN), offline.
+
+Pure lookups over data shipped in packages, no network call, no licence key:
+
+- country: ``iptocc`` (the five RIRs' delegation files, refreshed nightly
+  upstream; IPv4 and IPv6; ~0.2 µs a lookup, data embedded in the wheel);
+- ASN: ``geoip2fast`` (its "Country + ASN, IPv4 and IPv6" file; ~20 µs a
+  lookup, ~0.3 s to load, so it is loaded once per process, lazily, behind a
+  lock: call ``warm()`` at start-up to keep the load off the first sign-in).
+  It names the operator (``"GOOGLE"``), not the AS number: the name is the
+  feature's value.
+
+Private, loopback, link-local, reserved and otherwise non-global addresses
+are ``UNKNOWN``, and so is anything that is not an address: a lookup never
+raises.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from ..fingerprint import network_of, normalize_ip
+
+UNKNOWN = ""
+
+# The ASN names are the attacker's to choose only as far as they control a
+# registry entry; they are still cut to a bounded length before storage.
+ASN_MAX_LENGTH = 64
+
+_asn_db: Any = None
+_asn_lock = threading.Lock()
+_ASN_FILE = "geoip2fast-asn-ipv6.dat.gz"
+
+
+@dataclass(frozen=True)
+class Location:
+    """What the address says about where a sign-in comes from."""
+
+    ip: str  # canonical text, "" when not an address
+    network: str  # /24 or /64 as CIDR text, "" when not an address
+    asn: str  # operator name, UNKNOWN when not known
+    country: str  # ISO 3166-1 alpha-2, UNKNOWN when not known
+
+
+def _global_address(ip: str | None) -> str:
+    """``ip`` in canonical form when it is a public, routable address, else ""."""
+    text = normalize_ip(ip)  # unmaps IPv4-mapped IPv6, drops zones, "" if not an IP
+    if not text:
+        return ""
+    # SECURITY: is_global is False for private, loopback, link-local,
+    # shared (100.64/10), documentation and reserved ranges: none of them
+    # says where the client is, and a lookup table may still "find" them.
+    return text if ipaddress.ip_address(text).is_global else ""
+
+
+def country_of(ip: str | None) -> str:
+    """ISO 3166-1 alpha-2 country the address is delegated to, or UNKNOWN."""
+    address = _global_address(ip)
+    if not address:
+        return UNKNOWN
+    try:
+        import iptocc
+
+        code = iptocc.country_code(address)
+    except Exception:  # a lookup bug must not become a 500
+        return UNKNOWN
+    if not isinstance(code, str) or len(code) != 2 or not code.isalpha():
+        return UNKNOWN
+    return code.upper()
+
+
+def _load_asn_db() -> Any:
+    global _asn_db
+    if _asn_db is None:
+        with _asn_lock:
+            if _asn_db is None:
+                import geoip2fast
+
+                path = os.path.join(os.path.dirname(geoip2fast.__file__), _ASN_FILE)
+                _asn_db = geoip2fast.GeoIP2Fast(geoip2fast_data_file=path)
+    return _asn_db
+
+
+def warm() -> None:
+    """Load the ASN data now (~0.3 s) rather than on the first lookup."""
+    _load_asn_db()
+
+
+def asn_of(ip: str | None) -> str:
+    """The operator (autonomous system) the address is announced by, or UNKNOWN."""
+    address = _global_address(ip)
+    if not address:
+        return UNKNOWN
+    return _asn_of_global(address)
+
+
+@lru_cache(maxsize=8192)
+def _asn_of_global(address: str) -> str:
+    try:
+        result = _load_asn_db().lookup(address)
+        name = getattr(result, "asn_name", "") or ""
+    except Exception:  # a data-file or parser problem must not become a 500
+        return UNKNOWN
+    if not isinstance(name, str) or getattr(result, "is_private", False):
+        return UNKNOWN
+    name = "".join(ch for ch in name if ch.isprintable()).strip()
+    # geoip2fast's own placeholder for IANA special ranges.
+    if name in {"IANA.ORG"}:
+        return UNKNOWN
+    return name[:ASN_MAX_LENGTH]
+
+
+def locate(ip: str | None, *, ipv4_prefix: int = 24, ipv6_prefix: int = 64) -> Location:
+    """Everything the risk model reads from an address. Total: never raises."""
+    canonical = normalize_ip(ip)
+    return Location(
+        ip=canonical,
+        network=network_of(canonical, ipv4_prefix, ipv6_prefix) if canonical else "",
+        asn=asn_of(canonical),
+        country=country_of(canonical),
+    )

@@ -1,0 +1,145 @@
+"""The risk score of Freeman et al. (NDSS 2016), as Wiefling et al. (ACM
+TOPS 2022) evaluated it: docs/risk.md has the equations and their sources.
+
+Pure: a sign-in's features and a ``Counts`` in, a ``Score`` out. ``Counts``
+is the only way in to history, one count at a time, so that the database
+implementation is a handful of indexed reads of rows kept up to date on
+each successful sign-in (never a scan of the sign-in history):
+
+    S(x) = p(u|A) / p(u|L) · Π_groups p(x_g) / p(x_g | u, L)
+
+with each group's probability smoothed over its hierarchy (IP, network,
+ASN, country; user agent, browser, OS, device class).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from .features import (
+    ASN,
+    BROWSER,
+    COUNTRY,
+    DEVICE_CLASS,
+    IP,
+    NETWORK,
+    OS,
+    USER_AGENT,
+    SignInFeatures,
+)
+
+# Each group: its levels from the finest to the coarsest, with the weight of
+# each level in the interpolation. IP, ASN and country keep Wiefling's
+# 0.6/0.3/0.1 split, the /24 (/64) network taking a quarter of the IP's
+# share; the user-agent weights are Wiefling's (the TOPS paper's data set),
+# on families rather than versions (trust.fingerprint keeps no version).
+IP_GROUP: tuple[tuple[str, float], ...] = ((IP, 0.45), (NETWORK, 0.15), (ASN, 0.3), (COUNTRY, 0.1))
+AGENT_GROUP: tuple[tuple[str, float], ...] = (
+    (USER_AGENT, 0.5386653840551359),
+    (BROWSER, 0.2680451498625666),
+    (OS, 0.18818295100109536),
+    (DEVICE_CLASS, 0.0051065150812021525),
+)
+GROUPS = (IP_GROUP, AGENT_GROUP)
+
+
+class Counts(Protocol):
+    """Counts of successful sign-ins, for the whole site and for one user.
+
+    Every method is one indexed read (or one kept counter): a row per
+    (feature, value) for the site, a row per (user, feature, value) for the
+    user, and per-feature counters of distinct values.
+    """
+
+    def population(self, feature: str, value: str) -> int: ...
+    def population_total(self) -> int: ...
+    def population_distinct(self, feature: str) -> int: ...
+    def population_users(self) -> int: ...
+    def user(self, feature: str, value: str) -> int: ...
+    def user_total(self) -> int: ...
+    def user_distinct(self, feature: str) -> int: ...
+
+
+@dataclass(frozen=True)
+class Score:
+    value: float  # Freeman's S: above 1, the sign-in looks more like an attack
+    history: int  # the user's successful sign-ins it was measured against
+    unseen: frozenset[str] = field(default_factory=frozenset)  # features new to the user
+
+    @property
+    def log10(self) -> float:
+        return math.log10(self.value) if self.value > 0 else -math.inf
+
+
+def _smoothed(count: int, total: int, unseen: int) -> float:
+    """Freeman's estimate with room for unseen values (Wiefling's ``p_0``)."""
+    if count > 0:
+        return count / (total + unseen)
+    return 1.0 / (total + unseen)
+
+
+def _unseen_slots(levels: Sequence[tuple[str, float]], index: int, distinct: dict[str, int]) -> int:
+    """How many values a level has not seen yet: the distinct values of every
+    coarser level, plus one (Wiefling's ``M_hk``, the recursion unrolled)."""
+    return 1 + sum(distinct[name] for name, _ in levels[index + 1 :])
+
+
+def _group_likelihood(
+    levels: Sequence[tuple[str, float]],
+    count: dict[str, int],
+    total: int,
+    distinct: dict[str, int],
+) -> float:
+    """The population side: every level smoothed (Wiefling's ``p_linear``)."""
+    return sum(
+        weight * _smoothed(count[name], total, _unseen_slots(levels, i, distinct))
+        for i, (name, weight) in enumerate(levels)
+    )
+
+
+def _user_likelihood(
+    levels: Sequence[tuple[str, float]],
+    count: dict[str, int],
+    total: int,
+    distinct: dict[str, int],
+) -> float:
+    """The user side: unsmoothed, as Wiefling's code has it, so a value seen
+    once counts for more than one never seen. A group none of whose levels
+    the user has seen gets less than any partly seen one: the lightest
+    level's weight over the smoothed total (Wiefling divides the population
+    side by 4 there instead, which can score an unseen value below a seen one).
+    """
+    seen = sum(weight * count[name] / total for name, weight in levels if count[name] > 0)
+    if seen > 0:
+        return seen
+    lightest = min(weight for _, weight in levels)
+    return lightest / (total + _unseen_slots(levels, 0, distinct))
+
+
+def score(features: SignInFeatures, counts: Counts) -> Score:
+    """Freeman's risk score of a sign-in against the user's history.
+
+    With no history, there is nothing to compare with: the score is 0 and
+    ``history`` says so (the rules beside the score still apply).
+    """
+    history = counts.user_total()
+    if history <= 0:
+        return Score(0.0, 0)
+    population = max(counts.population_total(), history)
+    users = max(counts.population_users(), 1)
+    value = (1.0 / users) / (history / population)  # p(u|A) / p(u|L)
+    unseen: set[str] = set()
+    for levels in GROUPS:
+        names = [name for name, _ in levels]
+        pop_count = {n: counts.population(n, features.value(n)) for n in names}
+        user_count = {n: counts.user(n, features.value(n)) for n in names}
+        pop_distinct = {n: counts.population_distinct(n) for n in names[1:]}
+        user_distinct = {n: counts.user_distinct(n) for n in names[1:]}
+        unseen.update(n for n in names if user_count[n] == 0)
+        p_x = _group_likelihood(levels, pop_count, population, pop_distinct)
+        p_x_u = _user_likelihood(levels, user_count, history, user_distinct)
+        value *= p_x / p_x_u
+    return Score(value, history, frozenset(unseen))
