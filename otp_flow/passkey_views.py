@@ -137,7 +137,10 @@ def _throttled(outcome: verification.Outcome) -> HttpResponse:
 def _verify_page(
     request: HttpRequest, outcome: verification.Outcome, next_url: str
 ) -> HttpResponse:
-    form = CodeForm(backup=True)
+    # A bound, empty code form: only the passkey's error shows, not "required".
+    form = CodeForm({}, backup=True)
+    form.is_valid()
+    form.errors.clear()
     if outcome.blocked:
         form.add_error(None, BLOCKED)
     elif outcome.locked_until is not None:
