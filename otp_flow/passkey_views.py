@@ -68,7 +68,9 @@ def _answer(request: HttpRequest) -> tuple[Any, dict[str, Any]]:
             return None, {}
         return body.get("credential"), body
     raw = request.POST.get("credential", "")
-    fields = {key: request.POST.get(key) for key in ("trust_device", "next", "name")}
+    fields: dict[str, Any] = {
+        key: request.POST.get(key) for key in ("trust_device", "next", "name")
+    }
     fields["trust_device"] = fields["trust_device"] in {"on", "true", "1"}
     if not raw or len(raw) > MAX_BODY:
         return None, fields

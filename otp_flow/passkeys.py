@@ -139,7 +139,7 @@ def remove(request: HttpRequest, device: Any) -> None:
     """
     from trust.models import TrustedDevice
 
-    user = request.user
+    user: Any = request.user
     persistent_id = device.persistent_id
     with transaction.atomic():
         device.delete()
@@ -182,8 +182,9 @@ def check_assertion(request: HttpRequest, credential: Any) -> Checked:
     state = _pop_state(request, ASSERT_STATE)
     budget = [d for d in (verification.totp_device(user), verification.backup_device(user)) if d]
     with transaction.atomic():
-        locked = [verification._lock(device) for device in budget]
-        locked = [device for device in locked if device is not None]
+        # Budget rows locked, TOTP first, as verification.verify() does.
+        found = [verification._lock(device) for device in budget]
+        locked: list[Any] = [device for device in found if device is not None]
         refused = verification._refused(locked)
         if refused is not None:
             return Checked(refused)

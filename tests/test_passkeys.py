@@ -40,7 +40,9 @@ def passkey_step_up(client, key: Authenticator, *, trust: bool = True, next=None
 
 def kinds(account) -> list[str]:
     return list(
-        SecurityEvent.objects.filter(user=account.user).order_by("pk").values_list("kind", flat=True)
+        SecurityEvent.objects.filter(user=account.user)
+        .order_by("pk")
+        .values_list("kind", flat=True)
     )
 
 
@@ -108,7 +110,10 @@ def test_a_replayed_registration_answer_is_refused(account, clock):
 @pytest.mark.parametrize(
     "tamper",
     [
-        pytest.param(lambda a: {**a, "response": {**a["response"], "clientDataJSON": "e30"}}, id="client-data"),
+        pytest.param(
+            lambda a: {**a, "response": {**a["response"], "clientDataJSON": "e30"}},
+            id="client-data",
+        ),
         pytest.param(lambda a: "not a dict", id="not-a-dict"),
         pytest.param(lambda a: {}, id="empty"),
         pytest.param(lambda a: {**a, "response": {"attestationObject": "!!"}}, id="garbage-cbor"),
@@ -157,7 +162,9 @@ def test_new_device_steps_up_with_a_passkey_and_trusts_the_browser(with_passkey,
     assert trusted.otp_device == passkey.persistent_id  # trust bound to the passkey
     passkey.refresh_from_db()
     assert passkey.last_used_at is not None
-    event = SecurityEvent.objects.filter(user=account.user, kind="step_up_passed").order_by("pk").last()
+    event = (
+        SecurityEvent.objects.filter(user=account.user, kind="step_up_passed").order_by("pk").last()
+    )
     assert event.reasons == ["passkey"]
     # Sign out and in again: the browser is trusted, no prompt.
     phone.post("/accounts/logout/")
@@ -213,9 +220,14 @@ HOSTILE = {
     "other-rp-id": lambda key, options: key.get(options, rp_id="evil.example"),
     "bad-signature": lambda key, options: {
         **(answer := key.get(options)),
-        "response": {**answer["response"], "signature": answer["response"]["signature"][:-4] + "AAAA"},
+        "response": {
+            **answer["response"],
+            "signature": answer["response"]["signature"][:-4] + "AAAA",
+        },
     },
-    "other-challenge": lambda key, options: key.get({**options, "challenge": "AAAAAAAAAAAAAAAAAAAAAA"}),
+    "other-challenge": lambda key, options: key.get(
+        {**options, "challenge": "AAAAAAAAAAAAAAAAAAAAAA"}
+    ),
     "unknown-credential": lambda key, options: Authenticator().get(options),
     "not-a-dict": lambda key, options: ["x"],
     "empty": lambda key, options: {},
@@ -223,20 +235,22 @@ HOSTILE = {
 
 
 @pytest.mark.parametrize("attack", sorted(HOSTILE))
-def test_a_hostile_assertion_is_refused_logged_and_verifies_nothing(
-    with_passkey, account, attack
-):
+def test_a_hostile_assertion_is_refused_logged_and_verifies_nothing(with_passkey, account, attack):
     _client, key = with_passkey
     phone = browser(SAFARI_IPHONE)
     sign_in(phone, account)
     options = phone.post("/2fa/verify/passkey/options/").json()
     answer = HOSTILE[attack](key, options)
-    response = phone.post("/2fa/verify/passkey/", {"credential": json.dumps(answer), "trust_device": "on"})
+    response = phone.post(
+        "/2fa/verify/passkey/", {"credential": json.dumps(answer), "trust_device": "on"}
+    )
     assert response.status_code == 400
     assert "That passkey did not work" in response.content.decode()
     assert phone.get("/")["Location"].startswith("/2fa/verify/")  # still owes a code
     assert not TrustedDevice.objects.exists()
-    failed = SecurityEvent.objects.filter(user=account.user, kind="step_up_failed").order_by("pk").last()
+    failed = (
+        SecurityEvent.objects.filter(user=account.user, kind="step_up_failed").order_by("pk").last()
+    )
     assert failed.reasons == ["passkey"]
 
 
@@ -297,7 +311,9 @@ def test_failed_assertions_share_the_codes_budget(with_passkey, account, setting
     sign_in(spa, account)
     options = spa.post("/2fa/verify/passkey/options/").json()
     wrong = {"credential": key.get(options, origin="https://evil.example")}
-    assert spa.post("/2fa/verify/passkey/", wrong, content_type="application/json").status_code == 400
+    assert (
+        spa.post("/2fa/verify/passkey/", wrong, content_type="application/json").status_code == 400
+    )
     # Throttled now: even a good passkey answer, or a good code, is refused.
     options = spa.post("/2fa/verify/passkey/options/").json()
     good = {"credential": key.get(options)}

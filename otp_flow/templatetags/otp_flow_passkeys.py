@@ -19,4 +19,8 @@ register = template.Library()
 @register.inclusion_tag("otp_flow/passkeys_sign_in.html", takes_context=True)
 def passkey_sign_in(context: template.Context) -> dict[str, Any]:
     shown = passkeys.available() and conf.PASSKEY_PASSWORDLESS
-    return {"shown": shown, "next": context.get("next", ""), "csrf_token": context.get("csrf_token")}
+    return {
+        "shown": shown,
+        "next": context.get("next", ""),
+        "csrf_token": context.get("csrf_token"),
+    }
