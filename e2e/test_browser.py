@@ -263,3 +263,124 @@ def test_csp_violations_are_seen(site, chromium):
     assert page.title() != "inline ran"
     context.close()
     assert violations, "an inline script ran or its refusal went unseen"
+
+
+# --- passkeys ---------------------------------------------------------------------
+
+# Chromium's virtual authenticator (CDP WebAuthn domain): a platform passkey
+# with user verification, as a phone or a laptop's screen lock makes.
+VIRTUAL_AUTHENTICATOR = {
+    "protocol": "ctap2",
+    "transport": "internal",
+    "hasResidentKey": True,
+    "hasUserVerification": True,
+    "isUserVerified": True,
+}
+PASSKEY_USER = "e2e-passkey"
+
+
+@pytest.fixture(scope="module")
+def localhost_site(tmp_path_factory, artifacts):
+    """The demo on http://localhost:PORT: WebAuthn needs a domain as RP ID."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("missing chromium (make test-e2e installs it)")
+    db = tmp_path_factory.mktemp("e2e-passkey-db") / "site.sqlite3"
+    port = free_port()
+    env = site_env(
+        DATABASE_URL=f"sqlite:///{db}",
+        DJANGO_DEBUG="1",
+        DJANGO_WEBAUTHN_RP_ID="localhost",
+        DJANGO_WEBAUTHN_ORIGINS=f"http://localhost:{port}",
+    )
+    manage(env, "migrate", "--noinput")
+    with serving(runserver(port), env, port, artifacts / "server-passkeys.log"):
+        yield f"http://localhost:{port}"
+
+
+def virtual_authenticator(page) -> tuple[object, str]:
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    made = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": VIRTUAL_AUTHENTICATOR})
+    return cdp, made["authenticatorId"]
+
+
+def test_passkey_register_step_up_trust_remove(localhost_site, chromium, artifacts):
+    """Register a passkey, pass a new device's step-up with it (and trust the
+    browser), sign in there again without a prompt, remove the passkey and
+    see that browser's trust gone. No CSP violation on the way."""
+    site = localhost_site
+    folder = artifacts / "passkeys"
+    folder.mkdir(exist_ok=True)
+    steps = Steps(folder)
+    violations: list[str] = []
+
+    first = chromium.new_context(user_agent=CHROME_LINUX)
+    watch_csp(first, violations)
+    page = first.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    cdp, authenticator = virtual_authenticator(page)
+    page.goto(f"{site}/accounts/signup/")
+    page.fill("input[name=username]", PASSKEY_USER)
+    page.fill("input[name=password1]", PASSWORD)
+    page.fill("input[name=password2]", PASSWORD)
+    page.click("form button[type=submit]")
+    page.wait_for_url(f"{site}/")
+
+    page.goto(f"{site}/2fa/passkeys/")
+    page.fill("input[name=name]", "Laptop")
+    page.click("#passkey-add")
+    page.wait_for_selector("ol.backup-codes code")  # the first factor: 2FA is on
+    assert len(page.locator("ol.backup-codes code").all()) == 10
+    steps.shot(page, "passkey-added-backup-codes")
+    page.goto(f"{site}/2fa/passkeys/")
+    assert "Laptop" in page.content()
+    steps.shot(page, "passkey-listed")
+
+    # The same passkey on a new device (synced, as passkeys are): a fresh
+    # context with its own virtual authenticator holding the credential.
+    (credential,) = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})[
+        "credentials"
+    ]
+    second = chromium.new_context(user_agent=FIREFOX_WINDOWS)
+    watch_csp(second, violations)
+    phone = second.new_page()
+    phone.set_default_timeout(TIMEOUT_MS)
+    cdp2, authenticator2 = virtual_authenticator(phone)
+    cdp2.send(
+        "WebAuthn.addCredential", {"authenticatorId": authenticator2, "credential": credential}
+    )
+
+    def sign_in_as_passkey_user():
+        phone.goto(f"{site}/accounts/login/")
+        phone.fill("input[name=username]", PASSKEY_USER)
+        phone.fill("input[name=password]", PASSWORD)
+        phone.click("form[action$='/accounts/login/'] button[type=submit]")
+
+    sign_in_as_passkey_user()
+    phone.wait_for_url(re.compile(r".*/2fa/verify/.*"))
+    assert phone.is_checked("input[name=trust_device]")
+    steps.shot(phone, "new-device-asked")
+    phone.click("#passkey-verify")
+    phone.wait_for_url(f"{site}/")
+    steps.shot(phone, "stepped-up-with-passkey")
+
+    phone.click("form[action$='/accounts/logout/'] button")
+    sign_in_as_passkey_user()
+    phone.wait_for_url(f"{site}/")  # trusted: no prompt
+    steps.shot(phone, "trusted-no-prompt")
+
+    page.goto(f"{site}/2fa/passkeys/")
+    page.click("form[action*='/remove/'] button")
+    page.wait_for_load_state()
+    steps.shot(page, "passkey-removed")
+
+    phone.goto(f"{site}/")
+    assert "/accounts/login/" in phone.url  # its session ended
+    sign_in_as_passkey_user()
+    phone.wait_for_url(re.compile(r".*/2fa/verify/.*"))  # its trust is gone
+    assert "Use a passkey" not in phone.content()
+    steps.shot(phone, "trust-gone")
+
+    first.close()
+    second.close()
+    assert violations == []

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.checks import CheckMessage, Error, register
 
 from .conf import conf
@@ -33,3 +35,68 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             )
         )
     return errors
+
+
+@register()
+def check_passkeys(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The relying party of django-otp-webauthn, against this site's hosts."""
+    from . import passkeys
+
+    if not passkeys.available():
+        return []
+    from django_otp_webauthn.settings import app_settings
+
+    errors: list[CheckMessage] = []
+    rp_id = app_settings.OTP_WEBAUTHN_RP_ID
+    origins = app_settings.OTP_WEBAUTHN_ALLOWED_ORIGINS
+    if app_settings.OTP_WEBAUTHN_RP_ID_CALLABLE:
+        return errors  # decided per request: nothing to compare here
+    if not rp_id or not app_settings.OTP_WEBAUTHN_RP_NAME or not origins:
+        errors.append(
+            Error(
+                "Passkeys need OTP_WEBAUTHN_RP_ID, OTP_WEBAUTHN_RP_NAME and "
+                "OTP_WEBAUTHN_ALLOWED_ORIGINS.",
+                hint="The RP ID is your site's domain (example.com); the origins are "
+                "where its pages are served (https://example.com).",
+                id="otp_flow.E020",
+            )
+        )
+        return errors
+    hosts = [host.lstrip(".") for host in settings.ALLOWED_HOSTS]
+    if "*" not in hosts and not any(_under(host, rp_id) for host in hosts):
+        errors.append(
+            Error(
+                f"OTP_WEBAUTHN_RP_ID {rp_id!r} is not among ALLOWED_HOSTS or their parents.",
+                hint="Passkeys are bound to the RP ID: it must be the site's domain "
+                "or a parent of it.",
+                id="otp_flow.E021",
+            )
+        )
+    for origin in origins if isinstance(origins, list | tuple) else []:
+        host = urlsplit(origin).hostname or ""
+        if not _under(host, rp_id):
+            errors.append(
+                Error(
+                    f"Allowed origin {origin!r} is not on OTP_WEBAUTHN_RP_ID {rp_id!r}.",
+                    hint="Browsers refuse a passkey whose RP ID is not the origin's "
+                    "domain or a parent of it.",
+                    id="otp_flow.E022",
+                )
+            )
+    if conf.PASSKEY_PASSWORDLESS and PASSWORDLESS_BACKEND not in settings.AUTHENTICATION_BACKENDS:
+        errors.append(
+            Error(
+                "OTP_FLOW_PASSKEY_PASSWORDLESS needs django-otp-webauthn's backend.",
+                hint=f"Add {PASSWORDLESS_BACKEND!r} to AUTHENTICATION_BACKENDS.",
+                id="otp_flow.E023",
+            )
+        )
+    return errors
+
+
+PASSWORDLESS_BACKEND = "django_otp_webauthn.backends.WebAuthnBackend"
+
+
+def _under(host: str, rp_id: str) -> bool:
+    host, rp_id = host.lower(), rp_id.lower()
+    return host == rp_id or host.endswith("." + rp_id)

@@ -14,6 +14,8 @@ OTP_FLOW_MAX_FAILURES            100              After this many consecutive fa
                                                   most 100).
 OTP_FLOW_BACKUP_THROTTLE_FACTOR  None             django-otp back-off of the backup-code
                                                   device itself; ``None``: the TOTP one's.
+OTP_FLOW_PASSKEY_PASSWORDLESS    False            Passkeys (django-otp-webauthn) may sign
+                                                  in alone, with no password.
 ===============================  ===============  ==========================================
 
 django-otp's own settings keep their meaning: ``OTP_TOTP_ISSUER`` labels the
@@ -34,6 +36,7 @@ _DEFAULTS: dict[str, Any] = {
     "OTP_FLOW_DEVICE_NAME": "Authenticator",
     "OTP_FLOW_MAX_FAILURES": 100,
     "OTP_FLOW_BACKUP_THROTTLE_FACTOR": None,
+    "OTP_FLOW_PASSKEY_PASSWORDLESS": False,
 }
 
 
@@ -64,6 +67,10 @@ class Conf:
         if factor is None:
             factor = getattr(settings, "OTP_TOTP_THROTTLE_FACTOR", 1)
         return factor
+
+    @property
+    def PASSKEY_PASSWORDLESS(self) -> bool:
+        return bool(_get("OTP_FLOW_PASSKEY_PASSWORDLESS"))
 
 
 conf = Conf()

@@ -23,7 +23,7 @@ from trust import events, flows
 from trust.conf import conf as trust_conf
 from trust.http import safe_next, sensitive_page
 
-from . import codes, lifecycle, verification
+from . import codes, lifecycle, passkeys, verification
 from .conf import conf
 from .forms import INVALID_CODE, CodeForm
 from .qr import qr_svg
@@ -113,7 +113,13 @@ def verify(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "otp_flow/verify.html",
-        {"form": form, "next": next_url, "pending": pending, "logout_url": _logout_url()},
+        {
+            "form": form,
+            "next": next_url,
+            "pending": pending,
+            "logout_url": _logout_url(),
+            "passkey": passkeys.has_passkey(request.user),
+        },
     )
 
 
@@ -176,6 +182,7 @@ def setup_page(request: HttpRequest, form: CodeForm, device: Any, template: str)
             "qr_svg": qr_svg(uri),
             "otpauth_uri": uri,
             "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+            "passkeys_available": passkeys.available(),
         },
     )
 
@@ -221,4 +228,5 @@ def settings_context(request: HttpRequest) -> dict[str, Any]:
     return {
         "backup_codes_left": device.remaining if device is not None else 0,
         "disable_form": CodeForm(backup=True),
+        "passkeys_available": passkeys.available(),
     }

@@ -79,6 +79,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    # Passkeys: a django-otp device plugin (WebAuthn).
+    "django_otp_webauthn",
     "trust",
     "otp_flow",
     "project",
@@ -228,6 +230,24 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {"trust": {"handlers": ["console"], "level": "INFO"}},
 }
+
+# Passkeys (django-otp-webauthn). WebAuthn needs a secure context and a
+# domain as relying-party ID: http://localhost counts, 127.0.0.1 does not, so
+# the demo's passkeys work at http://localhost:8000 (make run).
+OTP_WEBAUTHN_RP_ID = os.environ.get("DJANGO_WEBAUTHN_RP_ID", "localhost")
+OTP_WEBAUTHN_RP_NAME = "Trustgate demo"
+OTP_WEBAUTHN_ALLOWED_ORIGINS = [
+    origin.strip()
+    for origin in os.environ.get("DJANGO_WEBAUTHN_ORIGINS", "http://localhost:8000").split(",")
+    if origin.strip()
+]
+OTP_FLOW_PASSKEY_PASSWORDLESS = os.environ.get("DJANGO_PASSKEY_PASSWORDLESS", "0") == "1"
+# Discoverable credentials (what passwordless needs) are asked for only then.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = OTP_FLOW_PASSKEY_PASSWORDLESS
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "django_otp_webauthn.backends.WebAuthnBackend",
+]
 
 # A strict Content-Security-Policy: no page the demo or the apps serve runs
 # inline script or style. Django's own middleware from 6.0 on, django-csp's

@@ -68,7 +68,15 @@ def every_url(patterns=None, prefix="/", namespace=""):
 ALL_URLS = sorted(set(every_url()))
 # The code page, sign-out, and what the site lists (the demo: the one-time
 # "this wasn't me" link, which can only take access away).
-EXEMPT = {"otp_flow:verify", "logout", *django_settings.TRUST_EXEMPT_URL_NAMES}
+# The passkey's options and answer are the code page in another shape
+# (trust.http.step_up_view; tests/test_passkeys.py checks they grant nothing else).
+EXEMPT = {
+    "otp_flow:verify",
+    "otp_flow:passkey_verify",
+    "otp_flow:passkey_verify_options",
+    "logout",
+    *django_settings.TRUST_EXEMPT_URL_NAMES,
+}
 
 
 def test_the_walk_covers_the_whole_urlconf():

@@ -28,3 +28,32 @@ def test_e001_max_failures_out_of_range(settings, value):
 def test_e002_sudo_timeout_not_a_positive_timedelta(settings, value):
     settings.OTP_FLOW_SUDO_TIMEOUT = value
     assert ids(checks.check_settings()) == ["otp_flow.E002"]
+
+
+@pytest.mark.parametrize(
+    "missing", ["OTP_WEBAUTHN_RP_ID", "OTP_WEBAUTHN_RP_NAME", "OTP_WEBAUTHN_ALLOWED_ORIGINS"]
+)
+def test_e020_relying_party_not_configured(settings, missing):
+    setattr(settings, missing, [] if missing.endswith("ORIGINS") else "")
+    assert ids(checks.check_passkeys()) == ["otp_flow.E020"]
+
+
+def test_e021_rp_id_not_a_host_of_this_site(settings):
+    settings.OTP_WEBAUTHN_RP_ID = "example.com"
+    settings.OTP_WEBAUTHN_ALLOWED_ORIGINS = ["https://example.com"]
+    settings.ALLOWED_HOSTS = ["trustgate.example.org"]
+    assert ids(checks.check_passkeys()) == ["otp_flow.E021"]
+    settings.ALLOWED_HOSTS = ["login.example.com"]  # a parent domain is fine
+    assert ids(checks.check_passkeys()) == []
+
+
+@pytest.mark.parametrize("origin", ["https://evil.example", "https://notlocalhost:8000"])
+def test_e022_origin_not_on_the_rp_id(settings, origin):
+    settings.OTP_WEBAUTHN_ALLOWED_ORIGINS = ["http://localhost:8000", origin]
+    assert ids(checks.check_passkeys()) == ["otp_flow.E022"]
+
+
+def test_e023_passwordless_without_the_backend(settings):
+    settings.OTP_FLOW_PASSKEY_PASSWORDLESS = True
+    settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+    assert ids(checks.check_passkeys()) == ["otp_flow.E023"]

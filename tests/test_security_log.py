@@ -195,6 +195,46 @@ def _session_reported(account, clock):
     return lambda: browser().post(path)
 
 
+def _passkey_added(account, clock):
+    from tests.passkey_authenticator import Authenticator as Passkey
+    from tests.test_passkeys import add_passkey
+
+    client = verified(account, clock)
+    return lambda: add_passkey(client, Passkey())
+
+
+def _passkey_removed(account, clock):
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    from tests.passkey_authenticator import Authenticator as Passkey
+    from tests.test_passkeys import add_passkey
+
+    client = verified(account, clock)
+    add_passkey(client, Passkey())
+    passkey = WebAuthnCredential.objects.get(user=account.user)
+    return lambda: client.post(f"/2fa/passkeys/{passkey.pk}/remove/")
+
+
+def _passkey_sign_in(account, clock):
+    import json
+
+    from django.test import override_settings
+
+    from tests.passkey_authenticator import Authenticator as Passkey
+    from tests.test_passkeys import add_passkey
+
+    key = Passkey()
+    add_passkey(verified(account, clock), key)
+    stranger = browser()
+
+    def act():
+        with override_settings(OTP_FLOW_PASSKEY_PASSWORDLESS=True):
+            options = stranger.post("/2fa/passkey-sign-in/options/").json()
+            stranger.post("/2fa/passkey-sign-in/", {"credential": json.dumps(key.get(options))})
+
+    return act
+
+
 SCENARIOS = {
     EventKind.DEVICE_TRUSTED: _trusted,
     EventKind.DEVICE_REVOKED: _revoked,
@@ -211,6 +251,9 @@ SCENARIOS = {
     EventKind.PASSWORD_RESET: _password_reset,
     EventKind.TRUST_REFUSED: _trust_refused,
     EventKind.SESSION_REPORTED: _session_reported,
+    EventKind.PASSKEY_ADDED: _passkey_added,
+    EventKind.PASSKEY_REMOVED: _passkey_removed,
+    EventKind.PASSKEY_SIGN_IN: _passkey_sign_in,
 }
 
 

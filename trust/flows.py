@@ -29,8 +29,18 @@ from .state import NO_DEVICE, OTP, SessionState, agent_digest
 # --- after a code ----------------------------------------------------------
 
 
-def mark_verified(request: HttpRequest, otp_device: Device) -> SessionState:
-    """The session's user just entered a valid code from ``otp_device``."""
+def mark_verified(
+    request: HttpRequest,
+    otp_device: Device,
+    *,
+    phishing_resistant: bool = False,
+    passwordless: bool = False,
+) -> SessionState:
+    """The session's user just entered a valid code from ``otp_device``.
+
+    ``phishing_resistant``: the factor was a passkey (``request.trust`` says
+    so); ``passwordless``: it signed the session in alone, with no password.
+    """
     user = request.user
     old_key = request.session.session_key or ""
     django_otp.login(request, otp_device)
@@ -47,6 +57,8 @@ def mark_verified(request: HttpRequest, otp_device: Device) -> SessionState:
         state.device_class = fp.agent.device_class
     state.status, state.otp_device, state.otp_at = OTP, otp_device.persistent_id, time.time()
     state.pending_since, state.reasons, state.must_enroll = None, [], False
+    state.phishing_resistant = phishing_resistant
+    state.passwordless = state.passwordless or passwordless
     trusted = None
     if state.trusted_device:
         trusted = TrustedDevice.objects.filter(pk=state.trusted_device).first()

@@ -12,6 +12,18 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 
 FRAME_ANCESTORS_NONE = {"frame-ancestors": ["'none'"]}
+STEP_UP_VIEW = "trust_step_up_view"
+
+
+def step_up_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Mark a view as part of the step-up: a session owing a code may reach it.
+
+    For views that take the second factor in another shape than the code page
+    (a passkey's options and answer). SECURITY: only views that check a
+    factor for the session's own user, and grant nothing else, belong here.
+    """
+    setattr(view, STEP_UP_VIEW, True)
+    return view
 
 
 def sensitive_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

@@ -24,6 +24,7 @@ from django_otp.models import Device
 
 from . import admission
 from .conf import conf
+from .http import STEP_UP_VIEW
 from .presented import apply_cookie, raw_user_agent
 from .request_trust import RequestTrust
 from .state import NO_DEVICE, PENDING, SessionState, agent_digest
@@ -53,6 +54,11 @@ class TrustMiddleware:
         if uid is None:
             return response
         if before is None or before.uid != str(uid):
+            decided = SessionState.load(request.session)
+            if decided is not None and decided.uid == str(uid) and decided.verified:
+                # The view signed in and verified at once (a passkey alone,
+                # through trust.flows.mark_verified): nothing is left to decide.
+                return response
             return self._signed_in_here(request, response)
         if request.session.session_key != before.session_key:
             # A code passed or a password changed: the session index follows
@@ -214,10 +220,12 @@ def _exempt(request: HttpRequest, *, enroll: bool = False) -> bool:
     if any(prefix and prefix != "/" and path.startswith(prefix) for prefix in prefixes):
         return True
     try:
-        view_name = resolve(request.path_info).view_name
+        match = resolve(request.path_info)
     except Resolver404:
         return False
+    if getattr(match.func, STEP_UP_VIEW, False) and not enroll:
+        return True  # another shape of the code page (trust.http.step_up_view)
     names = {conf.VERIFY_URL_NAME, conf.LOGOUT_URL_NAME, *conf.EXEMPT_URL_NAMES}
     if enroll:
         names.add(conf.ENROLL_URL_NAME)
-    return view_name in names
+    return match.view_name in names

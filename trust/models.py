@@ -119,6 +119,9 @@ class EventKind(models.TextChoices):
     PASSWORD_RESET = "password_reset", "Password reset"
     TRUST_REFUSED = "trust_refused", "Revoked or expired trusted device used"
     SESSION_REPORTED = "session_reported", "Session signed out from an alert link"
+    PASSKEY_ADDED = "passkey_added", "Passkey added"
+    PASSKEY_REMOVED = "passkey_removed", "Passkey removed"
+    PASSKEY_SIGN_IN = "passkey_sign_in", "Signed in with a passkey alone"
 
 
 class SecurityEvent(models.Model):

@@ -11,6 +11,7 @@ from .state import OTP, PENDING, TRUSTED, SessionState
 METHOD_OTP = "otp"  # a code was entered in this session
 METHOD_TRUSTED_DEVICE = "trusted_device"  # a trusted device stood in for the code
 METHOD_PASSWORD = "password"  # password only: no 2FA, or a code still owed
+METHOD_PASSKEY = "passkey"  # signed in with a passkey alone (passwordless)
 
 
 @dataclass(frozen=True)
@@ -27,10 +28,13 @@ class RequestTrust:
     last_code_at: datetime | None = None
     reasons: tuple[str, ...] = ()
     trusted_device_id: int | None = None
+    # The factor that verified this session resists phishing (a passkey: the
+    # browser binds it to the site's origin), so the session is AAL2-capable.
+    phishing_resistant: bool = False
 
     @property
     def verified(self) -> bool:
-        return self.method in {METHOD_OTP, METHOD_TRUSTED_DEVICE}
+        return self.method in {METHOD_OTP, METHOD_TRUSTED_DEVICE, METHOD_PASSKEY}
 
     def code_entered_within(self, seconds: float, now: datetime | None = None) -> bool:
         """Was a code entered in this session in the last ``seconds``?"""
@@ -46,6 +50,8 @@ class RequestTrust:
         method = {OTP: METHOD_OTP, TRUSTED: METHOD_TRUSTED_DEVICE}.get(
             state.status, METHOD_PASSWORD
         )
+        if method == METHOD_OTP and state.passwordless:
+            method = METHOD_PASSKEY
         last_code_at = (
             datetime.fromtimestamp(state.otp_at, UTC) if state.otp_at is not None else None
         )
@@ -55,4 +61,5 @@ class RequestTrust:
             last_code_at=last_code_at,
             reasons=tuple(state.reasons),
             trusted_device_id=state.trusted_device,
+            phishing_resistant=state.status == OTP and state.phishing_resistant,
         )

@@ -46,6 +46,10 @@ class SessionState:
     touched_at: float | None = None
     must_enroll: bool = False
     signed_in_at: float | None = None  # when this decision was made
+    # The factor that verified: phishing-resistant (a passkey), and whether it
+    # signed in alone, with no password (passwordless).
+    phishing_resistant: bool = False
+    passwordless: bool = False
 
     @classmethod
     def load(cls, session: SessionBase) -> SessionState | None:
