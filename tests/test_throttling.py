@@ -18,7 +18,7 @@ from tests.conftest import browser, sign_in
 
 pytestmark = [pytest.mark.django_db(transaction=False), pytest.mark.throttling]
 
-WAIT = re.compile(r"Too many attempts\. Wait (\d+) seconds before trying again\.")
+WAIT = re.compile(r"Too many attempts\. Wait (\d+) seconds? before trying again\.")
 
 
 def wrong(code: str) -> str:
