@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from . import reason_labels
 from .fingerprint import DEVICE_CLASSES, Agent
 
 
@@ -144,3 +145,8 @@ class SecurityEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} ({self.user_id})"
+
+    @property
+    def reason_labels(self) -> list[str]:
+        """The reasons as a person reads them, in the active language."""
+        return reason_labels.labels(self.reasons or [])
