@@ -3,18 +3,19 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from .codes import MAX_INPUT_LENGTH, Code, canonical_code
 from .conf import conf
 
-INVALID_CODE = "That code didn't work. Check your authenticator and try again."
+INVALID_CODE = _("That code didn't work. Check your authenticator and try again.")
 
 
 class CodeForm(forms.Form):
     """A code (TOTP, or a backup code if ``backup``), and whether to trust this browser."""
 
     otp_token = forms.CharField(
-        label="Code",
+        label=_("Code"),
         max_length=MAX_INPUT_LENGTH,
         strip=False,
         widget=forms.TextInput(
@@ -26,7 +27,7 @@ class CodeForm(forms.Form):
             }
         ),
     )
-    trust_device = forms.BooleanField(label="Trust this device", required=False)
+    trust_device = forms.BooleanField(label=_("Trust this device"), required=False)
 
     def __init__(self, *args: Any, backup: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

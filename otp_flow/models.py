@@ -19,6 +19,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import models, transaction
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 from django_otp.models import Device, ThrottlingMixin, TimestampMixin
 
@@ -42,7 +43,7 @@ class BackupCodeDevice(TimestampMixin, ThrottlingMixin, Device):
     """A set of one-time backup codes; verifies any one of them, once."""
 
     class Meta(Device.Meta):
-        verbose_name = "backup code set"
+        verbose_name = _("backup code set")
 
     def get_throttle_factor(self) -> float:
         return conf.BACKUP_THROTTLE_FACTOR

@@ -16,6 +16,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
@@ -28,7 +30,7 @@ from .conf import conf
 from .forms import INVALID_CODE, CodeForm
 from .qr import qr_svg
 
-BLOCKED = (
+BLOCKED = _(
     "Too many wrong codes. Code entry is locked for this account: "
     "contact the site's administrators."
 )
@@ -36,7 +38,11 @@ BLOCKED = (
 
 def _wait_message(until: datetime) -> str:
     seconds = max(1, int((until - timezone.now()).total_seconds()) + 1)
-    return f"Too many attempts. Wait {seconds} seconds before trying again."
+    return ngettext(
+        "Too many attempts. Wait %(seconds)d second before trying again.",
+        "Too many attempts. Wait %(seconds)d seconds before trying again.",
+        seconds,
+    ) % {"seconds": seconds}
 
 
 def reject_code(request: HttpRequest, form: CodeForm, outcome: verification.Outcome) -> None:

@@ -13,6 +13,8 @@ from django.core.mail import send_mail
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from otp_flow.models import BackupCodeDevice
 from trust import not_me
@@ -20,17 +22,18 @@ from trust.models import EventKind, SecurityEvent, TrustedDevice, TrustedSession
 
 logger = logging.getLogger(__name__)
 
-# What each alert says, by event kind. Kinds not listed send nothing.
-SUBJECTS: dict[str, str] = {
-    EventKind.DEVICE_TRUSTED: "A new device is trusted on your account",
-    EventKind.SUSPICIOUS_COOKIE: "A copied sign-in cookie may be in use on your account",
-    EventKind.TWO_FACTOR_DISABLED: "Two-factor authentication was turned off",
-    EventKind.TWO_FACTOR_ENABLED: "Two-factor authentication was turned on",
-    EventKind.AUTHENTICATOR_REPLACED: "Your authenticator app was replaced",
-    EventKind.BACKUP_CODE_USED: "A backup code was used to sign in",
-    EventKind.BACKUP_CODES_REGENERATED: "New backup codes were made",
-    EventKind.PASSWORD_CHANGED: "Your password was changed",
-    EventKind.PASSWORD_RESET: "Your password was reset",
+# What each alert says, by event kind. Kinds not listed send nothing. The
+# mail is in the language of the request that caused it (the user's browser).
+SUBJECTS: dict[str, Promise] = {
+    EventKind.DEVICE_TRUSTED: _("A new device is trusted on your account"),
+    EventKind.SUSPICIOUS_COOKIE: _("A copied sign-in cookie may be in use on your account"),
+    EventKind.TWO_FACTOR_DISABLED: _("Two-factor authentication was turned off"),
+    EventKind.TWO_FACTOR_ENABLED: _("Two-factor authentication was turned on"),
+    EventKind.AUTHENTICATOR_REPLACED: _("Your authenticator app was replaced"),
+    EventKind.BACKUP_CODE_USED: _("A backup code was used to sign in"),
+    EventKind.BACKUP_CODES_REGENERATED: _("New backup codes were made"),
+    EventKind.PASSWORD_CHANGED: _("Your password was changed"),
+    EventKind.PASSWORD_RESET: _("Your password was reset"),
 }
 # Alerts about a device carry a "this wasn't me" link that revokes it.
 DEVICE_KINDS = frozenset({EventKind.DEVICE_TRUSTED, EventKind.SUSPICIOUS_COOKIE})
@@ -77,10 +80,11 @@ def send_security_alert(
     **kwargs: Any,
 ) -> None:
     """Receiver of ``trust.signals.security_event``: e-mail the user about ``event``."""
-    subject = SUBJECTS.get(event.kind)
+    label = SUBJECTS.get(event.kind)
     address = getattr(user, "email", "")
-    if subject is None or not address:
+    if label is None or not address:
         return
+    subject = str(label)
     device = _live_device(event)
     context = {
         "user": user,

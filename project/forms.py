@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
+from django.utils.translation import gettext_lazy as _
 
 
 class SignupForm(UserCreationForm):  # type: ignore[type-arg]
@@ -15,7 +16,8 @@ class SignupForm(UserCreationForm):  # type: ignore[type-arg]
     email = forms.EmailField(
         required=False,
         max_length=254,
-        help_text="Optional. Security alerts and password resets are sent here.",
+        label=_("E-mail address"),
+        help_text=_("Optional. Security alerts and password resets are sent here."),
     )
 
     class Meta(UserCreationForm.Meta):  # type: ignore[name-defined]

@@ -115,7 +115,8 @@ def test_copied_cookie_alert_tells_the_device_was_revoked(account, clock):
     assert thief.get("/").status_code == 302
 
     message = only_alert(account, "copied sign-in cookie")
-    assert "fingerprint_mismatch" in message.body
+    # The reason as the mail words it (the code stays in the log and the signal).
+    assert "the browser does not match the trusted device" in message.body
     # The copied device is revoked already (its sessions ended), so the alert
     # offers no "this wasn't me" link: there is nothing left for it to do.
     assert TrustedDevice.objects.get(user=account.user).revoked_reason == "fingerprint_mismatch"

@@ -73,7 +73,7 @@ def test_malformed_code_is_a_form_error_that_costs_an_attempt(pending, account, 
     response, (count, last_t), after = attempt(pending, account, value)
 
     assert response.status_code == 200
-    assert escape(INVALID_CODE) in response.content.decode()
+    assert escape(str(INVALID_CODE)) in response.content.decode()
     assert after == (count + 1, last_t)  # charged, never compared
     assert pending.get("/").status_code == 302  # still pending
 
@@ -217,4 +217,4 @@ def test_empty_and_json_posts_to_the_setup_page_are_form_errors(make_user):
     assert client.post("/2fa/setup/").status_code == 200
     response = client.post("/2fa/setup/", '{"otp_token": 1}', content_type="application/json")
     assert response.status_code == 200
-    assert escape(INVALID_CODE) in response.content.decode()
+    assert escape(str(INVALID_CODE)) in response.content.decode()

@@ -1,20 +1,26 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from . import flows
 from .models import SecurityEvent, TrustedDevice
 
 
 class StatusFilter(admin.SimpleListFilter):
-    title = "status"
+    title = _("status")
     parameter_name = "status"
 
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return [("active", "Trusted"), ("revoked", "Revoked"), ("expired", "Expired")]
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin
+    ) -> list[tuple[str, Any]]:  # labels are lazy strings
+        return [("active", _("Trusted")), ("revoked", _("Revoked")), ("expired", _("Expired"))]
 
     def queryset(
         self, request: HttpRequest, queryset: QuerySet[TrustedDevice]
@@ -83,21 +89,39 @@ class TrustedDeviceAdmin(admin.ModelAdmin):
             flows.revoke(device, reason="revoked_by_admin")
         super().delete_queryset(request, queryset)
 
-    @admin.action(description="Revoke selected devices and end their sessions")
+    @admin.action(description=_("Revoke selected devices and end their sessions"))
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[TrustedDevice]) -> None:
         count = sum(
             flows.revoke(device, reason="revoked_by_admin")
             for device in queryset.filter(revoked_at__isnull=True).select_related("user")
         )
-        self.message_user(request, f"Revoked {count} device(s) and ended their sessions.")
+        self.message_user(
+            request,
+            ngettext(
+                "Revoked %(count)d device and ended its sessions.",
+                "Revoked %(count)d devices and ended their sessions.",
+                count,
+            )
+            % {"count": count},
+        )
 
-    @admin.action(description="Revoke every device of the selected devices' users")
+    @admin.action(description=_("Revoke every device of the selected devices' users"))
     def revoke_all_of_their_users(
         self, request: HttpRequest, queryset: QuerySet[TrustedDevice]
     ) -> None:
         users = {device.user for device in queryset.select_related("user")}
         count = sum(flows.revoke_all(user, reason="revoked_by_admin") for user in users)
-        self.message_user(request, f"Revoked {count} device(s) of {len(users)} user(s).")
+        # Two counts, two plurals: the users' count picks its own form.
+        devices = ngettext("%(count)d device", "%(count)d devices", count) % {"count": count}
+        self.message_user(
+            request,
+            ngettext(
+                "Revoked %(devices)s of %(users)d user.",
+                "Revoked %(devices)s of %(users)d users.",
+                len(users),
+            )
+            % {"devices": devices, "users": len(users)},
+        )
 
 
 @admin.register(SecurityEvent)

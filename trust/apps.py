@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class TrustConfig(AppConfig):
     name = "trust"
-    verbose_name = "Trusted devices"
+    verbose_name = _("Trusted devices")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

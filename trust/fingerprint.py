@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import ua_parser
+from django.utils.translation import gettext
 from user_agents.parsers import (
     UserAgent,
     parse_browser,
@@ -64,15 +65,18 @@ class Agent:
 
     @property
     def name(self) -> str:
-        """A label a person recognizes: "Chrome on Windows", "Safari on iPhone"."""
+        """A label a person recognizes: "Chrome on Windows", "Safari on iPhone".
+
+        In the active language (the families are names, kept as they are).
+        """
         browser = _display_browser(self.browser)
         if self.browser == UNKNOWN and self.os == UNKNOWN:
-            return "Unknown device"
+            return gettext("Unknown device")
         if self.os == UNKNOWN:
             return browser
         if self.browser == UNKNOWN:
-            return f"Unknown browser on {self.os}"
-        return f"{browser} on {self.os}"
+            return gettext("Unknown browser on %(os)s") % {"os": self.os}
+        return gettext("%(browser)s on %(os)s") % {"browser": browser, "os": self.os}
 
 
 # "Mobile Safari on iPhone" says "mobile" twice; the label drops it. Only the

@@ -3,7 +3,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from . import reason_labels
 from .fingerprint import DEVICE_CLASSES, Agent
 
 
@@ -104,24 +106,24 @@ class TrustedSession(models.Model):
 
 
 class EventKind(models.TextChoices):
-    DEVICE_TRUSTED = "device_trusted", "Device trusted"
-    DEVICE_REVOKED = "device_revoked", "Device revoked"
-    SIGNED_IN_TRUSTED = "signed_in_trusted_device", "Signed in on a trusted device"
-    STEP_UP_PASSED = "step_up_passed", "Code accepted"
-    STEP_UP_FAILED = "step_up_failed", "Code rejected"
-    SUSPICIOUS_COOKIE = "copied_cookie_suspected", "Copied cookie suspected"
-    TWO_FACTOR_ENABLED = "two_factor_enabled", "Two-factor authentication turned on"
-    TWO_FACTOR_DISABLED = "two_factor_disabled", "Two-factor authentication turned off"
-    AUTHENTICATOR_REPLACED = "authenticator_replaced", "Authenticator replaced"
-    BACKUP_CODE_USED = "backup_code_used", "Backup code used"
-    BACKUP_CODES_REGENERATED = "backup_codes_regenerated", "Backup codes regenerated"
-    PASSWORD_CHANGED = "password_changed", "Password changed"
-    PASSWORD_RESET = "password_reset", "Password reset"
-    TRUST_REFUSED = "trust_refused", "Revoked or expired trusted device used"
-    SESSION_REPORTED = "session_reported", "Session signed out from an alert link"
-    PASSKEY_ADDED = "passkey_added", "Passkey added"
-    PASSKEY_REMOVED = "passkey_removed", "Passkey removed"
-    PASSKEY_SIGN_IN = "passkey_sign_in", "Signed in with a passkey alone"
+    DEVICE_TRUSTED = "device_trusted", _("Device trusted")
+    DEVICE_REVOKED = "device_revoked", _("Device revoked")
+    SIGNED_IN_TRUSTED = "signed_in_trusted_device", _("Signed in on a trusted device")
+    STEP_UP_PASSED = "step_up_passed", _("Code accepted")
+    STEP_UP_FAILED = "step_up_failed", _("Code rejected")
+    SUSPICIOUS_COOKIE = "copied_cookie_suspected", _("Copied cookie suspected")
+    TWO_FACTOR_ENABLED = "two_factor_enabled", _("Two-factor authentication turned on")
+    TWO_FACTOR_DISABLED = "two_factor_disabled", _("Two-factor authentication turned off")
+    AUTHENTICATOR_REPLACED = "authenticator_replaced", _("Authenticator replaced")
+    BACKUP_CODE_USED = "backup_code_used", _("Backup code used")
+    BACKUP_CODES_REGENERATED = "backup_codes_regenerated", _("Backup codes regenerated")
+    PASSWORD_CHANGED = "password_changed", _("Password changed")
+    PASSWORD_RESET = "password_reset", _("Password reset")
+    TRUST_REFUSED = "trust_refused", _("Revoked or expired trusted device used")
+    SESSION_REPORTED = "session_reported", _("Session signed out from an alert link")
+    PASSKEY_ADDED = "passkey_added", _("Passkey added")
+    PASSKEY_REMOVED = "passkey_removed", _("Passkey removed")
+    PASSKEY_SIGN_IN = "passkey_sign_in", _("Signed in with a passkey alone")
 
 
 class SecurityEvent(models.Model):
@@ -146,3 +148,8 @@ class SecurityEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} ({self.user_id})"
+
+    @property
+    def reason_labels(self) -> list[str]:
+        """The reasons as a person reads them, in the active language."""
+        return reason_labels.labels(self.reasons or [])

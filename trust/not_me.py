@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.core import signing
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from .conf import conf
 from .models import TrustedDevice, TrustedSession
@@ -37,7 +38,7 @@ class Target:
 
     @property
     def name(self) -> str:
-        return self.device.name if self.device is not None else "that sign-in"
+        return self.device.name if self.device is not None else gettext("that sign-in")
 
 
 def make_token(

@@ -10,6 +10,8 @@ from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import flows, not_me
@@ -49,7 +51,10 @@ def revoke(request: HttpRequest, pk: int) -> HttpResponse:
         # too, so the response does not write the deleted session back.
         logout(request)
         return redirect(resolve_url(settings.LOGIN_URL))
-    messages.success(request, f"{device.name} is no longer trusted and has been signed out.")
+    messages.success(
+        request,
+        _("%(device)s is no longer trusted and has been signed out.") % {"device": device.name},
+    )
     return redirect("trust:devices")
 
 
@@ -63,7 +68,15 @@ def revoke_others(request: HttpRequest) -> HttpResponse:
         request=request,
         except_device=flows.current_device_id(request),
     )
-    messages.success(request, f"Signed out and stopped trusting {count} other device(s).")
+    messages.success(
+        request,
+        ngettext(
+            "Signed out and stopped trusting %(count)d other device.",
+            "Signed out and stopped trusting %(count)d other devices.",
+            count,
+        )
+        % {"count": count},
+    )
     return redirect("trust:devices")
 
 

@@ -1,0 +1,273 @@
+"""Languages: the pages follow Accept-Language; German and French ship complete.
+
+The catalogues are read with polib (no GNU gettext needed): every entry
+translated, none fuzzy, placeholders kept, and the committed .mo files say
+exactly what their .po files say.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from html import unescape
+from pathlib import Path
+
+import polib
+import pytest
+from django.conf import settings
+from django.core import mail
+from django.utils import translation
+
+from tests.conftest import START, browser, sign_in, step_up
+from trust import reason_labels
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = ("de", "fr")
+CATALOGUE_DIRS = (
+    ROOT / "trust" / "locale",
+    ROOT / "otp_flow" / "locale",
+    ROOT / "project" / "locale",
+)
+CATALOGUES = [d / lang / "LC_MESSAGES" / "django.po" for d in CATALOGUE_DIRS for lang in SHIPPED]
+PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]")
+
+# Per page and language: words the page must show (one proves the template,
+# one the form or the view).
+CODE_PAGE = {
+    "en": ["Enter your code", "This browser is new to us.", "Trust this device"],
+    "de": ["Code eingeben", "Dieser Browser ist uns neu.", "Diesem Gerät vertrauen"],
+    "fr": [
+        "Saisissez votre code",
+        "Ce navigateur nous est inconnu.",
+        "Faire confiance à cet appareil",
+    ],
+}
+SIGN_IN_PAGE = {
+    "en": ["Sign in", "Forgot your password?"],
+    "de": ["Anmelden", "Passwort vergessen?", "Benutzername"],
+    "fr": ["Se connecter", "Mot de passe oublié\u00a0?", "Nom d'utilisateur"],
+}
+SETUP_PAGE = {
+    "en": ["Set up two-factor authentication", "Can't scan it?"],
+    "de": ["Zwei-Faktor-Authentifizierung einrichten", "Scannen nicht möglich?"],
+    "fr": ["Configurer l'authentification à deux facteurs", "Impossible de le scanner\u00a0?"],
+}
+DEVICES_PAGE = {
+    "en": ["Trusted devices", "Chrome on Windows", "Device trusted"],
+    "de": ["Vertrauenswürdige Geräte", "Chrome unter Windows", "Gerät als vertrauenswürdig"],
+    "fr": ["Appareils de confiance", "Chrome sur Windows", "Appareil de confiance ajouté"],
+}
+# No backup codes yet: 0 is plural in English and German, singular in French.
+BACKUP_PAGE = {
+    "en": ["0</strong> unused backup codes left."],
+    "de": ["0</strong> unbenutzte Backup-Codes."],
+    "fr": ["0</strong> code de secours inutilisé."],
+}
+
+
+def page_text(response) -> str:
+    return unescape(response.content.decode())
+
+
+def assert_in_language(response, lang: str, expected: list[str]) -> None:
+    assert response.status_code == 200
+    content_language = lang
+    assert response["Content-Language"] == content_language
+    assert "Accept-Language" in response["Vary"]
+    text = page_text(response)
+    assert f'<html lang="{content_language}">' in text
+    for words in expected:
+        assert words in text, (lang, words)
+
+
+def in_language(lang: str, **extra):
+    return browser(HTTP_ACCEPT_LANGUAGE=f"{lang},en;q=0.5", **extra)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("lang", ["en", "de", "fr"])
+def test_the_code_page_speaks_the_browsers_language(account, lang):
+    client = in_language(lang)
+    assert sign_in(client, account).status_code == 302
+    assert_in_language(client.get("/2fa/verify/"), lang, CODE_PAGE[lang])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("lang", ["en", "de", "fr"])
+def test_a_wrong_code_is_refused_in_the_browsers_language(account, lang):
+    client = in_language(lang)
+    sign_in(client, account)
+    response = client.post("/2fa/verify/", {"otp_token": "12345"})
+    refused = {
+        "en": "That code didn't work.",
+        "de": "Dieser Code hat nicht funktioniert.",
+        "fr": "Ce code n'a pas fonctionné.",
+    }
+    assert refused[lang] in page_text(response)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("lang", ["en", "de", "fr"])
+def test_the_sign_in_page_speaks_the_browsers_language(lang):
+    assert_in_language(in_language(lang).get("/accounts/login/"), lang, SIGN_IN_PAGE[lang])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("lang", ["en", "de", "fr"])
+def test_the_setup_page_speaks_the_browsers_language(make_user, lang):
+    newcomer = make_user(totp=False)
+    client = in_language(lang)
+    sign_in(client, newcomer)
+    assert_in_language(client.get("/2fa/setup/"), lang, SETUP_PAGE[lang])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("lang", ["en", "de", "fr"])
+def test_the_devices_page_names_devices_and_events_in_the_browsers_language(account, clock, lang):
+    client = in_language(lang)
+    sign_in(client, account)
+    assert step_up(client, account, trust=True).status_code == 302
+    assert_in_language(client.get("/devices/"), lang, DEVICES_PAGE[lang])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("lang", ["en", "de", "fr"])
+def test_the_backup_codes_count_takes_each_languages_plural(account, clock, lang):
+    client = in_language(lang)
+    sign_in(client, account)
+    step_up(client, account)
+    assert_in_language(client.get("/2fa/backup-codes/"), lang, BACKUP_PAGE[lang])
+
+
+@pytest.mark.django_db
+def test_a_language_not_shipped_falls_back_to_english(account):
+    response = browser(HTTP_ACCEPT_LANGUAGE="es").get("/accounts/login/")
+    assert response["Content-Language"] == "en"
+    assert "Forgot your password?" in page_text(response)
+
+
+@pytest.mark.django_db
+def test_no_english_is_left_on_the_german_pages(account, make_user, clock):
+    """Every catalogue string whose German differs is gone from the German pages."""
+    english = {
+        entry.msgid
+        for path in CATALOGUES
+        if "/de/" in path.as_posix()
+        for entry in polib.pofile(str(path))
+        if entry.msgstr != entry.msgid and len(entry.msgid) > 12 and "%(" not in entry.msgid
+    }
+    client = in_language("de")
+    sign_in(client, account)
+    pages = [client.get("/2fa/verify/")]
+    step_up(client, account)
+    pages += [client.get(url) for url in ("/", "/devices/", "/2fa/setup/", "/2fa/backup-codes/")]
+    for response in pages:
+        text = page_text(response)
+        assert not [msgid for msgid in english if msgid in text], response.request["PATH_INFO"]
+
+
+@pytest.mark.django_db
+@pytest.mark.throttling
+@pytest.mark.parametrize(
+    ("lang", "wait"),
+    [
+        ("en", "Too many attempts. Wait 1 second before trying again."),
+        ("de", "Zu viele Versuche. Warten Sie 1 Sekunde, bevor Sie es erneut versuchen."),
+        ("fr", "Trop de tentatives. Patientez 1 seconde avant de réessayer."),
+    ],
+)
+def test_one_second_to_wait_is_singular(account, time_machine, settings, lang, wait):
+    """Not "Wait 1 seconds": the wait is a real plural in every language."""
+    settings.OTP_TOTP_THROTTLE_FACTOR = 1
+    time_machine.move_to(START, tick=False)
+    client = in_language(lang)
+    sign_in(client, account)
+    wrong = f"{(int(account.code()) + 1) % 1_000_000:06d}"
+    client.post("/2fa/verify/", {"otp_token": wrong})
+    time_machine.shift(timedelta(milliseconds=500))  # half of the 1 s back-off left
+    response = client.post("/2fa/verify/", {"otp_token": account.code()})
+    assert wait in page_text(response)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_alert_mail_is_in_the_language_of_the_sign_in(account, clock):
+    client = in_language("de")
+    sign_in(client, account)
+    step_up(client, account, trust=True)
+    [message] = [m for m in mail.outbox if m.to == [account.user.email]]
+    assert message.subject == "Ihrem Konto wurde ein neues vertrauenswürdiges Gerät hinzugefügt"
+    assert "Gerät: Chrome unter Windows" in message.body
+    assert "Hallo alice," in message.body
+
+
+@pytest.mark.parametrize(
+    ("lang", "label"), [("en", "new device"), ("de", "neues Gerät"), ("fr", "nouvel appareil")]
+)
+def test_reasons_are_shown_as_labels_and_a_sites_own_as_its_code(lang, label):
+    with translation.override(lang):
+        assert reason_labels.labels(["new_device", "site_rule_7"]) == [label, "site_rule_7"]
+
+
+def test_the_demo_offers_the_shipped_languages_and_reads_accept_language():
+    assert [code for code, _ in settings.LANGUAGES] == ["en", *SHIPPED]
+    middleware = settings.MIDDLEWARE
+    locale = middleware.index("django.middleware.locale.LocaleMiddleware")
+    assert middleware.index("django.contrib.sessions.middleware.SessionMiddleware") < locale
+    assert locale < middleware.index("django.middleware.common.CommonMiddleware")
+
+
+@pytest.mark.parametrize("path", CATALOGUES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_every_catalogue_entry_is_translated(path):
+    po = polib.pofile(str(path))
+    assert po.metadata["Language"] == path.parts[-3]
+    assert po.percent_translated() == 100
+    assert not po.untranslated_entries()
+    assert not po.fuzzy_entries() and not po.metadata_is_fuzzy
+    assert not po.obsolete_entries()
+    for entry in po.translated_entries():
+        wanted = sorted(PLACEHOLDER.findall(entry.msgid))
+        forms = list(entry.msgstr_plural.values()) if entry.msgid_plural else [entry.msgstr]
+        for form in forms:
+            assert form.strip(), entry.msgid
+            # A plural form may leave the count out ("eine"), never add one.
+            if entry.msgid_plural:
+                assert set(PLACEHOLDER.findall(form)) <= set(wanted), entry.msgid
+            else:
+                assert sorted(PLACEHOLDER.findall(form)) == wanted, entry.msgid
+
+
+@pytest.mark.parametrize("path", CATALOGUES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_the_compiled_catalogue_matches_its_source(path):
+    """The committed .mo says what the .po says (run `make messages` if not)."""
+    mo_path = path.with_suffix(".mo")
+    assert mo_path.exists(), f"{mo_path} is missing: run make messages"
+
+    def contents(catalogue) -> dict:
+        return {
+            (entry.msgctxt, entry.msgid, entry.msgid_plural): (
+                entry.msgstr,
+                tuple(sorted(entry.msgstr_plural.items())),
+            )
+            for entry in catalogue
+            if entry.msgid and not entry.obsolete and "fuzzy" not in entry.flags
+        }
+
+    po, mo = polib.pofile(str(path)), polib.mofile(str(mo_path))
+    assert contents(mo) == contents(po)
+    assert mo.metadata.get("Plural-Forms") == po.metadata.get("Plural-Forms")
+
+
+@pytest.mark.parametrize("lang", SHIPPED)
+def test_a_string_shared_by_catalogues_reads_the_same_in_each(lang):
+    """The demo's catalogue (LOCALE_PATHS) wins for a shared msgid: no page of
+    the apps may then read differently than their own catalogue says."""
+    seen: dict[tuple, tuple[str, Path]] = {}
+    for path in CATALOGUES:
+        if path.parts[-3] != lang:
+            continue
+        for entry in polib.pofile(str(path)):
+            key = (entry.msgctxt, entry.msgid)
+            value = entry.msgstr or str(sorted(entry.msgstr_plural.items()))
+            if key in seen:
+                assert seen[key][0] == value, (key, seen[key][1], path)
+            seen[key] = (value, path)
