@@ -31,6 +31,7 @@ SUBJECTS: dict[str, str] = {
     EventKind.BACKUP_CODES_REGENERATED: "New backup codes were made",
     EventKind.PASSWORD_CHANGED: "Your password was changed",
     EventKind.PASSWORD_RESET: "Your password was reset",
+    EventKind.PASSWORD_FAILURES: "Someone signed in to your account after many wrong passwords",
 }
 # Alerts about a device carry a "this wasn't me" link that revokes it.
 DEVICE_KINDS = frozenset({EventKind.DEVICE_TRUSTED, EventKind.SUSPICIOUS_COOKIE})

@@ -68,6 +68,13 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# First: refuses password attempts while their account or address is
+# throttled, before any backend checks the password.
+AUTHENTICATION_BACKENDS = [
+    "trust.backends.PasswordThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 ROOT_URLCONF = "project.urls"
 WSGI_APPLICATION = "project.wsgi.application"
 ASGI_APPLICATION = "project.asgi.application"

@@ -195,6 +195,15 @@ def _session_reported(account, clock):
     return lambda: browser().post(path)
 
 
+def _password_failures(account, clock):
+    from tests.test_password_throttle import ATTACKER, fail_checked
+
+    fail_checked(browser(REMOTE_ADDR=ATTACKER), account.user.get_username(), 10, clock)
+    clock.shift(timedelta(minutes=15))  # past the wait the failures earned
+    client = browser()
+    return lambda: sign_in(client, account)
+
+
 SCENARIOS = {
     EventKind.DEVICE_TRUSTED: _trusted,
     EventKind.DEVICE_REVOKED: _revoked,
@@ -211,6 +220,7 @@ SCENARIOS = {
     EventKind.PASSWORD_RESET: _password_reset,
     EventKind.TRUST_REFUSED: _trust_refused,
     EventKind.SESSION_REPORTED: _session_reported,
+    EventKind.PASSWORD_FAILURES: _password_failures,
 }
 
 
