@@ -17,11 +17,11 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.hashers import MD5PasswordHasher
 from django.test import RequestFactory
 
-from tests.conftest import PASSWORD, browser, sign_in
+from tests.conftest import PASSWORD, browser, sign_in, step_up
 from tests.test_core_loop import trusted_browser
 from trust import backoff, flows
 from trust.conf import conf
-from trust.models import PasswordThrottle
+from trust.models import EventKind, PasswordThrottle, SecurityEvent, TrustedDevice
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -218,6 +218,61 @@ def test_revoked_trust_does_not_exempt_a_browser(account, clock):
     assert not signed_in(sign_in(laptop, account))
 
 
+def test_a_burst_makes_a_trusted_browser_owe_a_code_and_keeps_its_trust(account, clock):
+    laptop = trusted_browser(account, clock)
+    device = TrustedDevice.objects.get(user=account.user)
+    fail_checked(browser(REMOTE_ADDR=ATTACKER), "alice", 10, clock)
+
+    assert signed_in(sign_in(laptop, account))
+    owed = laptop.get("/", HTTP_ACCEPT="application/json")
+    assert owed.status_code == 401
+    body = json.loads(owed.content)
+    assert body["error"] == "step_up_required"
+    assert "password_failures" in body["reasons"]
+    device.refresh_from_db()
+    assert device.revoked_at is None  # the device is not to blame
+    event = SecurityEvent.objects.get(user=account.user, kind=EventKind.PASSWORD_FAILURES)
+    assert event.reasons == ["password_failures"]
+
+    # A code pays it; the browser was never untrusted.
+    assert step_up(laptop, account, trust=False).status_code == 302
+    assert laptop.get("/").status_code == 200
+    laptop.post("/accounts/logout/")
+    clock.shift(timedelta(seconds=31))
+    assert signed_in(sign_in(laptop, account))
+    again = laptop.get("/")
+    assert again.status_code == 200
+    assert again.wsgi_request.trust.method == "trusted_device"
+    assert SecurityEvent.objects.filter(kind=EventKind.PASSWORD_FAILURES).count() == 1
+
+
+def test_the_code_stays_owed_until_one_is_entered(account, clock):
+    laptop = trusted_browser(account, clock)
+    fail_checked(browser(REMOTE_ADDR=ATTACKER), "alice", 10, clock)
+    for _ in range(2):  # signing in and out again does not shake it off
+        sign_in(laptop, account)
+        assert laptop.get("/", HTTP_ACCEPT="application/json").status_code == 401
+        laptop.post("/accounts/logout/")
+        clock.shift(timedelta(hours=1))
+
+
+def test_nine_failures_are_no_burst(account, clock):
+    laptop = trusted_browser(account, clock)
+    fail_checked(browser(REMOTE_ADDR=ATTACKER), "alice", 9, clock)
+    sign_in(laptop, account)
+    assert laptop.get("/").status_code == 200
+
+
+def test_failures_spread_wider_than_the_window_are_no_burst(account, clock):
+    laptop = trusted_browser(account, clock)
+    attacker = browser(REMOTE_ADDR=ATTACKER)
+    fail_checked(attacker, "alice", 5, clock)
+    clock.shift(conf.PASSWORD_BURST_WINDOW)
+    fail_checked(attacker, "alice", 5, clock)
+    sign_in(laptop, account)
+    assert laptop.get("/").status_code == 200
+
+
 def test_the_admin_login_is_throttled_too_and_shares_the_budget(make_user, clock):
     staff = make_user("root", totp=False, is_staff=True, is_superuser=True)
     attacker = browser(REMOTE_ADDR=ATTACKER)
@@ -242,6 +297,25 @@ def test_the_admin_login_is_throttled_too_and_shares_the_budget(make_user, clock
         "/admin/login/?next=/admin/", {"username": "root", "password": PASSWORD}
     )
     assert response.status_code == 302 and response["Location"] == "/admin/"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_against_a_user_without_2fa_is_an_event_and_an_alert(make_user, clock, mailoutbox):
+    carol = make_user("carol", totp=False)
+    fail_checked(browser(REMOTE_ADDR=ATTACKER), "carol", 10, clock)
+    clock.shift(conf.PASSWORD_MAX_DELAY)
+
+    client = browser(REMOTE_ADDR=ELSEWHERE)
+    assert signed_in(sign_in(client, carol))
+    assert client.get("/").status_code == 200  # no code to give: let in
+    event = SecurityEvent.objects.get(user=carol.user, kind=EventKind.PASSWORD_FAILURES)
+    assert event.ip == ELSEWHERE and event.reasons == ["password_failures"]
+    alerts = [m for m in mailoutbox if "many wrong passwords" in m.subject]
+    assert len(alerts) == 1 and alerts[0].to == [carol.user.email]
+
+    client.post("/accounts/logout/")
+    sign_in(client, carol)  # the same burst is reported once
+    assert SecurityEvent.objects.filter(kind=EventKind.PASSWORD_FAILURES).count() == 1
 
 
 def test_what_was_typed_as_a_username_is_never_stored(account, clock):

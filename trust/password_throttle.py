@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+import django_otp
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.db import transaction
@@ -291,6 +292,39 @@ def _report_burst(request: HttpRequest | None, user: Any, keys: set[str], now: d
         events.record(
             user, events.PASSWORD_FAILURES, request=request, reasons=[policy.PASSWORD_FAILURES]
         )
+
+
+# --- the sign-in decision ------------------------------------------------------
+
+
+def owe_code_after_burst(user: Any, assessment: policy.Assessment) -> policy.Assessment:
+    """After a burst of wrong passwords, a sign-in owes a code, even on a
+    trusted device, until one is entered (the device itself stays trusted).
+
+    SECURITY: a trusted device makes the password the only factor, and a
+    burst means someone is guessing it, perhaps from a copied cookie.
+    """
+    if not burst_unpaid(user):
+        return assessment
+    return policy.Assessment(False, (*assessment.reasons, policy.PASSWORD_FAILURES))
+
+
+def burst_unpaid(user: Any) -> bool:
+    """Has a burst of wrong passwords hit ``user`` since their last code?"""
+    bursts = PasswordThrottle.objects.filter(
+        scope=ACCOUNT, key__in=keys_of(user), burst_at__isnull=False
+    ).values_list("burst_at", flat=True)
+    latest = max((when for when in bursts if when is not None), default=None)
+    return latest is not None and not _code_entered_since(user, latest)
+
+
+def _code_entered_since(user: Any, when: datetime) -> bool:
+    """Has any of the user's second factors accepted a code since ``when``?"""
+    for device in django_otp.devices_for_user(user, confirmed=True):
+        used = getattr(device, "last_used_at", None)  # django-otp's TimestampMixin
+        if used is not None and used >= when:
+            return True
+    return False
 
 
 def connect() -> None:
