@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 import re
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 from django.contrib.auth import authenticate
 from django.contrib.auth.hashers import MD5PasswordHasher
+from django.core.management import call_command
 from django.test import RequestFactory
 
 from tests.conftest import PASSWORD, browser, sign_in, step_up
@@ -316,6 +318,33 @@ def test_a_burst_against_a_user_without_2fa_is_an_event_and_an_alert(make_user, 
     client.post("/accounts/logout/")
     sign_in(client, carol)  # the same burst is reported once
     assert SecurityEvent.objects.filter(kind=EventKind.PASSWORD_FAILURES).count() == 1
+
+
+def test_an_admin_lifts_a_throttle_from_the_command_line(account, clock):
+    fail_checked(browser(REMOTE_ADDR=ATTACKER), "alice", 8, clock)
+    assert not signed_in(sign_in(browser(REMOTE_ADDR=ELSEWHERE), account))
+    out = StringIO()
+    call_command("trust_lift_throttle", "--username", "alice", stdout=out)
+    assert "Lifted 1 password-throttle records." in out.getvalue()
+    assert signed_in(sign_in(browser(REMOTE_ADDR=ELSEWHERE), account))
+
+    for n in range(25):
+        attempt(browser(REMOTE_ADDR=ATTACKER), f"victim{n}")
+    call_command("trust_lift_throttle", "--address", ATTACKER, stdout=StringIO())
+    assert signed_in(sign_in(browser(REMOTE_ADDR=ATTACKER), account))
+
+
+def test_an_admin_lifts_a_throttle_in_the_admin(admin_client, account, clock):
+    fail_checked(browser(REMOTE_ADDR=ATTACKER), "alice", 8, clock)
+    listing = admin_client.get("/admin/trust/passwordthrottle/").content.decode()
+    assert "alice" in listing and ATTACKER in listing
+    row = PasswordThrottle.objects.get(scope="account")
+    response = admin_client.post(
+        "/admin/trust/passwordthrottle/",
+        {"action": "lift_selected", "_selected_action": [row.pk]},
+    )
+    assert response.status_code == 302
+    assert signed_in(sign_in(browser(REMOTE_ADDR=ELSEWHERE), account))
 
 
 def test_what_was_typed_as_a_username_is_never_stored(account, clock):

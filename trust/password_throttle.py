@@ -327,6 +327,36 @@ def _code_entered_since(user: Any, when: datetime) -> bool:
     return False
 
 
+# --- administration -------------------------------------------------------------
+
+
+def lift(*, username: str | None = None, address: str | None = None) -> int:
+    """Forget the failures of an account (by any of its names) or an address."""
+    wanted = Q(pk__in=[])
+    if username is not None:
+        keys = {account_key(backoff.account_name(username))}
+        model = get_user_model()
+        user = model._default_manager.filter(**{model.USERNAME_FIELD: username}).first()
+        if user is not None:
+            keys |= keys_of(user)
+        wanted |= Q(scope=ACCOUNT, key__in=keys)
+    if address is not None:
+        wanted |= Q(scope=ADDRESS, key=backoff.address_bucket(address))
+    deleted, _ = PasswordThrottle.objects.filter(wanted).delete()
+    return deleted
+
+
+def prune(now: datetime | None = None) -> int:
+    """Drop rows whose failures are forgotten and whose burst no trust outlives."""
+    now = now or timezone.now()
+    deleted, _ = (
+        PasswordThrottle.objects.filter(last_failure_at__lte=now - backoff.FORGET_AFTER)
+        .filter(Q(burst_at__isnull=True) | Q(burst_at__lte=now - conf.LIFETIME))
+        .delete()
+    )
+    return deleted
+
+
 def connect() -> None:
     """Connect the receivers (from ``TrustConfig.ready()``)."""
     user_login_failed.connect(count_failure, dispatch_uid="trust.password_throttle.count")
