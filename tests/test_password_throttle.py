@@ -66,10 +66,12 @@ def signed_in(response) -> bool:
     return response.status_code == 302 and "_auth_user_id" in response.wsgi_request.session
 
 
-def fail_checked(client, username: str, failures: int, clock, *, path="/accounts/login/"):
-    """``failures`` wrong passwords, each after the wait the previous ones
-    earned, so every one is checked and counted."""
-    for done in range(failures):
+def fail_checked(
+    client, username: str, failures: int, clock, *, already=0, path="/accounts/login/"
+):
+    """``failures`` wrong passwords (after ``already`` ones), each after the
+    wait the previous ones earned, so every one is checked and counted."""
+    for done in range(already, already + failures):
         wait = backoff.delay(
             done, free=conf.PASSWORD_FREE_FAILURES, max_delay=conf.PASSWORD_MAX_DELAY
         )
@@ -156,6 +158,7 @@ def test_the_wait_doubles_and_is_never_longer_than_the_maximum(account, clock, s
 def test_failures_are_forgotten_after_a_day_without_one(account, clock):
     attacker = browser(REMOTE_ADDR=ATTACKER)
     fail_checked(attacker, "alice", 10, clock)
+    assert not signed_in(sign_in(browser(REMOTE_ADDR=ELSEWHERE), account))
     clock.shift(backoff.FORGET_AFTER)
     attempt(attacker, "alice")  # counted from one again: within the free allowance
     assert signed_in(sign_in(browser(REMOTE_ADDR=ELSEWHERE), account))
@@ -261,8 +264,10 @@ def test_the_code_stays_owed_until_one_is_entered(account, clock):
 def test_nine_failures_are_no_burst(account, clock):
     laptop = trusted_browser(account, clock)
     fail_checked(browser(REMOTE_ADDR=ATTACKER), "alice", 9, clock)
-    sign_in(laptop, account)
-    assert laptop.get("/").status_code == 200
+    clock.shift(timedelta(seconds=10))  # nine counted: the wait is 16 s (eight: 8 s)
+    assert not signed_in(sign_in(browser(REMOTE_ADDR=ELSEWHERE), account))
+    assert signed_in(sign_in(laptop, account))
+    assert laptop.get("/").status_code == 200  # and no code owed
 
 
 def test_failures_spread_wider_than_the_window_are_no_burst(account, clock):
@@ -270,9 +275,11 @@ def test_failures_spread_wider_than_the_window_are_no_burst(account, clock):
     attacker = browser(REMOTE_ADDR=ATTACKER)
     fail_checked(attacker, "alice", 5, clock)
     clock.shift(conf.PASSWORD_BURST_WINDOW)
-    fail_checked(attacker, "alice", 5, clock)
-    sign_in(laptop, account)
-    assert laptop.get("/").status_code == 200
+    fail_checked(attacker, "alice", 5, clock, already=5)
+    clock.shift(timedelta(seconds=20))  # ten counted: the wait is 32 s (nine: 16 s)
+    assert not signed_in(sign_in(browser(REMOTE_ADDR=ELSEWHERE), account))
+    assert signed_in(sign_in(laptop, account))
+    assert laptop.get("/").status_code == 200  # and no code owed
 
 
 def test_the_admin_login_is_throttled_too_and_shares_the_budget(make_user, clock):
