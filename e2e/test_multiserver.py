@@ -207,3 +207,41 @@ def test_throttling_counts_failures_from_both_servers(servers):
         assert locked.status_code == 200
         assert WAIT.search(locked.text), f"{server} did not see the failures made elsewhere"
     assert path_of(third.get(f"{a}/")) == "/2fa/verify/"
+
+
+def test_password_failures_on_both_servers_are_counted_together(servers, database):
+    import psycopg
+
+    a, b = servers
+    name, password = "guessed-at", "a passphrase nobody guesses 7"
+    owner = Browser(FIREFOX_LINUX)
+    signed_up = owner.form(
+        f"{b}/accounts/signup/", {"username": name, "password1": password, "password2": password}
+    )
+    assert signed_up.status_code == 302, signed_up.text[:500]
+    assert owner.sign_out(b).status_code == 302
+
+    # Five free failures, then three more, each after the wait the ones
+    # before earned (1, 2, 4 s), taking turns between the two servers.
+    guesser = Browser(SAFARI_MAC)
+    for n, wait in enumerate([0, 0, 0, 0, 0, 1, 2, 4]):
+        if wait:
+            time.sleep(wait + 0.5)
+        wrong = guesser.form(
+            f"{(a, b)[n % 2]}/accounts/login/", {"username": name, "password": f"{n}"}
+        )
+        assert wrong.status_code == 200 and "Please enter a correct" in wrong.text
+
+    # Counted as one: eight failures, so the next attempt waits 8 s, on both.
+    for server in (a, b):
+        refused = Browser(CHROME_WINDOWS).form(
+            f"{server}/accounts/login/", {"username": name, "password": password}
+        )
+        assert refused.status_code == 200 and "Please enter a correct" in refused.text
+    with psycopg.connect(database) as db:
+        (failures,) = db.execute(
+            "SELECT t.failures FROM trust_passwordthrottle t"
+            " JOIN auth_user u ON u.id = t.user_id WHERE u.username = %s",
+            [name],
+        ).fetchone()
+    assert failures == 8

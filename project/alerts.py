@@ -34,6 +34,7 @@ SUBJECTS: dict[str, Promise] = {
     EventKind.BACKUP_CODES_REGENERATED: _("New backup codes were made"),
     EventKind.PASSWORD_CHANGED: _("Your password was changed"),
     EventKind.PASSWORD_RESET: _("Your password was reset"),
+    EventKind.PASSWORD_FAILURES: _("Someone signed in to your account after many wrong passwords"),
 }
 # Alerts about a device carry a "this wasn't me" link that revokes it.
 DEVICE_KINDS = frozenset({EventKind.DEVICE_TRUSTED, EventKind.SUSPICIOUS_COOKIE})

@@ -102,6 +102,13 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# First: refuses password attempts while their account or address is
+# throttled, before any backend checks the password.
+AUTHENTICATION_BACKENDS = [
+    "trust.backends.PasswordThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 ROOT_URLCONF = "project.urls"
 WSGI_APPLICATION = "project.wsgi.application"
 ASGI_APPLICATION = "project.asgi.application"
@@ -251,10 +258,7 @@ OTP_WEBAUTHN_ALLOWED_ORIGINS = [
 OTP_FLOW_PASSKEY_PASSWORDLESS = os.environ.get("DJANGO_PASSKEY_PASSWORDLESS", "0") == "1"
 # Discoverable credentials (what passwordless needs) are asked for only then.
 OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = OTP_FLOW_PASSKEY_PASSWORDLESS
-AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "django_otp_webauthn.backends.WebAuthnBackend",
-]
+AUTHENTICATION_BACKENDS.append("django_otp_webauthn.backends.WebAuthnBackend")
 
 # A strict Content-Security-Policy: no page the demo or the apps serve runs
 # inline script or style. Django's own middleware from 6.0 on, django-csp's

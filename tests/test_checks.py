@@ -6,6 +6,7 @@ import pytest
 from django.core.checks import run_checks
 
 from trust import checks
+from trust.backends import PasswordThrottleBackend
 from trust.middleware import TrustMiddleware
 
 AUTH = "django.contrib.auth.middleware.AuthenticationMiddleware"
@@ -112,3 +113,30 @@ def test_engines_that_keep_ended_sessions_ended_pass(settings, engine):
 def test_w010_an_engine_it_cannot_judge(settings):
     settings.SESSION_ENGINE = "tests.session_engine_unknown"
     assert ids(checks.check_sessions()) == ["trust.W010"]
+
+
+THROTTLE = "trust.backends.PasswordThrottleBackend"
+MODEL = "django.contrib.auth.backends.ModelBackend"
+
+
+class MyThrottle(PasswordThrottleBackend):
+    pass
+
+
+def test_e030_password_throttle_backend_missing(settings):
+    settings.AUTHENTICATION_BACKENDS = [MODEL]
+    assert ids(checks.check_password_throttle()) == ["trust.E030"]
+
+
+def test_e031_password_throttle_backend_not_first(settings):
+    settings.AUTHENTICATION_BACKENDS = [MODEL, THROTTLE]
+    assert ids(checks.check_password_throttle()) == ["trust.E031"]
+    settings.AUTHENTICATION_BACKENDS = ["tests.test_checks.MyThrottle", MODEL]
+    assert ids(checks.check_password_throttle()) == []
+
+
+def test_e032_password_throttle_limits_malformed(settings):
+    settings.TRUST_PASSWORD_FREE_FAILURES = -1
+    settings.TRUST_PASSWORD_BURST = 0
+    settings.TRUST_PASSWORD_MAX_DELAY = 900
+    assert ids(checks.check_password_throttle()) == ["trust.E032"] * 3

@@ -11,7 +11,8 @@ from django.core.management import call_command
 
 from tests.conftest import browser, sign_in
 from tests.test_core_loop import trusted_browser
-from trust.models import SupersededToken, TrustedDevice, TrustedSession
+from trust import password_throttle
+from trust.models import PasswordThrottle, SupersededToken, TrustedDevice, TrustedSession
 
 
 def test_prune_drops_what_outlived_its_use(account, clock):
@@ -33,3 +34,24 @@ def test_prune_drops_what_outlived_its_use(account, clock):
     ]
     assert not SupersededToken.objects.exists()
     assert TrustedDevice.objects.count() == 1  # history stays
+
+
+def test_prune_forgets_password_failures_a_day_old(account, clock):
+    for name in ("alice", "nobody"):
+        browser(REMOTE_ADDR="203.0.113.66").post(
+            "/accounts/login/", {"username": name, "password": "wrong"}
+        )
+    assert PasswordThrottle.objects.count() == 3  # two accounts, one address
+    clock.shift(timedelta(hours=23))
+    browser(REMOTE_ADDR="198.51.100.7").post(
+        "/accounts/login/", {"username": "nobody", "password": "wrong"}
+    )
+    clock.shift(timedelta(hours=2))
+
+    out = StringIO()
+    call_command("trust_prune", stdout=out)
+    assert "Pruned 2 password-throttle records." in out.getvalue()
+    assert sorted(PasswordThrottle.objects.values_list("scope", "key")) == [
+        ("account", password_throttle.account_key("nobody")),
+        ("address", "198.51.100.7/32"),
+    ]

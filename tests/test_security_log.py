@@ -235,6 +235,15 @@ def _passkey_sign_in(account, clock):
     return act
 
 
+def _password_failures(account, clock):
+    from tests.test_password_throttle import ATTACKER, fail_checked
+
+    fail_checked(browser(REMOTE_ADDR=ATTACKER), account.user.get_username(), 10, clock)
+    clock.shift(timedelta(minutes=15))  # past the wait the failures earned
+    client = browser()
+    return lambda: sign_in(client, account)
+
+
 SCENARIOS = {
     EventKind.DEVICE_TRUSTED: _trusted,
     EventKind.DEVICE_REVOKED: _revoked,
@@ -254,6 +263,7 @@ SCENARIOS = {
     EventKind.PASSKEY_ADDED: _passkey_added,
     EventKind.PASSKEY_REMOVED: _passkey_removed,
     EventKind.PASSKEY_SIGN_IN: _passkey_sign_in,
+    EventKind.PASSWORD_FAILURES: _password_failures,
 }
 
 

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import flows
-from .models import SecurityEvent, TrustedDevice
+from .models import PasswordThrottle, SecurityEvent, TrustedDevice
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -146,3 +146,43 @@ class SecurityEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+@admin.register(PasswordThrottle)
+class PasswordThrottleAdmin(admin.ModelAdmin):
+    """Who is being guessed at, and from where; lifting forgets the failures."""
+
+    list_display = ["scope", "subject", "failures", "last_failure_at", "burst_at"]
+    list_filter = ["scope", "last_failure_at"]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "user__email", "key"]
+    # SECURITY: an account's key is a keyed hash of what was typed; the
+    # typed text itself is never stored (it is sometimes a password).
+    fields = readonly_fields = (
+        "scope",
+        "user",
+        "failures",
+        "last_failure_at",
+        "burst_at",
+        "burst_reported_at",
+    )
+    actions = ["lift_selected"]
+
+    @admin.display(description="account or address")
+    def subject(self, obj: PasswordThrottle) -> str:
+        if obj.scope == PasswordThrottle.ADDRESS:
+            return obj.key
+        return str(obj.user) if obj.user is not None else "(no such account)"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.action(
+        description="Lift the selected throttles (forget their failures)", permissions=["delete"]
+    )
+    def lift_selected(self, request: HttpRequest, queryset: QuerySet[PasswordThrottle]) -> None:
+        count, _ = queryset.delete()
+        self.message_user(request, f"Lifted {count} password throttle(s).")

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from django_otp.models import Device
 
-from . import events, flows, policy, sessions, tokens
+from . import events, flows, password_throttle, policy, sessions, tokens
 from .client_ip import client_ip
 from .conf import conf
 from .fingerprint import Fingerprint
@@ -108,6 +108,7 @@ def _assess(
         idle_timeout=conf.IDLE_TIMEOUT,
         require_known_network=conf.REQUIRE_KNOWN_NETWORK,
     )
+    assessment = password_throttle.owe_code_after_burst(user, assessment)
     if assessment.recognized and device is not None and secret is not None:
         if _admit(request, user, state, presented, secret, device, fp, assessment):
             return device

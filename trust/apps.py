@@ -42,3 +42,7 @@ class TrustConfig(AppConfig):
                 sender=device_model,
                 dispatch_uid=f"trust.end_sessions_without_second_factor.{label}",
             )
+
+        from . import password_throttle
+
+        password_throttle.connect()

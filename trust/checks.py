@@ -245,3 +245,54 @@ def check_cookie_name(app_configs: Any = None, **kwargs: Any) -> list[CheckMessa
             id="trust.W007",
         )
     ]
+
+
+@register()
+def check_password_throttle(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    from .backends import PasswordThrottleBackend
+
+    backends = list(settings.AUTHENTICATION_BACKENDS)
+    ours = _index_of(backends, PasswordThrottleBackend)
+    path = "trust.backends.PasswordThrottleBackend"
+    errors: list[CheckMessage] = []
+    if ours is None:
+        errors.append(
+            Error(
+                f"{path} is not in AUTHENTICATION_BACKENDS: password guessing is not throttled.",
+                hint="Put it first in AUTHENTICATION_BACKENDS.",
+                id="trust.E030",
+            )
+        )
+    elif ours != 0:
+        errors.append(
+            Error(
+                f"{path} must come first in AUTHENTICATION_BACKENDS: the backends before "
+                "it check passwords while their account or address is throttled.",
+                hint="Move it to the front of AUTHENTICATION_BACKENDS.",
+                id="trust.E031",
+            )
+        )
+    return errors + _password_limits()
+
+
+def _password_limits() -> list[CheckMessage]:
+    counts = {
+        "TRUST_PASSWORD_FREE_FAILURES": (conf.PASSWORD_FREE_FAILURES, 0),
+        "TRUST_PASSWORD_ADDRESS_FREE_FAILURES": (conf.PASSWORD_ADDRESS_FREE_FAILURES, 0),
+        "TRUST_PASSWORD_BURST": (conf.PASSWORD_BURST, 1),
+    }
+    errors: list[CheckMessage] = [
+        Error(f"{name} must be a whole number >= {least}, not {value!r}.", id="trust.E032")
+        for name, (value, least) in counts.items()
+        if isinstance(value, bool) or not isinstance(value, int) or value < least
+    ]
+    durations = {
+        "TRUST_PASSWORD_MAX_DELAY": conf.PASSWORD_MAX_DELAY,
+        "TRUST_PASSWORD_BURST_WINDOW": conf.PASSWORD_BURST_WINDOW,
+    }
+    errors += [
+        Error(f"{name} must be a positive timedelta, not {value!r}.", id="trust.E032")
+        for name, value in durations.items()
+        if not isinstance(value, timedelta) or value <= timedelta(0)
+    ]
+    return errors

@@ -41,6 +41,17 @@ TRUST_TOUCH_INTERVAL           1 hour             How often a session let in by 
                                                   checks that the trust still holds.
 TRUST_SESSION_LIFETIME         24 hours           A signed-in session ends this long after
                                                   sign-in, however active (``None``: never).
+TRUST_PASSWORD_FREE_FAILURES   5                  Wrong passwords for one account (known or
+                                                  not) before each further attempt waits:
+                                                  1 s, then twice as long after each failure.
+TRUST_PASSWORD_ADDRESS_FREE_FAILURES
+                               20                 The same, from one client address (an
+                                                  IPv6 /64 is one address).
+TRUST_PASSWORD_MAX_DELAY       15 minutes         The longest wait: nobody is locked out
+                                                  for good.
+TRUST_PASSWORD_BURST           10                 Wrong passwords for one account within
+TRUST_PASSWORD_BURST_WINDOW    15 minutes         this long: its next sign-in owes a code,
+                                                  even on a trusted device.
 =============================  =================  ==========================================
 """
 
@@ -75,6 +86,11 @@ _DEFAULTS: dict[str, Any] = {
     "TRUST_USER_AGENT_MAX_LENGTH": 512,
     "TRUST_TOUCH_INTERVAL": timedelta(hours=1),
     "TRUST_SESSION_LIFETIME": timedelta(hours=24),
+    "TRUST_PASSWORD_FREE_FAILURES": 5,
+    "TRUST_PASSWORD_ADDRESS_FREE_FAILURES": 20,
+    "TRUST_PASSWORD_MAX_DELAY": timedelta(minutes=15),
+    "TRUST_PASSWORD_BURST": 10,
+    "TRUST_PASSWORD_BURST_WINDOW": timedelta(minutes=15),
 }
 
 
@@ -169,6 +185,26 @@ class Conf:
     @property
     def SESSION_LIFETIME(self) -> timedelta | None:
         return _get("TRUST_SESSION_LIFETIME")
+
+    @property
+    def PASSWORD_FREE_FAILURES(self) -> int:
+        return _get("TRUST_PASSWORD_FREE_FAILURES")
+
+    @property
+    def PASSWORD_ADDRESS_FREE_FAILURES(self) -> int:
+        return _get("TRUST_PASSWORD_ADDRESS_FREE_FAILURES")
+
+    @property
+    def PASSWORD_MAX_DELAY(self) -> timedelta:
+        return _get("TRUST_PASSWORD_MAX_DELAY")
+
+    @property
+    def PASSWORD_BURST(self) -> int:
+        return _get("TRUST_PASSWORD_BURST")
+
+    @property
+    def PASSWORD_BURST_WINDOW(self) -> timedelta:
+        return _get("TRUST_PASSWORD_BURST_WINDOW")
 
 
 conf = Conf()

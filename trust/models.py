@@ -124,6 +124,7 @@ class EventKind(models.TextChoices):
     PASSKEY_ADDED = "passkey_added", _("Passkey added")
     PASSKEY_REMOVED = "passkey_removed", _("Passkey removed")
     PASSKEY_SIGN_IN = "passkey_sign_in", _("Signed in with a passkey alone")
+    PASSWORD_FAILURES = "password_failures", _("Signed in after many wrong passwords")
 
 
 class SecurityEvent(models.Model):
@@ -153,3 +154,45 @@ class SecurityEvent(models.Model):
     def reason_labels(self) -> list[str]:
         """The reasons as a person reads them, in the active language."""
         return reason_labels.labels(self.reasons or [])
+
+
+class PasswordThrottle(models.Model):
+    """Failed password sign-ins against one account, or from one client address.
+
+    Counted with atomic updates, so any number of servers and parallel
+    requests share one count (``trust.password_throttle``). Rows are
+    forgotten a day after their last failure (``manage.py trust_prune``).
+    """
+
+    ACCOUNT = "account"
+    ADDRESS = "address"
+
+    scope = models.CharField(max_length=8, choices=[(ACCOUNT, "account"), (ADDRESS, "address")])
+    # Account: a keyed hash of the normalized username (never the typed text:
+    # people type passwords into username fields). Address: the IP, or the
+    # /64 of an IPv6 address.
+    key = models.CharField(max_length=64, editable=False)
+    # The account the username names, when one does: for the admin only.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    failures = models.PositiveIntegerField(default=0)
+    last_failure_at = models.DateTimeField(default=timezone.now)
+    # Set while one attempt past the free allowance is being checked: the
+    # attempts racing it wait, so a flood cannot slip through one opening.
+    probe_until = models.DateTimeField(null=True, blank=True)
+    # Accounts: times (epoch seconds) of the latest failures, to spot a burst.
+    recent = models.JSONField(default=list, blank=True, editable=False)
+    # Accounts: a burst of failures was last seen then; a sign-in owes a
+    # code until one is entered after it.
+    burst_at = models.DateTimeField(null=True, blank=True)
+    burst_reported_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="trust_password_throttle_key")
+        ]
+        indexes = [models.Index(fields=["last_failure_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key if self.scope == self.ADDRESS else self.user_id or '?'}"

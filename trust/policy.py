@@ -25,6 +25,7 @@ STALE_TOKEN = "stale_token"
 AGENT_CHANGED = "agent_changed"
 UNKNOWN_DEVICE = "unknown_device"
 AUTHENTICATOR_REMOVED = "authenticator_removed"
+PASSWORD_FAILURES = "password_failures"  # a burst of wrong passwords (password_throttle)
 
 
 class DeviceRecord(Protocol):

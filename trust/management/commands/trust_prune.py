@@ -1,8 +1,9 @@
 """``manage.py trust_prune``: forget what outlived its use.
 
 Run it beside Django's ``clearsessions`` (a daily cron job): it drops the
-session index entries of sessions that expired or were flushed, and the
-old-secret hashes of devices whose trust is over. Revoked and expired
+session index entries of sessions that expired or were flushed, the
+old-secret hashes of devices whose trust is over, and the password-throttle
+records whose failures are forgotten (a day without one). Revoked and expired
 devices themselves are kept: the devices page and the admin show history.
 """
 
@@ -16,6 +17,7 @@ from django.core.management.base import BaseCommand
 from django.db.models import Q
 from django.utils import timezone
 
+from trust import password_throttle
 from trust.models import SupersededToken, TrustedSession
 
 
@@ -34,3 +36,5 @@ class Command(BaseCommand):
             Q(device__revoked_at__isnull=False) | Q(device__expires_at__lte=timezone.now())
         ).delete()
         self.stdout.write(f"Pruned {sessions} session index entries and {tokens} old secrets.")
+        throttles = password_throttle.prune()
+        self.stdout.write(f"Pruned {throttles} password-throttle records.")

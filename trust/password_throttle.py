@@ -1,0 +1,363 @@
+"""Throttling password guessing, per account and per client address.
+
+Every login view reaches it through Django's own hooks:
+``trust.backends.PasswordThrottleBackend``, first in
+``AUTHENTICATION_BACKENDS``, asks ``refuses()`` before any backend checks a
+password; the receivers of ``user_login_failed`` and ``user_logged_in``
+(``connect()``) count and clear. The counts are ``PasswordThrottle`` rows
+changed only by atomic statements, so every server and every parallel
+request spends one shared budget.
+
+A refused attempt is answered exactly as a wrong password (Django's
+``authenticate()`` returns ``None`` and sends ``user_login_failed``), its
+password is never checked, and it costs nothing more: the wait is bounded
+by ``TRUST_PASSWORD_MAX_DELAY`` from the last failure that was checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import django_otp
+from django.contrib.auth import get_user_model
+from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.db import transaction
+from django.db.models import Case, F, Q, Value, When
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from django.views.decorators.debug import sensitive_variables
+from django_otp.models import Device
+
+from . import backoff, events, policy
+from .client_ip import client_ip
+from .conf import conf
+from .models import PasswordThrottle, TrustedDevice
+from .presented import Presented, request_fingerprint
+
+ACCOUNT, ADDRESS = PasswordThrottle.ACCOUNT, PasswordThrottle.ADDRESS
+# Set on the request by the backend: this attempt was refused unchecked, so
+# the ``user_login_failed`` that follows is not a failure to count.
+_REFUSED = "_trustgate_password_refused"
+
+
+def account_key(name: str) -> str:
+    """The budget of the account a username names (``backoff.account_name``).
+
+    Keyed with SECRET_KEY: the table never holds what was typed, which is
+    sometimes a password typed into the wrong field.
+    """
+    return salted_hmac("trust.password_throttle", name, algorithm="sha256").hexdigest()
+
+
+def keys_of(user: Any) -> set[str]:
+    """Every budget a user's failures may have been charged to: the names
+    people sign in with (username, e-mail)."""
+    names = [user.get_username()]
+    email = getattr(user, user.get_email_field_name(), "") or ""
+    if email:
+        names.append(email)
+    return {account_key(backoff.account_name(name)) for name in names}
+
+
+def typed_username(username: object, credentials: Mapping[str, Any]) -> object:
+    """The account an ``authenticate()`` call names, whatever its keyword."""
+    if username is not None:
+        return username
+    field = get_user_model().USERNAME_FIELD
+    return credentials.get(field, credentials.get("email"))
+
+
+def _address(request: HttpRequest | None) -> str | None:
+    return backoff.address_bucket(client_ip(request)) if request is not None else None
+
+
+def _free(scope: str) -> int:
+    return conf.PASSWORD_FREE_FAILURES if scope == ACCOUNT else conf.PASSWORD_ADDRESS_FREE_FAILURES
+
+
+def _count(row: PasswordThrottle) -> backoff.Count:
+    return backoff.Count(row.failures, row.last_failure_at, row.probe_until)
+
+
+# --- before the password is checked ------------------------------------------
+
+
+def refuses(request: HttpRequest | None, username: object) -> bool:
+    """Must this attempt be refused without checking its password?"""
+    refused = _refuses(request, username)
+    if request is not None:
+        setattr(request, _REFUSED, refused)
+    return refused
+
+
+def _refuses(request: HttpRequest | None, username: object) -> bool:
+    now = timezone.now()
+    wanted = Q(pk__in=[])  # matches nothing: the budgets below are or-ed in
+    if username is not None:
+        wanted |= Q(scope=ACCOUNT, key=account_key(backoff.account_name(username)))
+    address = _address(request)
+    if address is not None:
+        wanted |= Q(scope=ADDRESS, key=address)
+    rows = list(PasswordThrottle.objects.filter(wanted))
+    # Only an account that holds attempts back asks whether this browser is
+    # one its owner trusted (the cookie's devices cost a query).
+    held = [
+        row
+        for row in rows
+        if row.scope == ADDRESS
+        or not (_count(row).backing_off(now, free=_free(ACCOUNT)) or row.probe_until)
+        or not _trusted_browser(request, row.key)
+    ]
+    for row in held:
+        if _count(row).waits_until(now, free=_free(row.scope), max_delay=conf.PASSWORD_MAX_DELAY):
+            return True
+    return not _take_turns(held, now)
+
+
+def _take_turns(rows: list[PasswordThrottle], now: datetime) -> bool:
+    """Past the free allowance, one attempt at a time: each budget lets one
+    in (compare-and-swap) and holds the others until its outcome is known.
+
+    SECURITY: otherwise a flood of parallel guesses sent the moment a wait
+    ends would all be checked before the first failure is counted.
+    """
+    taken: list[tuple[PasswordThrottle, datetime]] = []
+    for row in rows:
+        count = _count(row)
+        free = _free(row.scope)
+        if not count.backing_off(now, free=free):
+            continue
+        until = now + backoff.delay(
+            count.current(now) + 1, free=free, max_delay=conf.PASSWORD_MAX_DELAY
+        )
+        won = (
+            PasswordThrottle.objects.filter(
+                pk=row.pk, failures=row.failures, last_failure_at=row.last_failure_at
+            )
+            .filter(Q(probe_until__isnull=True) | Q(probe_until__lte=now))
+            .update(probe_until=until)
+        )
+        if not won:
+            for mine, when in taken:
+                PasswordThrottle.objects.filter(pk=mine.pk, probe_until=when).update(
+                    probe_until=None
+                )
+            return False
+        taken.append((row, until))
+    return True
+
+
+@sensitive_variables()
+def _trusted_browser(request: HttpRequest | None, key: str) -> bool:
+    """Does this browser hold live trust of the account being tried?
+
+    SECURITY: OWASP's "device cookies": whoever keeps guessing a victim's
+    password (and so keeps the account's budget spent) must not lock the
+    victim out of the browsers they trusted. Such a browser is held by its
+    address's budget only; its failures still count, and a burst of them
+    still makes the next sign-in owe a code.
+    """
+    if request is None:
+        return False
+    presented = Presented.read(request)
+    if not presented.secrets:
+        return False
+    fp = request_fingerprint(request)
+    now = timezone.now()
+    for device in presented.secrets.values():
+        assessment = policy.assess(
+            device,
+            fp,
+            now,
+            idle_timeout=conf.IDLE_TIMEOUT,
+            require_known_network=conf.REQUIRE_KNOWN_NETWORK,
+        )
+        if assessment.recognized and _authenticator_lives(device) and key in keys_of(device.user):
+            return True
+    return False
+
+
+def _authenticator_lives(device: TrustedDevice) -> bool:
+    otp_device = Device.from_persistent_id(device.otp_device)
+    return otp_device is not None and otp_device.user_id == device.user_id and otp_device.confirmed
+
+
+# --- after it was checked -----------------------------------------------------
+
+
+def count_failure(
+    sender: Any, credentials: Mapping[str, Any], request: HttpRequest | None = None, **kwargs: Any
+) -> None:
+    """Receiver of ``user_login_failed``: one more failure for the account
+    named and for the client address."""
+    if "password" not in credentials:
+        return  # not a password sign-in (a remote user, a token): not ours
+    if request is not None and getattr(request, _REFUSED, False):
+        return  # refused unchecked: nothing was learnt, nothing is counted
+    now = timezone.now()
+    username = typed_username(None, credentials)
+    if username is not None:
+        key = account_key(backoff.account_name(username))
+        _charge(ACCOUNT, key, now, user_id=_user_named(username))
+    address = _address(request)
+    if address is not None:
+        _charge(ADDRESS, address, now)
+
+
+def _user_named(username: object) -> Any:
+    """The pk of the account ``username`` names exactly, if any (for the admin)."""
+    model = get_user_model()
+    text = username if isinstance(username, str) else str(username)
+    name = model.normalize_username(text[: backoff.MAX_USERNAME_LENGTH])
+    return (
+        model._default_manager.filter(**{model.USERNAME_FIELD: name})
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def _charge(scope: str, key: str, now: datetime, *, user_id: Any = None) -> None:
+    """Count one failure: an atomic increment, whoever else counts meanwhile."""
+    with transaction.atomic():
+        PasswordThrottle.objects.bulk_create(
+            [PasswordThrottle(scope=scope, key=key, failures=0, last_failure_at=now)],
+            ignore_conflicts=True,
+        )
+        forgotten = Q(last_failure_at__lte=now - backoff.FORGET_AFTER)
+        changes: dict[str, Any] = {
+            "failures": Case(When(forgotten, then=Value(1)), default=F("failures") + 1),
+            "last_failure_at": now,
+            "probe_until": None,
+        }
+        if user_id is not None:
+            changes["user_id"] = user_id
+        rows = PasswordThrottle.objects.filter(scope=scope, key=key)
+        rows.update(**changes)  # holds the row's lock until the block ends
+        if scope == ACCOUNT:
+            _note_burst(rows.select_for_update().get(), now)
+
+
+def _note_burst(row: PasswordThrottle, now: datetime) -> None:
+    """Keep the times of the latest failures; enough of them within the
+    window is a burst. Read and written under the row lock ``_charge`` took."""
+    burst, window = conf.PASSWORD_BURST, conf.PASSWORD_BURST_WINDOW.total_seconds()
+    stamp = now.timestamp()
+    # Parallel failures take the lock in any order: keep the ones newer than
+    # this one's own time too, and drop only what left the window.
+    recent = [t for t in row.recent if isinstance(t, int | float) and stamp - t < window]
+    row.recent = sorted([*recent, stamp])[-max(burst, 1) :]
+    fields = ["recent"]
+    if len(row.recent) >= burst:
+        row.burst_at = now
+        fields.append("burst_at")
+    row.save(update_fields=fields)
+
+
+def clear_on_sign_in(
+    sender: Any, request: HttpRequest | None = None, user: Any = None, **kwargs: Any
+) -> None:
+    """Receiver of ``user_logged_in``: the account's own failures are forgotten.
+
+    SECURITY: the address's are not. Someone signing in to their own account
+    must not buy more guesses at others' from the same address (allauth's
+    65.8.1 advisory). Only the turn this attempt held there is given back.
+    """
+    if user is None:
+        return
+    now = timezone.now()
+    keys = keys_of(user)
+    _report_burst(request, user, keys, now)
+    PasswordThrottle.objects.filter(scope=ACCOUNT, key__in=keys).update(
+        failures=0, probe_until=None, recent=[]
+    )
+    address = _address(request)
+    if address is not None:
+        PasswordThrottle.objects.filter(
+            scope=ADDRESS, key=address, probe_until__isnull=False
+        ).update(probe_until=None)
+
+
+def _report_burst(request: HttpRequest | None, user: Any, keys: set[str], now: datetime) -> None:
+    """The first sign-in after a burst is a security event (and the site's
+    alert): whoever signs in may be the one who guessed. Once per burst."""
+    reported = (
+        PasswordThrottle.objects.filter(scope=ACCOUNT, key__in=keys, burst_at__isnull=False)
+        .filter(Q(burst_reported_at__isnull=True) | Q(burst_reported_at__lt=F("burst_at")))
+        .update(burst_reported_at=now)
+    )
+    if reported:
+        events.record(
+            user, events.PASSWORD_FAILURES, request=request, reasons=[policy.PASSWORD_FAILURES]
+        )
+
+
+# --- the sign-in decision ------------------------------------------------------
+
+
+def owe_code_after_burst(user: Any, assessment: policy.Assessment) -> policy.Assessment:
+    """After a burst of wrong passwords, a sign-in owes a code, even on a
+    trusted device, until one is entered (the device itself stays trusted).
+
+    SECURITY: a trusted device makes the password the only factor, and a
+    burst means someone is guessing it, perhaps from a copied cookie.
+    """
+    if not burst_unpaid(user):
+        return assessment
+    return policy.Assessment(False, (*assessment.reasons, policy.PASSWORD_FAILURES))
+
+
+def burst_unpaid(user: Any) -> bool:
+    """Has a burst of wrong passwords hit ``user`` since their last code?"""
+    bursts = PasswordThrottle.objects.filter(
+        scope=ACCOUNT, key__in=keys_of(user), burst_at__isnull=False
+    ).values_list("burst_at", flat=True)
+    latest = max((when for when in bursts if when is not None), default=None)
+    return latest is not None and not _code_entered_since(user, latest)
+
+
+def _code_entered_since(user: Any, when: datetime) -> bool:
+    """Has any of the user's second factors accepted a code since ``when``?"""
+    for device in django_otp.devices_for_user(user, confirmed=True):
+        used = getattr(device, "last_used_at", None)  # django-otp's TimestampMixin
+        if used is not None and used >= when:
+            return True
+    return False
+
+
+# --- administration -------------------------------------------------------------
+
+
+def lift(*, username: str | None = None, address: str | None = None) -> int:
+    """Forget the failures of an account (by any of its names) or an address."""
+    wanted = Q(pk__in=[])
+    if username is not None:
+        keys = {account_key(backoff.account_name(username))}
+        model = get_user_model()
+        user = model._default_manager.filter(**{model.USERNAME_FIELD: username}).first()
+        if user is not None:
+            keys |= keys_of(user)
+        wanted |= Q(scope=ACCOUNT, key__in=keys)
+    if address is not None:
+        wanted |= Q(scope=ADDRESS, key=backoff.address_bucket(address))
+    deleted, _ = PasswordThrottle.objects.filter(wanted).delete()
+    return deleted
+
+
+def prune(now: datetime | None = None) -> int:
+    """Drop rows whose failures are forgotten and whose burst no trust outlives."""
+    now = now or timezone.now()
+    deleted, _ = (
+        PasswordThrottle.objects.filter(last_failure_at__lte=now - backoff.FORGET_AFTER)
+        .filter(Q(burst_at__isnull=True) | Q(burst_at__lte=now - conf.LIFETIME))
+        .delete()
+    )
+    return deleted
+
+
+def connect() -> None:
+    """Connect the receivers (from ``TrustConfig.ready()``)."""
+    user_login_failed.connect(count_failure, dispatch_uid="trust.password_throttle.count")
+    user_logged_in.connect(clear_on_sign_in, dispatch_uid="trust.password_throttle.clear")
