@@ -79,6 +79,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "rest_framework",
+    "rest_framework.authtoken",
     "trust",
     "otp_flow",
     "project",
@@ -252,3 +254,13 @@ else:
 MIDDLEWARE.insert(
     MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, _CSP_MIDDLEWARE
 )
+
+# The API (/api/token/): sessions (with DRF's CSRF check) and tokens that
+# trust.contrib.drf mints only for a session that passed the gate. DRF's
+# default BasicAuthentication would take a password alone (trust.W021).
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+}

@@ -31,7 +31,9 @@ TRUST_EXEMPT_PATHS             []                 Path prefixes a pending sessio
 TRUST_EXEMPT_URL_NAMES         []                 URL names a pending session may reach.
 TRUST_VERIFY_URL_NAME          "otp_flow:verify"  The code page.
 TRUST_ENROLL_URL_NAME          "otp_flow:setup"   The enrollment page.
-TRUST_LOGOUT_URL_NAME          "logout"           The sign-out view (exempt from the gate).
+TRUST_LOGOUT_URL_NAME          "logout", else     The sign-out view (exempt from the gate).
+                               "account_logout"   Unset: Django's name if the URLconf has
+                                                  it, else django-allauth's.
 TRUST_ENROLLMENT_REQUIRED      None               Dotted path of ``f(user) -> bool``: users
                                                   it names must enroll before going on.
 TRUST_USER_AGENT_MAX_LENGTH    512                User agents are cut to this length before
@@ -41,6 +43,10 @@ TRUST_TOUCH_INTERVAL           1 hour             How often a session let in by 
                                                   checks that the trust still holds.
 TRUST_SESSION_LIFETIME         24 hours           A signed-in session ends this long after
                                                   sign-in, however active (``None``: never).
+TRUST_API_TOKEN_REQUIRES       "verified"         What a session needs for
+                                                  ``trust.contrib.drf``'s token view: "verified"
+                                                  (a code, or a trusted device) or "code"
+                                                  (a code entered in this session).
 =============================  =================  ==========================================
 """
 
@@ -70,12 +76,16 @@ _DEFAULTS: dict[str, Any] = {
     "TRUST_EXEMPT_URL_NAMES": (),
     "TRUST_VERIFY_URL_NAME": "otp_flow:verify",
     "TRUST_ENROLL_URL_NAME": "otp_flow:setup",
-    "TRUST_LOGOUT_URL_NAME": "logout",
     "TRUST_ENROLLMENT_REQUIRED": None,
     "TRUST_USER_AGENT_MAX_LENGTH": 512,
     "TRUST_TOUCH_INTERVAL": timedelta(hours=1),
     "TRUST_SESSION_LIFETIME": timedelta(hours=24),
+    "TRUST_API_TOKEN_REQUIRES": "verified",
 }
+
+# The sign-out views Trustgate knows by URL name, tried in order when
+# TRUST_LOGOUT_URL_NAME is not set: Django's auth URLs, then django-allauth's.
+LOGOUT_URL_NAMES = ("logout", "account_logout")
 
 
 def _get(name: str) -> Any:
@@ -149,7 +159,9 @@ class Conf:
 
     @property
     def LOGOUT_URL_NAME(self) -> str:
-        return _get("TRUST_LOGOUT_URL_NAME")
+        """The setting if set; else the first known sign-out name the URLconf has."""
+        name = getattr(settings, "TRUST_LOGOUT_URL_NAME", None)
+        return name if name is not None else _detected_logout_url_name()
 
     @property
     def ENROLLMENT_REQUIRED(self) -> Callable[[Any], bool] | None:
@@ -169,6 +181,23 @@ class Conf:
     @property
     def SESSION_LIFETIME(self) -> timedelta | None:
         return _get("TRUST_SESSION_LIFETIME")
+
+    @property
+    def API_TOKEN_REQUIRES(self) -> str:
+        return _get("TRUST_API_TOKEN_REQUIRES")
+
+
+def _detected_logout_url_name() -> str:
+    # Read at call time (the URLconf can differ per request and per test).
+    from django.urls import NoReverseMatch, reverse
+
+    for name in LOGOUT_URL_NAMES:
+        try:
+            reverse(name)
+        except NoReverseMatch:
+            continue
+        return name
+    return LOGOUT_URL_NAMES[0]
 
 
 conf = Conf()
