@@ -209,19 +209,21 @@ TRUST_PROXY_NETWORKS = [
     if network.strip()
 ]
 
-EMAIL_FILE_PATH = os.environ.get("DJANGO_EMAIL_FILE_PATH") or None
+_EMAIL_FILE_PATH = os.environ.get("DJANGO_EMAIL_FILE_PATH") or None
 _EMAIL_BACKEND = (
     "django.core.mail.backends.filebased.EmailBackend"
-    if EMAIL_FILE_PATH
+    if _EMAIL_FILE_PATH
     else "django.core.mail.backends.console.EmailBackend"
 )
 if django.VERSION >= (6, 1):
+    # Django 6.1 refuses the old EMAIL_* settings beside MAILERS (even set to None).
     _MAILER: dict = {"BACKEND": _EMAIL_BACKEND}
-    if EMAIL_FILE_PATH:
-        _MAILER["OPTIONS"] = {"file_path": EMAIL_FILE_PATH}
+    if _EMAIL_FILE_PATH:
+        _MAILER["OPTIONS"] = {"file_path": _EMAIL_FILE_PATH}
     MAILERS = {"default": _MAILER}
 else:
     EMAIL_BACKEND = _EMAIL_BACKEND
+    EMAIL_FILE_PATH = _EMAIL_FILE_PATH
 DEFAULT_FROM_EMAIL = "security@trustgate.invalid"
 
 LOGGING = {
