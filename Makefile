@@ -23,7 +23,7 @@ E2E_STAMP := $(VENV)/.installed-e2e
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[postgres,redis,demo]" --group dev "django-stubs[compatible-mypy]>=5.2,<5.3"
+	$(BIN)/python -m pip install --quiet -e ".[postgres,redis,demo,drf,allauth]" --group dev "django-stubs[compatible-mypy]>=5.2,<5.3"
 	touch $(STAMP)
 
 install: $(STAMP)

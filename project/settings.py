@@ -81,6 +81,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     # Passkeys: a django-otp device plugin (WebAuthn).
     "django_otp_webauthn",
+    "rest_framework",
+    "rest_framework.authtoken",
     "trust",
     "otp_flow",
     "project",
@@ -223,19 +225,21 @@ TRUST_PROXY_NETWORKS = [
     if network.strip()
 ]
 
-EMAIL_FILE_PATH = os.environ.get("DJANGO_EMAIL_FILE_PATH") or None
+_EMAIL_FILE_PATH = os.environ.get("DJANGO_EMAIL_FILE_PATH") or None
 _EMAIL_BACKEND = (
     "django.core.mail.backends.filebased.EmailBackend"
-    if EMAIL_FILE_PATH
+    if _EMAIL_FILE_PATH
     else "django.core.mail.backends.console.EmailBackend"
 )
 if django.VERSION >= (6, 1):
+    # Django 6.1 refuses the old EMAIL_* settings beside MAILERS (even set to None).
     _MAILER: dict = {"BACKEND": _EMAIL_BACKEND}
-    if EMAIL_FILE_PATH:
-        _MAILER["OPTIONS"] = {"file_path": EMAIL_FILE_PATH}
+    if _EMAIL_FILE_PATH:
+        _MAILER["OPTIONS"] = {"file_path": _EMAIL_FILE_PATH}
     MAILERS = {"default": _MAILER}
 else:
     EMAIL_BACKEND = _EMAIL_BACKEND
+    EMAIL_FILE_PATH = _EMAIL_FILE_PATH
 DEFAULT_FROM_EMAIL = "security@trustgate.invalid"
 
 LOGGING = {
@@ -283,3 +287,13 @@ else:
 MIDDLEWARE.insert(
     MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, _CSP_MIDDLEWARE
 )
+
+# The API (/api/token/): sessions (with DRF's CSRF check) and tokens that
+# trust.contrib.drf mints only for a session that passed the gate. DRF's
+# default BasicAuthentication would take a password alone (trust.W021).
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+}

@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from otp_flow.sudo import sudo_required
+from trust.contrib.drf.views import obtain_token
 
 from . import views
 
@@ -42,6 +43,8 @@ urlpatterns = [
     ),
     path("2fa/", include("otp_flow.urls")),
     path("devices/", include("trust.urls")),
+    # A DRF token, only for a session that passed the gate (never for a password).
+    path("api/token/", obtain_token, name="api_token"),
     # The admin's own password change is a sensitive action too (docs/security.md R20).
     path(
         "admin/password_change/",

@@ -31,7 +31,9 @@ TRUST_EXEMPT_PATHS             []                 Path prefixes a pending sessio
 TRUST_EXEMPT_URL_NAMES         []                 URL names a pending session may reach.
 TRUST_VERIFY_URL_NAME          "otp_flow:verify"  The code page.
 TRUST_ENROLL_URL_NAME          "otp_flow:setup"   The enrollment page.
-TRUST_LOGOUT_URL_NAME          "logout"           The sign-out view (exempt from the gate).
+TRUST_LOGOUT_URL_NAME          "logout", else     The sign-out view (exempt from the gate).
+                               "account_logout"   Unset: Django's name if the URLconf has
+                                                  it, else django-allauth's.
 TRUST_ENROLLMENT_REQUIRED      None               Dotted path of ``f(user) -> bool``: users
                                                   it names must enroll before going on.
 TRUST_USER_AGENT_MAX_LENGTH    512                User agents are cut to this length before
@@ -52,6 +54,10 @@ TRUST_PASSWORD_MAX_DELAY       15 minutes         The longest wait: nobody is lo
 TRUST_PASSWORD_BURST           10                 Wrong passwords for one account within
 TRUST_PASSWORD_BURST_WINDOW    15 minutes         this long: its next sign-in owes a code,
                                                   even on a trusted device.
+TRUST_API_TOKEN_REQUIRES       "verified"         What a session needs for
+                                                  ``trust.contrib.drf``'s token view: "verified"
+                                                  (a code, or a trusted device) or "code"
+                                                  (a code entered in this session).
 =============================  =================  ==========================================
 """
 
@@ -81,7 +87,6 @@ _DEFAULTS: dict[str, Any] = {
     "TRUST_EXEMPT_URL_NAMES": (),
     "TRUST_VERIFY_URL_NAME": "otp_flow:verify",
     "TRUST_ENROLL_URL_NAME": "otp_flow:setup",
-    "TRUST_LOGOUT_URL_NAME": "logout",
     "TRUST_ENROLLMENT_REQUIRED": None,
     "TRUST_USER_AGENT_MAX_LENGTH": 512,
     "TRUST_TOUCH_INTERVAL": timedelta(hours=1),
@@ -91,7 +96,12 @@ _DEFAULTS: dict[str, Any] = {
     "TRUST_PASSWORD_MAX_DELAY": timedelta(minutes=15),
     "TRUST_PASSWORD_BURST": 10,
     "TRUST_PASSWORD_BURST_WINDOW": timedelta(minutes=15),
+    "TRUST_API_TOKEN_REQUIRES": "verified",
 }
+
+# The sign-out views Trustgate knows by URL name, tried in order when
+# TRUST_LOGOUT_URL_NAME is not set: Django's auth URLs, then django-allauth's.
+LOGOUT_URL_NAMES = ("logout", "account_logout")
 
 
 def _get(name: str) -> Any:
@@ -165,7 +175,9 @@ class Conf:
 
     @property
     def LOGOUT_URL_NAME(self) -> str:
-        return _get("TRUST_LOGOUT_URL_NAME")
+        """The setting if set; else the first known sign-out name the URLconf has."""
+        name = getattr(settings, "TRUST_LOGOUT_URL_NAME", None)
+        return name if name is not None else _detected_logout_url_name()
 
     @property
     def ENROLLMENT_REQUIRED(self) -> Callable[[Any], bool] | None:
@@ -205,6 +217,23 @@ class Conf:
     @property
     def PASSWORD_BURST_WINDOW(self) -> timedelta:
         return _get("TRUST_PASSWORD_BURST_WINDOW")
+
+    @property
+    def API_TOKEN_REQUIRES(self) -> str:
+        return _get("TRUST_API_TOKEN_REQUIRES")
+
+
+def _detected_logout_url_name() -> str:
+    # Read at call time (the URLconf can differ per request and per test).
+    from django.urls import NoReverseMatch, reverse
+
+    for name in LOGOUT_URL_NAMES:
+        try:
+            reverse(name)
+        except NoReverseMatch:
+            continue
+        return name
+    return LOGOUT_URL_NAMES[0]
 
 
 conf = Conf()
