@@ -16,6 +16,7 @@ from django.views.decorators.debug import sensitive_variables
 from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
 from trust import events, flows
+from trust.factor_changes import accounted_for
 
 from .models import BackupCodeDevice
 
@@ -32,9 +33,13 @@ def issue_backup_codes(request: HttpRequest, *, regenerated: bool) -> list[str]:
     """
     user = request.user
     with transaction.atomic():
-        device, _ = BackupCodeDevice.objects.select_for_update().get_or_create(
-            user=user, defaults={"name": BACKUP_DEVICE_NAME, "confirmed": True}
-        )
+        device = BackupCodeDevice.objects.select_for_update().filter(user=user).first()
+        if device is None:
+            # Logged by the caller's flow (2FA turned on, codes regenerated).
+            device = accounted_for(
+                BackupCodeDevice(user=user, name=BACKUP_DEVICE_NAME, confirmed=True)
+            )
+            device.save()
         fresh = device.replace_codes()
         if regenerated:
             events.record(user, events.BACKUP_CODES_REGENERATED, request=request)
@@ -46,7 +51,7 @@ def disable(request: HttpRequest) -> None:
     user = request.user
     with transaction.atomic():
         for device in list(django_otp.devices_for_user(user, confirmed=None)):
-            device.delete()
+            accounted_for(device).delete()  # logged below, as 2FA turned off
         flows.revoke_all(user, reason="two_factor_disabled", request=request)
         flows.end_other_sessions(request)
         events.record(user, events.TWO_FACTOR_DISABLED, request=request)
@@ -97,9 +102,11 @@ def replace_authenticator(request: HttpRequest, device: TOTPDevice) -> None:
     """``device`` gave a valid code: it replaces the old authenticator."""
     user = request.user
     with transaction.atomic():
-        TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+        # Logged below, as one replacement rather than a removal and an addition.
+        for old in TOTPDevice.objects.filter(user=user).exclude(pk=device.pk):
+            accounted_for(old).delete()
         device.confirmed = True
-        device.save(update_fields=["confirmed"])
+        accounted_for(device).save(update_fields=["confirmed"])
         flows.revoke_all(user, reason="authenticator_replaced", request=request)
         flows.end_other_sessions(request)
         events.record(user, events.AUTHENTICATOR_REPLACED, request=request)

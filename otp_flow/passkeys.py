@@ -23,6 +23,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from trust import events, flows
+from trust.factor_changes import accounted_for
 
 from . import verification
 from .conf import conf
@@ -113,6 +114,7 @@ def register(request: HttpRequest, credential: Any, name: str) -> Registered | N
     try:
         with transaction.atomic():
             device = _helper(request).register_complete(user=user, state=state, data=credential)
+            accounted_for(device)  # logged here, as a passkey added (before the commit)
             device.name = name
             device.save(update_fields=["name"])
             events.record(user, events.PASSKEY_ADDED, request=request, reasons=[REASON])
@@ -142,7 +144,7 @@ def remove(request: HttpRequest, device: Any) -> None:
     user: Any = request.user
     persistent_id = device.persistent_id
     with transaction.atomic():
-        device.delete()
+        accounted_for(device).delete()  # logged below, as a passkey removed
         for trusted in TrustedDevice.objects.filter(
             user=user, otp_device=persistent_id, revoked_at__isnull=True
         ):

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods
 
 from trust import events, flows
 from trust.conf import conf as trust_conf
+from trust.factor_changes import accounted_for
 from trust.http import safe_next, sensitive_page
 
 from . import codes, lifecycle, passkeys, verification
@@ -200,7 +201,8 @@ def _enrolled(request: HttpRequest, device: verification.TOTPDevice, trust: bool
     # factor is confirmed) ends the others but not this one.
     with transaction.atomic():
         device.confirmed = True
-        device.save(update_fields=["confirmed"])
+        # Logged below, as 2FA turned on.
+        accounted_for(device).save(update_fields=["confirmed"])
         verification.TOTPDevice.objects.filter(user=request.user, confirmed=False).delete()
         lifecycle.forget_new_authenticator(request)
         flows.mark_verified(request, device)

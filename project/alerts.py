@@ -30,6 +30,8 @@ SUBJECTS: dict[str, Promise] = {
     EventKind.TWO_FACTOR_DISABLED: _("Two-factor authentication was turned off"),
     EventKind.TWO_FACTOR_ENABLED: _("Two-factor authentication was turned on"),
     EventKind.AUTHENTICATOR_REPLACED: _("Your authenticator app was replaced"),
+    EventKind.SECOND_FACTOR_ADDED: _("A second factor was added to your account"),
+    EventKind.SECOND_FACTOR_REMOVED: _("A second factor was removed from your account"),
     EventKind.BACKUP_CODE_USED: _("A backup code was used to sign in"),
     EventKind.BACKUP_CODES_REGENERATED: _("New backup codes were made"),
     EventKind.PASSWORD_CHANGED: _("Your password was changed"),
@@ -38,7 +40,9 @@ SUBJECTS: dict[str, Promise] = {
 }
 # Alerts about a device carry a "this wasn't me" link that revokes it.
 DEVICE_KINDS = frozenset({EventKind.DEVICE_TRUSTED, EventKind.SUSPICIOUS_COOKIE})
-# Alerts about what a session did carry a link that ends that session.
+# Alerts about what a session did carry a link that ends that session. A
+# second factor added or removed outside Trustgate's pages (the admin, a
+# shell) was no session's doing: its alert has no link, only the devices page.
 SESSION_KINDS = frozenset({EventKind.BACKUP_CODE_USED, EventKind.TWO_FACTOR_DISABLED})
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core import mail
 
 from otp_flow.models import BackupCode, BackupCodeDevice
 from otp_flow.verification import totp_device
@@ -142,3 +143,46 @@ def test_admin_setting_a_password_revokes_trust(admin_client, account, alice_in_
     assert response.status_code == 302, response.content.decode()[:2000]
     assert not TrustedDevice.objects.filter(user=account.user, revoked_at__isnull=True).exists()
     assert laptop.get("/")["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.django_db(transaction=True)  # the receivers act after the commit
+def test_deleting_an_authenticator_in_the_admin_ends_what_it_verified(admin_client, account, clock):
+    laptop, phone = two_trusted_sessions(account, clock)
+    mail.outbox.clear()
+    response = admin_client.post(
+        f"/admin/otp_totp/totpdevice/{account.device.pk}/delete/", {"post": "yes"}
+    )
+    assert response.status_code == 302
+    assert set(TrustedDevice.objects.values_list("revoked_reason", flat=True)) == {
+        "authenticator_removed"
+    }
+    for client in (laptop, phone):
+        assert client.get("/")["Location"].startswith("/accounts/login/")
+    assert SecurityEvent.objects.filter(user=account.user, kind="second_factor_removed").exists()
+    assert [m.subject for m in mail.outbox] == ["A second factor was removed from your account"]
+    assert admin_client.get("/admin/").status_code == 200  # the admin's own session goes on
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_authenticator_added_in_the_admin_is_an_alert(admin_client, make_user):
+    bob = make_user("bob", totp=False)
+    response = admin_client.post(
+        "/admin/otp_totp/totpdevice/add/",
+        {
+            "user": bob.user.pk,
+            "name": "Added by an admin",
+            "confirmed": "on",
+            "key": "00112233445566778899aabbccddeeff00112233",
+            "step": 30,
+            "t0": 0,
+            "digits": 6,
+            "tolerance": 1,
+            "drift": 0,
+            "throttling_failure_count": 0,
+        },
+    )
+    assert response.status_code == 302
+    event = SecurityEvent.objects.get(user=bob.user, kind="second_factor_added")
+    assert event.device_name == "Added by an admin"
+    assert [m.subject for m in mail.outbox] == ["A second factor was added to your account"]
+    assert mail.outbox[0].to == [bob.user.email]

@@ -191,6 +191,7 @@ def test_one_second_to_wait_is_singular(account, time_machine, settings, lang, w
 
 @pytest.mark.django_db(transaction=True)
 def test_the_alert_mail_is_in_the_language_of_the_sign_in(account, clock):
+    mail.outbox.clear()  # the fixture's authenticator, added as a shell would, alerted too
     client = in_language("de")
     sign_in(client, account)
     step_up(client, account, trust=True)

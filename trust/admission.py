@@ -78,7 +78,12 @@ def begin(request: HttpRequest, user: Any) -> SessionState:
         else:
             trusted = _assess(request, user, state, fp)
         state.session_key = sessions.link(
-            request, user, trusted, old_key="", password_only=state.status == NO_DEVICE
+            request,
+            user,
+            trusted,
+            old_key="",
+            password_only=state.status == NO_DEVICE,
+            otp_device=state.otp_device,
         )
     state.save(request.session)
     return state
@@ -320,5 +325,6 @@ def follow_session_key(request: HttpRequest, decided: SessionState) -> None:
         device,
         state.session_key,
         password_only=state.status == NO_DEVICE,
+        otp_device=state.otp_device,
     )
     state.save(request.session)

@@ -13,9 +13,9 @@ class TrustConfig(AppConfig):
         import django_otp
         from django.conf import settings
         from django.contrib.auth.signals import user_logged_out
-        from django.db.models.signals import post_save, pre_save
+        from django.db.models.signals import post_delete, post_save, pre_save
 
-        from . import checks, receivers  # noqa: F401  (registers the checks)
+        from . import checks, factor_changes, receivers  # noqa: F401  (registers the checks)
 
         user_logged_out.connect(
             receivers.forget_session, dispatch_uid="trust.forget_session_on_logout"
@@ -30,17 +30,23 @@ class TrustConfig(AppConfig):
             sender=settings.AUTH_USER_MODEL,
             dispatch_uid="trust.revoke_on_password_change",
         )
+        # A second factor added or removed, by any path (trust.factor_changes).
         for device_model in django_otp.device_classes():
             label = device_model._meta.label
             pre_save.connect(
-                receivers.note_confirmation,
+                factor_changes.note_change,
                 sender=device_model,
-                dispatch_uid=f"trust.note_confirmation.{label}",
+                dispatch_uid=f"trust.factor_changes.note_change.{label}",
             )
             post_save.connect(
-                receivers.end_sessions_without_second_factor,
+                factor_changes.after_save,
                 sender=device_model,
-                dispatch_uid=f"trust.end_sessions_without_second_factor.{label}",
+                dispatch_uid=f"trust.factor_changes.after_save.{label}",
+            )
+            post_delete.connect(
+                factor_changes.after_delete,
+                sender=device_model,
+                dispatch_uid=f"trust.factor_changes.after_delete.{label}",
             )
 
         from . import password_throttle

@@ -62,7 +62,9 @@ def mark_verified(
     trusted = None
     if state.trusted_device:
         trusted = TrustedDevice.objects.filter(pk=state.trusted_device).first()
-    state.session_key = sessions.link(request, user, trusted, old_key or state.session_key)
+    state.session_key = sessions.link(
+        request, user, trusted, old_key or state.session_key, otp_device=state.otp_device
+    )
     state.save(request.session)
     return state
 
@@ -107,7 +109,9 @@ def trust_device(request: HttpRequest, otp_device: Device) -> TrustedDevice | No
     state = SessionState.load(request.session)
     if state is not None:
         state.trusted_device, state.touched_at = device.pk, time.time()
-        state.session_key = sessions.link(request, user, device, state.session_key)
+        state.session_key = sessions.link(
+            request, user, device, state.session_key, otp_device=state.otp_device
+        )
         state.save(request.session)
     queue_cookie(request, presented, drop=old_secret, add=(secret, device))
     return device

@@ -99,6 +99,9 @@ class TrustedSession(models.Model):
     )
     # Decided while the user had no second factor: ended when one is turned on.
     password_only = models.BooleanField(default=False)
+    # The django-otp device (persistent id) that verified the session, by a
+    # code here or through the trust it created: removing it ends the session.
+    otp_device = models.CharField(max_length=255, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -115,6 +118,8 @@ class EventKind(models.TextChoices):
     TWO_FACTOR_ENABLED = "two_factor_enabled", _("Two-factor authentication turned on")
     TWO_FACTOR_DISABLED = "two_factor_disabled", _("Two-factor authentication turned off")
     AUTHENTICATOR_REPLACED = "authenticator_replaced", _("Authenticator replaced")
+    SECOND_FACTOR_ADDED = "second_factor_added", _("Second factor added")
+    SECOND_FACTOR_REMOVED = "second_factor_removed", _("Second factor removed")
     BACKUP_CODE_USED = "backup_code_used", _("Backup code used")
     BACKUP_CODES_REGENERATED = "backup_codes_regenerated", _("Backup codes regenerated")
     PASSWORD_CHANGED = "password_changed", _("Password changed")

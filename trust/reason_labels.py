@@ -32,6 +32,13 @@ LABELS = {
     "authenticator_replaced": _("authenticator replaced"),
     "password_changed": _("password changed"),
     "password_reset": _("password reset"),
+    # Which kind of second factor was added or removed (its model's label).
+    "otp_totp.totpdevice": _("authenticator app"),
+    "otp_flow.backupcodedevice": _("backup codes"),
+    "django_otp_webauthn.webauthncredential": _("passkey"),
+    "otp_static.staticdevice": _("static codes"),
+    "otp_hotp.hotpdevice": _("hardware token"),
+    "otp_email.emaildevice": _("codes by e-mail"),
 }
 
 

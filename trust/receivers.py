@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.hashers import is_password_usable
-from django.db import transaction
 from django.http import HttpRequest
 
 from . import flows, sessions
@@ -113,38 +112,3 @@ def _own_session(request: HttpRequest | None, user: Any) -> str | None:
     if request is None or getattr(request.user, "pk", None) != user.pk:
         return None
     return request.session.session_key
-
-
-# Set between pre_save and post_save of a django-otp device: it just became
-# confirmed, so its user's second factor is on.
-_CONFIRMED = "_trustgate_just_confirmed"
-
-
-def note_confirmation(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
-    """pre_save of a django-otp device: is it becoming confirmed?"""
-    if raw or not getattr(instance, "confirmed", False):
-        return
-    update_fields = kwargs.get("update_fields")
-    if update_fields is not None and "confirmed" not in update_fields:
-        return
-    if instance.pk is None or instance._state.adding:
-        setattr(instance, _CONFIRMED, True)
-        return
-    was = sender._default_manager.filter(pk=instance.pk).values_list("confirmed", flat=True).first()
-    if not was:
-        setattr(instance, _CONFIRMED, True)
-
-
-def end_sessions_without_second_factor(
-    sender: Any, instance: Any, raw: bool = False, **kwargs: Any
-) -> None:
-    """post_save of a django-otp device: a second factor was just turned on.
-
-    SECURITY: sessions decided while the user had none never owed a code;
-    they end (after the transaction commits), whichever way the factor was
-    added: Trustgate's setup page, the admin, a shell, another app.
-    """
-    if raw or not instance.__dict__.pop(_CONFIRMED, False):
-        return
-    user_id = instance.user_id
-    transaction.on_commit(lambda: sessions.end_password_only_sessions(user_id))

@@ -30,16 +30,24 @@ def link(
     old_key: str,
     *,
     password_only: bool = False,
+    otp_device: str = "",
 ) -> str:
     """Record the current session as ``user``'s (and ``device``'s); return its key.
 
     ``password_only``: the session was decided while the user had no second
     factor, so turning one on ends it (``end_password_only_sessions``).
+    ``otp_device``: persistent id of the django-otp device that verified it
+    (a code here, or the trust that code created): removing it ends the session.
     """
     key = request.session.session_key or ""
     if not key:
         return ""
-    fields = {"user": user, "device": device, "password_only": password_only}
+    fields = {
+        "user": user,
+        "device": device,
+        "password_only": password_only,
+        "otp_device": otp_device,
+    }
     if old_key and old_key != key:
         # Moved, not replaced: the row keeps its id, which alert links name.
         TrustedSession.objects.filter(session_key=key).delete()
