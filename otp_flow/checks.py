@@ -6,8 +6,9 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.apps import apps
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 from .conf import conf
 
@@ -34,6 +35,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 id="otp_flow.E002",
             )
         )
+    errors.extend(_check_admin_sudo_models())
     return errors
 
 
@@ -100,3 +102,53 @@ PASSWORDLESS_BACKEND = "django_otp_webauthn.backends.WebAuthnBackend"
 def _under(host: str, rp_id: str) -> bool:
     host, rp_id = host.lower(), rp_id.lower()
     return host == rp_id or host.endswith("." + rp_id)
+
+
+def _check_admin_sudo_models() -> list[CheckMessage]:
+    labels = conf.ADMIN_SUDO_MODELS
+    if isinstance(labels, list | tuple):
+        bad = [label for label in labels if not _is_model_label(label)]
+    else:
+        bad = [labels]
+    if not bad:
+        return []
+    return [
+        Error(
+            f"OTP_FLOW_ADMIN_SUDO_MODELS must list installed models as "
+            f'"app_label.ModelName"; these are not: {bad!r}.',
+            id="otp_flow.E003",
+        )
+    ]
+
+
+def _is_model_label(label: object) -> bool:
+    if not isinstance(label, str):
+        return False
+    try:
+        apps.get_model(label)
+    except (LookupError, ValueError):
+        return False
+    return True
+
+
+@register(Tags.admin)
+def check_admin_sites(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Every admin site should ask a session without a fresh code for one."""
+    if not apps.is_installed("django.contrib.admin"):
+        return []
+    from django.contrib.admin.sites import all_sites
+
+    from .admin_site import SudoAdminSite
+
+    return [
+        Warning(
+            f"The admin site {site.name!r} lets a session that entered no code "
+            "(let in by a trusted device) change second factors and passwords.",
+            hint='Put "otp_flow.apps.SudoAdminConfig" in INSTALLED_APPS in place of '
+            '"django.contrib.admin", or make your AdminSite a subclass of '
+            "otp_flow.admin_site.SudoAdminSite.",
+            id="otp_flow.W001",
+        )
+        for site in sorted(all_sites, key=lambda site: site.name)
+        if not isinstance(site, SudoAdminSite)
+    ]

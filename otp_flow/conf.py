@@ -16,6 +16,11 @@ OTP_FLOW_BACKUP_THROTTLE_FACTOR  None             django-otp back-off of the bac
                                                   device itself; ``None``: the TOTP one's.
 OTP_FLOW_PASSKEY_PASSWORDLESS    False            Passkeys (django-otp-webauthn) may sign
                                                   in alone, with no password.
+OTP_FLOW_ADMIN_SUDO_MODELS       ()               More models ("app_label.ModelName") whose
+                                                  admin pages ``SudoAdminSite`` opens only
+                                                  to a session with a fresh code, beside
+                                                  second factors, users, trusted devices
+                                                  and the security log.
 ===============================  ===============  ==========================================
 
 django-otp's own settings keep their meaning: ``OTP_TOTP_ISSUER`` labels the
@@ -37,6 +42,7 @@ _DEFAULTS: dict[str, Any] = {
     "OTP_FLOW_MAX_FAILURES": 100,
     "OTP_FLOW_BACKUP_THROTTLE_FACTOR": None,
     "OTP_FLOW_PASSKEY_PASSWORDLESS": False,
+    "OTP_FLOW_ADMIN_SUDO_MODELS": (),
 }
 
 
@@ -71,6 +77,11 @@ class Conf:
     @property
     def PASSKEY_PASSWORDLESS(self) -> bool:
         return bool(_get("OTP_FLOW_PASSKEY_PASSWORDLESS"))
+
+    @property
+    def ADMIN_SUDO_MODELS(self) -> Any:
+        # Validated by check otp_flow.E003: a list of "app_label.ModelName".
+        return _get("OTP_FLOW_ADMIN_SUDO_MODELS")
 
 
 conf = Conf()

@@ -71,7 +71,9 @@ ALLOWED_HOSTS = [
 HTTPS = _env_flag("DJANGO_HTTPS", False)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, with admin.site asking for a fresh code before
+    # credentials change (otp_flow.admin_site).
+    "otp_flow.apps.SudoAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -4,7 +4,6 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from otp_flow.sudo import sudo_required
 from trust.contrib.drf.views import obtain_token
 
 from . import views
@@ -45,11 +44,7 @@ urlpatterns = [
     path("devices/", include("trust.urls")),
     # A DRF token, only for a session that passed the gate (never for a password).
     path("api/token/", obtain_token, name="api_token"),
-    # The admin's own password change is a sensitive action too (docs/security.md R20).
-    path(
-        "admin/password_change/",
-        admin.site.admin_view(sudo_required(admin.site.password_change)),
-        name="admin_password_change",
-    ),
+    # otp_flow's SudoAdminSite (settings: SudoAdminConfig): a fresh code before
+    # second factors, passwords, trusted devices or the security log change.
     path("admin/", admin.site.urls),
 ]

@@ -1,6 +1,7 @@
-"""The three stories, run inside the project ``test_integration_guide`` built
-from the README. Started as a script with that project's settings; exits
-non-zero (AssertionError) when a story fails."""
+"""The README's three stories and the admin's sudo mode, run inside the
+project ``test_integration_guide`` built from the README. Started as a
+script with that project's settings; exits non-zero (AssertionError) when a
+story fails."""
 
 from __future__ import annotations
 
@@ -28,8 +29,8 @@ def code(device: TOTPDevice, at: float) -> str:
     return f"{totp.token():06d}"
 
 
-def sign_in(client: Client):
-    response = client.post("/accounts/login/", {"username": "guide", "password": PASSWORD})
+def sign_in(client: Client, username: str = "guide"):
+    response = client.post("/accounts/login/", {"username": username, "password": PASSWORD})
     assert response.status_code == 302, response.content[:300]
     return response
 
@@ -79,6 +80,22 @@ def main() -> None:
     sign_in(laptop)
     assert location(laptop.get("/devices/")).startswith("/2fa/verify/")
     print("revoke: the laptop was signed out, and its next sign-in asks for a code")
+
+    # The admin: a session let in by a trusted device enters a code before it
+    # may add an authenticator.
+    staff = get_user_model().objects.create_superuser("staff", "staff@example.com", PASSWORD)
+    staff_device = TOTPDevice.objects.create(user=staff, name="Phone", confirmed=True)
+    desk = Client(HTTP_USER_AGENT=CHROME)
+    sign_in(desk, "staff")
+    desk.post("/2fa/verify/", {"otp_token": code(staff_device, now), "trust_device": "on"})
+    desk.post("/accounts/logout/")
+    sign_in(desk, "staff")
+    add = "/admin/otp_totp/totpdevice/add/"
+    asked = desk.get(add)
+    assert location(asked) == f"/2fa/verify/?next={add}", location(asked)
+    desk.post("/2fa/verify/", {"otp_token": code(staff_device, now + 30)})
+    assert desk.get(add).status_code == 200
+    print("admin: a trusted-device session entered a code before adding an authenticator")
 
 
 main()

@@ -3,8 +3,9 @@
 A bare ``django-admin startproject`` gets the section's Python blocks pasted
 in as they are (settings, then URLs), Django's own auth URLs and a login
 template (which the section says a site must have), a migrated SQLite
-database, and then the familiar-browser, new-device and revoke stories run
-through it with Django's test client. When the README changes, this follows.
+database, and then the familiar-browser, new-device and revoke stories, and
+the admin's sudo mode, run through it with Django's test client. When the
+README changes, this follows.
 """
 
 from __future__ import annotations
@@ -86,4 +87,4 @@ def test_a_bare_project_following_the_guide_works(tmp_path):
         check=False,
     )
     assert stories.returncode == 0, stories.stdout + stories.stderr
-    assert stories.stdout.count("\n") == 3, stories.stdout
+    assert stories.stdout.count("\n") == 4, stories.stdout

@@ -57,3 +57,26 @@ def test_e023_passwordless_without_the_backend(settings):
     settings.OTP_FLOW_PASSKEY_PASSWORDLESS = True
     settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
     assert ids(checks.check_passkeys()) == ["otp_flow.E023"]
+
+
+@pytest.mark.parametrize(
+    "value", ["auth.Group", ["nowhere.Model"], ["auth"], ["auth.Group", 42], None]
+)
+def test_e003_admin_sudo_models_not_a_list_of_model_labels(settings, value):
+    settings.OTP_FLOW_ADMIN_SUDO_MODELS = value
+    assert ids(checks.check_settings()) == ["otp_flow.E003"]
+
+
+def test_admin_sudo_models_naming_installed_models_pass(settings):
+    settings.OTP_FLOW_ADMIN_SUDO_MODELS = ["auth.Group", "contenttypes.ContentType"]
+    assert checks.check_settings() == []
+
+
+def test_w001_an_admin_site_without_sudo_mode():
+    from django.contrib.admin import AdminSite
+
+    plain = AdminSite(name="plain")
+    found = checks.check_admin_sites()
+    assert ids(found) == ["otp_flow.W001"]
+    assert "'plain'" in found[0].msg
+    assert plain.name == "plain"  # kept alive until here: the check sees live sites
