@@ -1,11 +1,12 @@
 """The admin in sudo mode: a session that entered no code lately changes no credentials.
 
 A staff session let in by a trusted device entered no code (password-only,
-AAL1, SECURITY.md R21). In a plain admin it could add an authenticator with
-a key of its choosing, delete the user's own, set a new password, and hold
-the account for good. ``SudoAdminSite`` sends a session without a code
-entered within ``OTP_FLOW_SUDO_TIMEOUT`` to the code page first, and back
-(``otp_flow.sudo``, as Trustgate's own sensitive pages do), on:
+AAL1, docs/security.md R21). In a plain admin it could add an authenticator
+with a key of its choosing, delete the user's own, set a new password, and
+hold the account for good (R38: the admin is no side door). ``SudoAdminSite``
+sends a session without a code entered within ``OTP_FLOW_SUDO_TIMEOUT`` to
+the code page first, and back (``otp_flow.sudo``, as Trustgate's own
+sensitive pages do), on:
 
 - every page, GET included, of a model that holds or tells about
   credentials: every django-otp device model, the user model (its password
@@ -91,7 +92,7 @@ class SudoAdminSite(admin.AdminSite):
     def password_change(  # type: ignore[override]  # a redirect, not only a page
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        # SECURITY: a new password is a sensitive action (SECURITY.md R20).
+        # SECURITY: a new password is a sensitive action (docs/security.md R20).
         if not sudo.is_fresh(request):
             return sudo.ask_for_code(request)
         return super().password_change(request, extra_context)

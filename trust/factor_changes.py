@@ -8,7 +8,7 @@ are all seen. Only confirmed devices are second factors:
   event (and so an alert); the user's sessions that never owed a code end;
 - removed (deleted, or no longer confirmed): a ``second_factor_removed``
   event; the trust its codes created is revoked and the sessions it verified
-  end (SECURITY.md R27).
+  end (docs/security.md R27, R38).
 
 A confirmed device given to another user is removed from one and added to
 the other. Unconfirmed devices (an enrollment in progress) come and go
