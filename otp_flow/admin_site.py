@@ -99,7 +99,13 @@ class SudoAdminSite(admin.AdminSite):
 
     def needs_fresh_code(self, request: HttpRequest) -> bool:
         """Does this request of an admin page need a code entered lately?"""
-        found = self._model_admin_of(request)
+        root = reverse("admin:index", current_app=self.name)
+        if not request.path.startswith(root):
+            # SECURITY: served away from where the site is mounted (a second
+            # mount, a view of the site's own wrapped with admin_view): which
+            # model it touches is unknown, so it asks. Fail closed.
+            return True
+        found = self._model_admin_of(request.path[len(root) :])
         if found is None:
             return False
         model_admin, at_changelist = found
@@ -111,14 +117,11 @@ class SudoAdminSite(admin.AdminSite):
         # reset a user's 2FA): each one run needs a fresh code.
         return at_changelist and request.method == "POST" and "action" in request.POST
 
-    def _model_admin_of(self, request: HttpRequest) -> tuple[admin.ModelAdmin, bool] | None:
-        """The model admin whose URLs (``<app_label>/<model_name>/...``) this
-        request is under, whatever view serves it, and whether it is the
-        changelist itself."""
-        root = reverse("admin:index", current_app=self.name)
-        if not request.path.startswith(root):
-            return None
-        app_label, _, rest = request.path[len(root) :].partition("/")
+    def _model_admin_of(self, path: str) -> tuple[admin.ModelAdmin, bool] | None:
+        """The model admin whose URLs (``<app_label>/<model_name>/...`` below
+        the site's root) ``path`` is under, whatever view serves it, and
+        whether it is the changelist itself."""
+        app_label, _, rest = path.partition("/")
         model_name, slash, below = rest.partition("/")
         if not slash:
             return None

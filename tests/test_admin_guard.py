@@ -299,3 +299,7 @@ def test_a_sites_own_admin_site_and_a_protected_model_shown_inline(staff, victim
     assert asked_for_code(admin.get(change), change)
     settings.OTP_FLOW_ADMIN_SUDO_MODELS = []
     assert admin.get(change).status_code == 200
+    # Mounted a second time, where the site cannot tell which model a page
+    # is about: every page there asks.
+    for page in ["/same-admin-elsewhere/", change.replace("/own-admin/", "/same-admin-elsewhere/")]:
+        assert asked_for_code(admin.get(page), page), page

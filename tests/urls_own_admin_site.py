@@ -1,5 +1,5 @@
 """A site's own admin site beside the default one: a SudoAdminSite instance
-whose content-type pages show permissions inline."""
+whose content-type pages show permissions inline, mounted twice."""
 
 from django.contrib import admin
 from django.contrib.auth.models import Permission
@@ -23,5 +23,6 @@ class ContentTypeAdmin(admin.ModelAdmin):
 
 urlpatterns = [
     path("own-admin/", site.urls),
+    path("same-admin-elsewhere/", site.urls),
     path("", include("project.urls")),
 ]
