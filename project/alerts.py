@@ -9,10 +9,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.mail import send_mail
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -89,6 +91,16 @@ def send_security_alert(
     address = getattr(user, "email", "")
     if label is None or not address:
         return
+    # Without the user's request (the admin, a shell) the language active
+    # now is someone else's, or none: the site's own then.
+    language = translation.get_language() if request is not None else settings.LANGUAGE_CODE
+    with translation.override(language):
+        _send(user, event, label, address, request)
+
+
+def _send(
+    user: Any, event: SecurityEvent, label: Promise, address: str, request: HttpRequest | None
+) -> None:
     subject = str(label)
     device = _live_device(event)
     context = {

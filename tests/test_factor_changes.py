@@ -10,12 +10,17 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.utils import translation
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from otp_flow.models import BackupCodeDevice
 from tests.agents import FIREFOX_WINDOWS, SAFARI_IPHONE
 from tests.conftest import Authenticator, browser, sign_in
+from tests.passkey_authenticator import Authenticator as PasskeyAuthenticator
 from tests.test_core_loop import trusted_browser
+from tests.test_passkeys import add_passkey
+from tests.test_sudo import verified_browser
 from trust.models import SecurityEvent, TrustedDevice, TrustedSession
 
 # The receivers act, and alerts go out, after the commit: these tests commit.
@@ -60,6 +65,13 @@ def test_an_authenticator_added_from_the_shell_is_logged_and_alerted(make_user):
     half.save()
     assert kinds(account) == ["second_factor_added", "second_factor_added"]
     assert subjects(account) == [ADDED, ADDED]
+
+
+def test_an_alert_without_the_users_request_is_in_the_sites_language(make_user):
+    account = make_user(totp=False)
+    with translation.override("de"):  # an administrator's German page, a shell's locale
+        TOTPDevice.objects.create(user=account.user, name="From the admin", confirmed=True)
+    assert subjects(account) == [ADDED]
 
 
 def laptop_phone_tablet(account, clock):
@@ -182,3 +194,14 @@ def test_trustgates_own_flows_log_their_change_once(make_user, clock):
     ]
     assert ADDED not in subjects(account) and REMOVED not in subjects(account)
     assert client.get("/").status_code == 200  # the session that did it goes on
+
+
+def test_passkeys_added_and_removed_on_their_page_are_logged_once(account, clock):
+    client = verified_browser(account, clock)
+    assert add_passkey(client, PasskeyAuthenticator()).status_code == 302
+    passkey = WebAuthnCredential.objects.get(user=account.user)
+    assert client.post(f"/2fa/passkeys/{passkey.pk}/remove/").status_code == 302
+    logged = [kind for kind in kinds(account) if kind.startswith(("passkey", "second_factor"))]
+    # The fixture's authenticator was added as a shell would: that one is logged.
+    assert logged == ["second_factor_added", "passkey_added", "passkey_removed"]
+    assert ADDED in subjects(account) and REMOVED not in subjects(account)

@@ -46,8 +46,9 @@ DeviceT = TypeVar("DeviceT")
 
 
 def accounted_for(device: DeviceT) -> DeviceT:
-    """The caller logs ``device``'s next save or delete itself, and deals with
-    the trust and sessions it backed: the receivers here stay silent.
+    """The caller logs ``device``'s next change (the save or delete that adds
+    or removes it) itself, and deals with the trust and sessions it backed:
+    the receivers here stay silent.
 
     Call it before the save or delete, or after it inside the same
     transaction (a device some library created and handed back)."""
@@ -86,17 +87,16 @@ def note_change(
 
 def after_save(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
     """post_save of a django-otp device."""
-    accounted = instance.__dict__.pop(_ACCOUNTED, False)
     added = instance.__dict__.pop(_ADDED, False)
     removed_from = instance.__dict__.pop(_REMOVED, None)
-    if raw:
-        return
+    if raw or not (added or removed_from is not None):
+        return  # no factor came or went (a rename, a code's last_t): a mark waits
     if added:
         # SECURITY: sessions decided while the user had no second factor
         # never owed a code; they end, whoever turned the factor on.
         user_id = instance.user_id
         transaction.on_commit(lambda: sessions.end_password_only_sessions(user_id))
-    if accounted:
+    if instance.__dict__.pop(_ACCOUNTED, False):
         return
     changes: list[tuple[Callable[[_Factor], None], Any]] = []
     if removed_from is not None:
