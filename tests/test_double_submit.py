@@ -160,7 +160,9 @@ def test_a_copy_racing_its_owner_from_another_network_revokes_the_device(
         ]
     )
 
-    assert all(answer.status == 302 for answer in answers), answers
+    # A sign-in whose session the other one's revoke ended in flight is
+    # answered 400 by Django (SessionInterrupted); never a 500.
+    assert all(answer.status in (302, 400) for answer in answers), answers
     theft_seen(account)
     # Whichever got in first, its session ended with the device.
     for each in (owner, thief):
@@ -284,22 +286,6 @@ def test_old_secret_of_a_revoked_device_within_the_window_gets_nothing(account, 
     assert response["Location"].startswith("/2fa/verify/")
     assert again.get("/").status_code == 302
     assert not TrustedDevice.objects.filter(revoked_at__isnull=True).exists()
-
-
-# --- the wrapped successor (pure) ------------------------------------------------
-
-
-def test_only_the_old_secret_unwraps_the_new_one():
-    old, new = tokens.new_secret(), tokens.new_secret()
-    wrapped = tokens.wrap_successor(old, new)
-    assert tokens.unwrap_successor(old, wrapped) == new
-    assert tokens.unwrap_successor(tokens.new_secret(), wrapped) != new
-    assert new not in wrapped and old not in wrapped
-
-
-@pytest.mark.parametrize("wrapped", ["", "zz", "00" * 31, "00" * 33, "é" * 64])
-def test_a_malformed_wrapped_successor_unwraps_to_nothing(wrapped):
-    assert tokens.unwrap_successor(tokens.new_secret(), wrapped) is None
 
 
 # --- helpers ---------------------------------------------------------------------

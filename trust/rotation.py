@@ -1,4 +1,5 @@
-"""Rotating a trusted device's secret, and telling a double submit from a copy.
+"""Rotating a trusted device's secret, and telling a double submit from a copy
+(docs/security.md R23, R40).
 
 Each sign-in that trust lets through replaces the device's secret
 (theft-evident tokens): a compare-and-swap on the old hash, so that of
@@ -103,17 +104,14 @@ def successor(
         return None
     if not hmac.compare_digest(record.rotated_by, context_digest(fp)):
         return None  # another kind of browser, or another network
-    new_secret = tokens.unwrap_successor(old_secret, record.successor)
-    device = record.device
-    if new_secret is None or device.revoked_at is not None:
-        return None
-    # Presented nowhere since: the device still holds exactly this secret.
-    return new_secret if tokens.hashes_match(new_secret, device.token_hash) else None
+    # Whether the device still holds it (presented nowhere since), ``hold``
+    # tells, under the row lock.
+    return tokens.unwrap_successor(old_secret, record.successor)
 
 
 @sensitive_variables()
 def hold(device: TrustedDevice, secret: str, fp: Fingerprint, now: datetime) -> bool:
-    """Is ``secret`` still the device's? (A compare-and-swap that rotates nothing.)"""
+    """Is ``secret`` still the live device's? (A compare-and-swap that rotates nothing.)"""
     return bool(
         TrustedDevice.objects.filter(
             pk=device.pk, token_hash=tokens.hash_secret(secret), revoked_at__isnull=True
