@@ -274,6 +274,23 @@ def test_old_secret_after_the_new_one_was_presented_is_a_copy(account, clock):
     assert owner.get("/").status_code == 302
 
 
+def test_a_burst_of_wrong_passwords_makes_the_second_click_owe_a_code_too(account, clock, settings):
+    settings.TRUST_PASSWORD_BURST = 3  # a burst within the free failures: the password passes
+    _owner, old = rotated(account, clock)
+    for _ in range(3):
+        wrong = browser().post("/accounts/login/", {"username": "alice", "password": "wrong"})
+        assert wrong.status_code == 200
+    again = browser()
+    again.cookies[COOKIE] = old
+
+    response = sign_in(again, account)
+
+    assert response["Location"].startswith("/2fa/verify/")
+    owed = again.get("/", HTTP_ACCEPT="application/json")
+    assert owed.status_code == 401 and "password_failures" in owed.json()["reasons"]
+    no_theft_seen(account)  # a code pays it; the device is not to blame
+
+
 def test_old_secret_of_a_revoked_device_within_the_window_gets_nothing(account, clock):
     owner, old = rotated(account, clock)
     device = TrustedDevice.objects.get(user=account.user)

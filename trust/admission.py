@@ -168,8 +168,13 @@ def _stale(
             require_known_network=conf.REQUIRE_KNOWN_NETWORK,
         )
         if assessment.recognized and rotation.hold(device, successor, fp, now):
-            # No second rotation: every answer of the double submit sets the
-            # same secret, whichever the browser keeps.
+            # The rotating browser's own double submit, decided like a sign-in
+            # with the secret its first submit was given, never rotated again:
+            # every answer sets the same secret, whichever the browser keeps.
+            assessment = password_throttle.owe_code_after_burst(user, assessment)
+            if not assessment.recognized:
+                _owe_code(state, list(assessment.reasons))  # no theft: trust stays
+                return None
             _let_in(request, user, state, presented, device, secret, successor, assessment)
             return device
     _owe_code(state, [policy.STALE_TOKEN])
