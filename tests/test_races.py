@@ -1,105 +1,22 @@
 """One code, one success: parallel step-ups against a live server.
 
-Real HTTP from real threads: each "browser" is a urllib opener with its own
-cookie jar that signs in (CSRF and all) before the race. Runs on whatever
-database the suite runs on: PostgreSQL (row locks) and SQLite (a file, WAL,
-IMMEDIATE transactions; see conftest.django_db_modify_db_settings).
+Real HTTP from real threads (``tests.live``): each "browser" has its own
+cookie jar and signs in (CSRF and all) before the race.
 """
 
 from __future__ import annotations
 
-import re
-import threading
-import urllib.error
-import urllib.parse
-import urllib.request
-from concurrent.futures import ThreadPoolExecutor
-from http.cookiejar import CookieJar
-
 import pytest
-from django.db import connection
-from pytest_django.live_server_helper import LiveServer
 
-from tests.agents import CHROME_WINDOWS
+from tests.live import Browser, race, serve
 from trust.models import SecurityEvent, TrustedDevice
 
 RACERS = 8
-TIMEOUT = 30  # seconds, per request: a stuck lock fails the test, never hangs it
 
 
 @pytest.fixture
 def server(transactional_db):
-    """A live server on 127.0.0.1 and a free port, for this test only."""
-    # Threads sharing one in-memory connection would race nothing.
-    assert not (connection.vendor == "sqlite" and connection.is_in_memory_db())
-    live = LiveServer("127.0.0.1")
-    yield live
-    live.stop()
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-class Browser:
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.jar = CookieJar()
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect()
-        )
-
-    def request(self, path: str, data: dict | None = None, accept: str = "text/html"):
-        body = urllib.parse.urlencode(data).encode() if data is not None else None
-        req = urllib.request.Request(
-            self.base + path,
-            data=body,
-            headers={"User-Agent": CHROME_WINDOWS, "Accept": accept},
-        )
-        try:
-            with self.opener.open(req, timeout=TIMEOUT) as response:
-                return response.status, response.read().decode()
-        except urllib.error.HTTPError as error:  # 3xx (not followed), 4xx, 5xx
-            if 300 <= error.code < 400:
-                return error.code, error.headers.get("Location", "")
-            return error.code, error.read().decode(errors="replace")
-
-    def csrf(self, path: str) -> str:
-        status, html = self.request(path)
-        assert status == 200, (path, status)
-        match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
-        assert match
-        return match.group(1)
-
-    def sign_in(self, account) -> None:
-        token = self.csrf("/accounts/login/")
-        status, _ = self.request(
-            "/accounts/login/",
-            {
-                "csrfmiddlewaretoken": token,
-                "username": account.user.get_username(),
-                "password": account.password,
-            },
-        )
-        assert status == 302
-
-    def verified(self) -> bool:
-        status, _ = self.request("/", accept="application/json")
-        assert status in (200, 401), status
-        return status == 200
-
-
-def race(posts) -> list[tuple[int, str]]:
-    """Run the ``posts`` callables at once (a barrier releases them together)."""
-    barrier = threading.Barrier(len(posts), timeout=TIMEOUT)
-
-    def run(post):
-        barrier.wait()
-        return post()
-
-    with ThreadPoolExecutor(max_workers=len(posts)) as pool:
-        return list(pool.map(run, posts, timeout=TIMEOUT * 2))
+    yield from serve()
 
 
 def test_same_code_in_parallel_sessions_verifies_at_most_one(server, account):

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from django_otp.models import Device
 
-from . import events, flows, password_throttle, policy, sessions, tokens
+from . import events, flows, password_throttle, policy, rotation, sessions, tokens
 from .client_ip import client_ip
 from .conf import conf
 from .fingerprint import Fingerprint
@@ -103,8 +103,7 @@ def _assess(
     if device is None:
         stale_secret, stale = presented.stale_for_user(user)
         if stale_secret is not None and stale is not None:
-            _stale(request, user, state, presented, stale_secret, stale)
-            return None
+            return _stale(request, user, state, presented, stale_secret, stale, fp)
     now = timezone.now()
     assessment = policy.assess(
         device,
@@ -115,9 +114,7 @@ def _assess(
     )
     assessment = password_throttle.owe_code_after_burst(user, assessment)
     if assessment.recognized and device is not None and secret is not None:
-        if _admit(request, user, state, presented, secret, device, fp, assessment):
-            return device
-        assessment = policy.Assessment(False, tuple(state.reasons) or (policy.STALE_TOKEN,))
+        return _admit(request, user, state, presented, secret, device, fp, assessment)
     state.status, state.pending_since = PENDING, time.time()
     state.reasons = list(assessment.reasons)
     if policy.FINGERPRINT_MISMATCH in assessment.reasons and device is not None:
@@ -149,17 +146,43 @@ def _stale(
     presented: Presented,
     secret: str,
     record: SupersededToken,
-) -> None:
-    """A secret a rotation replaced came back: two browsers hold one device.
+    fp: Fingerprint,
+) -> TrustedDevice | None:
+    """A secret a rotation replaced came back: a double submit, or a copy.
 
-    SECURITY: either the legitimate browser or a copy of its cookie signed
-    in since the copy was made; the server cannot tell which one this is,
-    so the device is revoked (ending the sessions it let in, the thief's
-    included) and this sign-in owes a code. Fail closed.
+    The browser that rotated it, sending the same sign-in again within
+    seconds, gets in on the secret the rotation gave it (``rotation``).
+    SECURITY: anything else means two browsers hold one device: either the
+    legitimate browser or a copy of its cookie signed in since the copy was
+    made; the server cannot tell which one this is, so the device is revoked
+    (ending the sessions it let in, the thief's included) and this sign-in
+    owes a code. Fail closed.
     """
     device = record.device
-    state.status, state.pending_since = PENDING, time.time()
-    state.reasons = [policy.STALE_TOKEN]
+    now = timezone.now()
+    successor = rotation.successor(record, secret, fp, now)
+    if successor is not None:
+        if not _authenticator_lives(device, user):
+            _factor_gone(request, state, device)
+            return None
+        assessment = policy.assess(
+            device,
+            fp,
+            now,
+            idle_timeout=conf.IDLE_TIMEOUT,
+            require_known_network=conf.REQUIRE_KNOWN_NETWORK,
+        )
+        if assessment.recognized and rotation.hold(device, successor, fp, now):
+            # The rotating browser's own double submit, decided like a sign-in
+            # with the secret its first submit was given, never rotated again:
+            # every answer sets the same secret, whichever the browser keeps.
+            assessment = password_throttle.owe_code_after_burst(user, assessment)
+            if not assessment.recognized:
+                _owe_code(state, list(assessment.reasons))  # no theft: trust stays
+                return None
+            _let_in(request, user, state, presented, device, secret, successor, assessment)
+            return device
+    _owe_code(state, [policy.STALE_TOKEN])
     if record.session_digest == session_digest(request.session.session_key):
         # The benign race: two parallel requests of one browser right after
         # its sign-in (a page and its XHR, two tabs restoring) both carried
@@ -170,9 +193,9 @@ def _stale(
         # enters a code. Fail closed, never open. The cookie is left alone:
         # the winner's response carries the new secret, and deleting the
         # cookie here could land after it and cost the browser its trust.
-        return
+        return None
     queue_cookie(request, presented, drop=secret)
-    if device.expires_at <= timezone.now():
+    if device.expires_at <= now:
         # Trust that is over anyway: nothing left to revoke, and its old
         # secrets are pruned like its records would have been.
         state.reasons = [policy.EXPIRED]
@@ -180,12 +203,13 @@ def _stale(
         events.record_for_device(
             user, EventKind.TRUST_REFUSED, device, request=request, reasons=state.reasons
         )
-        return
+        return None
     if device.revoked_at is None:
         flows.revoke(device, reason=policy.STALE_TOKEN, request=request)
     events.record_for_device(
         user, events.SUSPICIOUS_COOKIE, device, request=request, reasons=[policy.STALE_TOKEN]
     )
+    return None
 
 
 @sensitive_variables()
@@ -198,50 +222,62 @@ def _admit(
     device: TrustedDevice,
     fp: Fingerprint,
     assessment: policy.Assessment,
-) -> bool:
+) -> TrustedDevice | None:
     """Let a recognized device in, replacing its secret (theft-evident tokens)."""
     if not _authenticator_lives(device, user):
-        # SECURITY: trust is bound to the factor that created it; that one is
-        # gone (removed or replaced), so this trust goes too.
-        flows.revoke(device, reason=policy.AUTHENTICATOR_REMOVED, request=request)
-        state.reasons = [policy.AUTHENTICATOR_REMOVED]
-        return False
+        _factor_gone(request, state, device)
+        return None
     new_secret = tokens.new_secret()
     now = timezone.now()
-    # Compare-and-swap on the old hash: of two requests racing with one
-    # secret, only one rotates it.
-    with transaction.atomic():
-        rotated = TrustedDevice.objects.filter(
-            pk=device.pk, token_hash=device.token_hash, revoked_at__isnull=True
-        ).update(
-            token_hash=tokens.hash_secret(new_secret),
-            last_seen_at=now,
-            last_ip=fp.ip or None,
-        )
-        if not rotated:
-            # Lost the compare-and-swap to a parallel request with the same
-            # secret: step up (the caller says why), never let both in.
-            return False
-        # Kept so that the old secret coming back is noticed (``_stale``).
-        SupersededToken.objects.create(
-            device=device,
-            token_hash=device.token_hash,
-            session_digest=session_digest(request.session.session_key),
-            superseded_at=now,
-        )
+    digest = session_digest(request.session.session_key)
+    if not rotation.rotate(device, secret, new_secret, fp, session_digest=digest, now=now):
+        # Lost the compare-and-swap to a parallel request with the same
+        # secret (both read it current; this UPDATE waited for the other's
+        # commit): the same as arriving just after it, and decided so.
+        record = rotation.record_of(device)
+        if record is not None:
+            return _stale(request, user, state, presented, secret, record, fp)
+        _owe_code(state, [policy.STALE_TOKEN])  # revoked meanwhile
+        return None
     # Records of devices past their lifetime are of no more use.
     SupersededToken.objects.filter(device__user=user, device__expires_at__lte=now).delete()
+    _let_in(request, user, state, presented, device, secret, new_secret, assessment)
+    return device
+
+
+@sensitive_variables()
+def _let_in(
+    request: HttpRequest,
+    user: Any,
+    state: SessionState,
+    presented: Presented,
+    device: TrustedDevice,
+    presented_secret: str,
+    new_secret: str,
+    assessment: policy.Assessment,
+) -> None:
     # The session is verified through its state (the middleware answers
     # is_verified() and otp_device from it). django-otp's own session key is
     # not written: it means "a code was entered here", which did not happen.
     state.status, state.otp_device = TRUSTED, device.otp_device
     state.trusted_device, state.touched_at = device.pk, time.time()
     state.reasons = list(assessment.reasons)
-    queue_cookie(request, presented, drop=secret, add=(new_secret, device))
+    queue_cookie(request, presented, drop=presented_secret, add=(new_secret, device))
     events.record_for_device(
         user, events.SIGNED_IN_TRUSTED, device, request=request, reasons=assessment.reasons
     )
-    return True
+
+
+def _factor_gone(request: HttpRequest, state: SessionState, device: TrustedDevice) -> None:
+    # SECURITY: trust is bound to the factor that created it; that one is
+    # gone (removed or replaced), so this trust goes too.
+    flows.revoke(device, reason=policy.AUTHENTICATOR_REMOVED, request=request)
+    _owe_code(state, [policy.AUTHENTICATOR_REMOVED])
+
+
+def _owe_code(state: SessionState, reasons: list[str]) -> None:
+    state.status, state.pending_since = PENDING, time.time()
+    state.reasons = reasons
 
 
 def _authenticator_lives(device: TrustedDevice, user: Any) -> bool:

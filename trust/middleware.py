@@ -19,6 +19,7 @@ from django.contrib import auth
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve, reverse
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.functional import SimpleLazyObject
 from django_otp.models import Device
 
@@ -107,9 +108,9 @@ class TrustMiddleware:
             return response
         state = admission.begin(request, user)
         if state.status == PENDING:
-            return _step_up(request, state, next_url=_redirect_target(response))
+            return _carrying(response, _step_up(request, state, _redirect_target(response)))
         if state.status == NO_DEVICE and state.must_enroll:
-            return _enroll(_redirect_target(response) or "/")
+            return _carrying(response, _enroll(_redirect_target(response) or "/"))
         return response
 
     # --- gating -----------------------------------------------------------------
@@ -154,6 +155,22 @@ def _install(request: HttpRequest, state: SessionState | None) -> None:
 def _enroll(next_url: str) -> HttpResponse:
     """To the enrollment page, and back to ``next_url`` after it."""
     return redirect_to_login(next_url, reverse(conf.ENROLL_URL_NAME), "next")
+
+
+def _carrying(signed_in: HttpResponse, replacement: HttpResponse) -> HttpResponse:
+    """``replacement``, still telling the browser what the login view's answer did.
+
+    SECURITY: the login view rotated the CSRF token (``auth.login``) and set
+    it on its own answer (``LoginView`` is ``csrf_protect``ed), like any
+    cookie of its own; dropping them would keep the pre-login token alive.
+    The answer to a sign-in varies like the view's did and is never cached.
+    """
+    for name, morsel in signed_in.cookies.items():
+        replacement.cookies[name] = morsel
+    if signed_in.has_header("Vary"):
+        patch_vary_headers(replacement, [v.strip() for v in signed_in["Vary"].split(",")])
+    add_never_cache_headers(replacement)
+    return replacement
 
 
 def _redirect_target(response: HttpResponse) -> str | None:

@@ -70,6 +70,12 @@ class SupersededToken(models.Model):
     come back. If it does, two browsers hold copies of one device's cookie, so
     the device is revoked (theft-evident tokens, docs/security.md R23). Rows live
     as long as their device is live: they go when it is revoked or expires.
+
+    Except from the rotating browser itself, for a few seconds: a double
+    submit of one sign-in presents the old secret twice. For that window
+    only, the row keeps the new secret wrapped under the old one and a
+    digest of the rotating request's fingerprint and network
+    (``trust.rotation``); both are wiped after it.
     """
 
     device = models.ForeignKey(
@@ -80,6 +86,11 @@ class SupersededToken(models.Model):
     # same session presenting it again is the benign race (admission._stale).
     session_digest = models.CharField(max_length=64, blank=True, editable=False)
     superseded_at = models.DateTimeField(default=timezone.now)
+    # The secret that replaced this one, wrapped under this one
+    # (``tokens.wrap_successor``): useless without the old secret itself.
+    successor = models.CharField(max_length=64, blank=True, editable=False)
+    # Digest of the kind of browser and the network that rotated it.
+    rotated_by = models.CharField(max_length=64, blank=True, editable=False)
 
     def __str__(self) -> str:
         return f"superseded secret of device {self.device_id}"

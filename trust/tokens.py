@@ -6,10 +6,17 @@ nothing here is derived from ``SECRET_KEY``, so knowing it forges no trust.
 
 One browser may hold trust for several users, so the cookie value is a list
 of secrets joined by ``SEPARATOR``, newest first.
+
+For a few seconds after a rotation the old secret's record also keeps the
+new one *wrapped* under the old (``wrap_successor``), so that a double
+submit of the same browser can be answered with the same new cookie: only a
+request presenting the old secret can unwrap it, and the database alone
+yields nothing usable.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
@@ -33,6 +40,40 @@ def hash_secret(secret: str) -> str:
 def hashes_match(secret: str, stored_hash: str) -> bool:
     """Constant-time check of ``secret`` against a stored hash."""
     return hmac.compare_digest(hash_secret(secret), stored_hash)
+
+
+# Domain separation: this pad is never anything but a successor's.
+_SUCCESSOR_LABEL = b"trustgate successor"
+
+
+def _pad(old_secret: str) -> bytes:
+    # A PRF keyed by the old 256-bit secret. Each old secret is rotated once
+    # (a compare-and-swap), so each pad wraps exactly one successor.
+    return hmac.new(old_secret.encode("ascii"), _SUCCESSOR_LABEL, hashlib.sha256).digest()
+
+
+def wrap_successor(old_secret: str, new_secret: str) -> str:
+    """``new_secret`` encrypted under ``old_secret`` (a one-time pad), as hex."""
+    raw = base64.urlsafe_b64decode(new_secret + "=")
+    if len(raw) != SECRET_BYTES:
+        raise ValueError("not a secret of new_secret()")
+    return bytes(a ^ b for a, b in zip(raw, _pad(old_secret), strict=True)).hex()
+
+
+def unwrap_successor(old_secret: str, wrapped: str) -> str | None:
+    """The secret ``wrap_successor(old_secret, ...)`` wrapped; ``None`` if malformed.
+
+    A wrong ``old_secret`` gives a random-looking secret, never an error:
+    the caller checks the result against the device's current hash.
+    """
+    try:
+        raw = bytes.fromhex(wrapped)
+    except (ValueError, TypeError):
+        return None
+    if len(raw) != SECRET_BYTES:
+        return None
+    plain = bytes(a ^ b for a, b in zip(raw, _pad(old_secret), strict=True))
+    return base64.urlsafe_b64encode(plain).rstrip(b"=").decode("ascii")
 
 
 def parse_cookie(value: str | None, limit: int) -> list[str]:

@@ -65,3 +65,21 @@ def test_duplicates_and_garbage_between_secrets_are_dropped():
     good = tokens.new_secret()
     other = tokens.new_secret()
     assert tokens.parse_cookie(f"junk.{good}.{good}..{other}", 5) == [good, other]
+
+
+def test_only_the_old_secret_unwraps_its_successor():
+    old, new = tokens.new_secret(), tokens.new_secret()
+    wrapped = tokens.wrap_successor(old, new)
+    assert tokens.unwrap_successor(old, wrapped) == new
+    assert tokens.unwrap_successor(tokens.new_secret(), wrapped) != new
+    assert new not in wrapped and old not in wrapped
+    assert wrapped != tokens.wrap_successor(tokens.new_secret(), new)  # a pad per old secret
+
+
+@pytest.mark.parametrize(
+    "wrapped",
+    ["", "zz", "00" * 31, "00" * 33, "é" * 64],
+    ids=["empty", "not-hex", "short", "long", "non-ascii"],
+)
+def test_a_malformed_wrapped_successor_unwraps_to_nothing(wrapped):
+    assert tokens.unwrap_successor(tokens.new_secret(), wrapped) is None

@@ -2,9 +2,11 @@
 
 Run it beside Django's ``clearsessions`` (a daily cron job): it drops the
 session index entries of sessions that expired or were flushed, the
-old-secret hashes of devices whose trust is over, and the password-throttle
-records whose failures are forgotten (a day without one). Revoked and expired
-devices themselves are kept: the devices page and the admin show history.
+old-secret hashes of devices whose trust is over, the wrapped successors
+kept for a double submit once their few seconds are over, and the
+password-throttle records whose failures are forgotten (a day without one).
+Revoked and expired devices themselves are kept: the devices page and the
+admin show history.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from django.core.management.base import BaseCommand
 from django.db.models import Q
 from django.utils import timezone
 
-from trust import password_throttle
+from trust import password_throttle, rotation
 from trust.models import SupersededToken, TrustedSession
 
 
@@ -32,9 +34,11 @@ class Command(BaseCommand):
             if not store.exists(record.session_key)
         ]
         sessions, _ = TrustedSession.objects.filter(pk__in=gone).delete()
+        now = timezone.now()
         tokens, _ = SupersededToken.objects.filter(
-            Q(device__revoked_at__isnull=False) | Q(device__expires_at__lte=timezone.now())
+            Q(device__revoked_at__isnull=False) | Q(device__expires_at__lte=now)
         ).delete()
+        rotation.wipe_successors(now)
         self.stdout.write(f"Pruned {sessions} session index entries and {tokens} old secrets.")
         throttles = password_throttle.prune()
         self.stdout.write(f"Pruned {throttles} password-throttle records.")

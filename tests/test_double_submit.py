@@ -1,0 +1,323 @@
+"""A double click is not a theft: one browser sending its sign-in twice at once
+keeps its trust; a superseded secret from anywhere else is still a copy.
+
+A trusted sign-in replaces the device's secret S0 with S1. The same browser
+(same kind of browser, same network) presenting S0 again within a few
+seconds is the other click of a double submit: it is let in with S1 as well,
+so whichever answer the browser keeps, its cookie is live. S0 from another
+kind of browser, another network, after the window, or once S1 was itself
+presented, means two browsers hold the cookie: the device is revoked.
+
+The races run real threads against a live server (``tests.live``); the
+hostile orders run one after the other through the test client.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, transaction
+
+from tests.agents import CHROME_WINDOWS, FIREFOX_WINDOWS, SAFARI_IPHONE
+from tests.conftest import START, browser, sign_in
+from tests.live import Browser, race, serve
+from tests.test_theft_evident_tokens import copy_of, trusted_browser
+from trust import tokens
+from trust.models import SecurityEvent, SupersededToken, TrustedDevice
+from trust.rotation import GRACE
+
+COOKIE = "trustgate_token"
+SESSION = "sessionid"
+
+
+@pytest.fixture
+def server(transactional_db):
+    yield from serve()
+
+
+@pytest.fixture
+def frozen(time_machine):
+    """Time stands still while the threads race (the window is then never a
+    matter of how fast the machine is); tests move it explicitly."""
+    time_machine.move_to(START, tick=False)
+    return time_machine
+
+
+def trusted_laptop(server, account) -> tuple[Browser, str]:
+    """A browser that passed a code and trusted itself, then restarted: it
+    holds its device secret S0 and no session."""
+    first = Browser(server.url)
+    first.sign_in(account)
+    token = first.csrf("/2fa/verify/")
+    answer = first.send(
+        "/2fa/verify/",
+        {"csrfmiddlewaretoken": token, "otp_token": account.code(), "trust_device": "on"},
+    )
+    assert answer.status == 302
+    old = first.cookie(COOKIE).value
+    return first.holding(COOKIE, old), old
+
+
+def no_theft_seen(account) -> None:
+    device = TrustedDevice.objects.get(user=account.user)
+    assert device.revoked_at is None, device.revoked_reason
+    assert not SecurityEvent.objects.filter(kind="copied_cookie_suspected").exists()
+
+
+def theft_seen(account) -> None:
+    device = TrustedDevice.objects.get(user=account.user)
+    assert device.revoked_reason == "stale_token"
+    event = SecurityEvent.objects.get(user=account.user, kind="copied_cookie_suspected")
+    assert event.reasons == ["stale_token"]
+
+
+# --- the same browser, clicking more than once ---------------------------------
+
+
+@pytest.mark.parametrize("clicks", [2, 4])
+def test_sign_in_posted_several_times_at_once_keeps_the_trust(server, account, frozen, clicks):
+    laptop, old = trusted_laptop(server, account)
+    form = laptop.sign_in_form(account)  # one page, its button clicked `clicks` times
+
+    answers = race([lambda: laptop.send("/accounts/login/", form)] * clicks)
+
+    assert [answer.status for answer in answers] == [302] * clicks, answers
+    # Every click got in: none owes a code, none was taken for a thief.
+    assert [answer.text for answer in answers] == ["/"] * clicks, answers
+    no_theft_seen(account)
+    # Every answer carries one and the same new secret: whichever the browser
+    # keeps (the last to arrive, or the only one if it aborted the others) is live.
+    handed = {answer.set_cookies.get(COOKIE) for answer in answers}
+    assert len(handed) == 1 and None not in handed and old not in handed, handed
+    (new,) = handed
+    sessions = [answer.set_cookies[SESSION] for answer in answers]
+    assert len(set(sessions)) == clicks  # each sign-in rotated its own session key
+    for key in sessions:
+        assert laptop.holding(SESSION, key).verified()
+
+    # The browser's next sign-in asks for no code, whatever cookie it kept:
+    # the old one too (every answer lost), within the window. S0 first: a
+    # sign-in with S1 rotates S1, after which S0 is a copy's (tested below).
+    for kept in (old, new):
+        again = laptop.holding(COOKIE, kept)
+        assert again.sign_in(account).text == "/", kept == old
+        assert again.verified()
+    no_theft_seen(account)
+    for key in sessions:  # and no sign-in ended another
+        assert laptop.holding(SESSION, key).verified()
+
+
+def test_both_clicks_read_the_old_secret_before_either_rotated_it(
+    server, account, frozen, postgres_only
+):
+    """The compare-and-swap loser: both requests found S0 current; the second
+    UPDATE waits for the first's commit, then matches no row."""
+    laptop, old = trusted_laptop(server, account)
+    form = laptop.sign_in_form(account)
+
+    pool = ThreadPoolExecutor(max_workers=2)
+    try:
+        with transaction.atomic():
+            # The test holds the device row: both sign-ins read S0, then queue
+            # on the lock at their compare-and-swap.
+            TrustedDevice.objects.select_for_update().get(user=account.user)
+            pending = [pool.submit(laptop.send, "/accounts/login/", form) for _ in range(2)]
+            _until_waiting_on_locks(2)
+        answers = [future.result(timeout=60) for future in pending]
+    finally:
+        pool.shutdown()
+
+    assert [(answer.status, answer.text) for answer in answers] == [(302, "/")] * 2, answers
+    no_theft_seen(account)
+    handed = {answer.set_cookies.get(COOKIE) for answer in answers}
+    assert len(handed) == 1 and None not in handed and old not in handed, handed
+    for answer in answers:
+        assert laptop.holding(SESSION, answer.set_cookies[SESSION]).verified()
+    again = laptop.holding(COOKIE, handed.pop())
+    assert again.sign_in(account).text == "/"
+
+
+def test_a_copy_racing_its_owner_from_another_network_revokes_the_device(
+    server, account, frozen, settings
+):
+    settings.TRUST_PROXY_COUNT = 1
+    settings.TRUST_PROXY_NETWORKS = ["127.0.0.0/8"]
+    laptop, old = trusted_laptop(server, account)
+    thief = Browser(server.url, headers={"X-Forwarded-For": "203.0.113.9"})
+    owner = laptop.holding(COOKIE, old)
+    owner.headers = {"X-Forwarded-For": "198.51.100.7"}
+    thief.jar.set_cookie(owner.cookie(COOKIE))
+    forms = [owner.sign_in_form(account), thief.sign_in_form(account)]
+
+    answers = race(
+        [
+            lambda: owner.send("/accounts/login/", forms[0]),
+            lambda: thief.send("/accounts/login/", forms[1]),
+        ]
+    )
+
+    # A sign-in whose session the other one's revoke ended in flight is
+    # answered 400 by Django (SessionInterrupted); never a 500.
+    assert all(answer.status in (302, 400) for answer in answers), answers
+    theft_seen(account)
+    # Whichever got in first, its session ended with the device.
+    for each in (owner, thief):
+        assert each.request("/", accept="application/json")[0] != 200
+
+
+# --- a superseded secret from anywhere else: still a copied cookie ---------------
+
+
+def rotated(account, clock):
+    """The owner's trusted sign-in replaced S0 by S1; ``thief`` holds a copy of S0."""
+    owner = trusted_browser(account, clock)
+    old = owner.cookies[COOKIE].value
+    response = sign_in(owner, account)
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert owner.cookies[COOKIE].value != old
+    return owner, old
+
+
+def test_the_same_browser_presenting_the_old_secret_within_the_window_gets_the_new_one(
+    account, clock
+):
+    owner, old = rotated(account, clock)
+    new = owner.cookies[COOKIE].value
+    again = browser()
+    again.cookies[COOKIE] = old  # the second click, or an answer the browser lost
+
+    response = sign_in(again, account)
+
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert response.cookies[COOKIE].value == new  # no second rotation
+    assert again.get("/").status_code == 200 and owner.get("/").status_code == 200
+    no_theft_seen(account)
+    assert TrustedDevice.objects.get(user=account.user).token_hash == tokens.hash_secret(new)
+
+
+def test_the_database_holds_the_new_secret_only_wrapped_and_only_for_the_window(account, clock):
+    owner, old = rotated(account, clock)
+    new = owner.cookies[COOKIE].value
+    (record,) = SupersededToken.objects.all()
+    assert record.token_hash == tokens.hash_secret(old)
+    assert record.successor and new not in record.successor
+    assert tokens.hash_secret(new) not in record.successor
+    assert tokens.unwrap_successor(old, record.successor) == new  # S0 unwraps it, nothing else
+
+    clock.shift(GRACE + timedelta(seconds=1))
+    call_command("trust_prune", stdout=StringIO())
+    record.refresh_from_db()
+    assert record.successor == "" and record.rotated_by == ""
+    # The hash stays while the device lives: the old secret is still noticed.
+    assert record.token_hash == tokens.hash_secret(old)
+
+
+def test_the_next_rotation_wipes_the_previous_successor(account, clock):
+    owner, old = rotated(account, clock)
+    owner.post("/accounts/logout/")
+    sign_in(owner, account)  # S1 -> S2
+    records = {r.token_hash: r for r in SupersededToken.objects.all()}
+    assert records[tokens.hash_secret(old)].successor == ""
+    assert len(records) == 2
+
+
+@pytest.mark.parametrize(
+    "copy",
+    [
+        pytest.param(lambda: browser(FIREFOX_WINDOWS), id="another-browser"),
+        pytest.param(lambda: browser(SAFARI_IPHONE), id="another-device"),
+        pytest.param(
+            lambda: browser(CHROME_WINDOWS, REMOTE_ADDR="203.0.113.9"), id="another-network"
+        ),
+    ],
+)
+def test_old_secret_from_another_fingerprint_within_the_window_is_a_copy(account, clock, copy):
+    owner, old = rotated(account, clock)
+    thief = copy()
+    thief.cookies[COOKIE] = old
+
+    response = sign_in(thief, account)
+
+    assert response.status_code == 302 and response["Location"].startswith("/2fa/verify/")
+    theft_seen(account)
+    assert owner.get("/").status_code == 302  # the device's sessions end
+    assert thief.cookies[COOKIE].value == ""  # and the stale secret leaves the copy
+
+
+def test_old_secret_after_the_window_is_a_copy(account, clock):
+    owner, old = rotated(account, clock)
+    clock.shift(GRACE + timedelta(seconds=1))
+    late = copy_of(owner)
+    late.cookies[COOKIE] = old
+
+    response = sign_in(late, account)
+
+    assert response["Location"].startswith("/2fa/verify/")
+    theft_seen(account)
+
+
+def test_old_secret_after_the_new_one_was_presented_is_a_copy(account, clock):
+    owner, old = rotated(account, clock)
+    owner.post("/accounts/logout/")
+    assert sign_in(owner, account)["Location"] == "/"  # S1 presented: S1 -> S2
+    thief = browser()
+    thief.cookies[COOKIE] = old
+
+    response = sign_in(thief, account)
+
+    assert response["Location"].startswith("/2fa/verify/")
+    theft_seen(account)
+    assert owner.get("/").status_code == 302
+
+
+def test_a_burst_of_wrong_passwords_makes_the_second_click_owe_a_code_too(account, clock, settings):
+    settings.TRUST_PASSWORD_BURST = 3  # a burst within the free failures: the password passes
+    _owner, old = rotated(account, clock)
+    for _ in range(3):
+        wrong = browser().post("/accounts/login/", {"username": "alice", "password": "wrong"})
+        assert wrong.status_code == 200
+    again = browser()
+    again.cookies[COOKIE] = old
+
+    response = sign_in(again, account)
+
+    assert response["Location"].startswith("/2fa/verify/")
+    owed = again.get("/", HTTP_ACCEPT="application/json")
+    assert owed.status_code == 401 and "password_failures" in owed.json()["reasons"]
+    no_theft_seen(account)  # a code pays it; the device is not to blame
+
+
+def test_old_secret_of_a_revoked_device_within_the_window_gets_nothing(account, clock):
+    owner, old = rotated(account, clock)
+    device = TrustedDevice.objects.get(user=account.user)
+    assert owner.post(f"/devices/{device.pk}/revoke/").status_code == 302
+    again = browser()
+    again.cookies[COOKIE] = old
+
+    response = sign_in(again, account)
+
+    assert response["Location"].startswith("/2fa/verify/")
+    assert again.get("/").status_code == 302
+    assert not TrustedDevice.objects.filter(revoked_at__isnull=True).exists()
+
+
+# --- helpers ---------------------------------------------------------------------
+
+
+def _until_waiting_on_locks(count: int, attempts: int = 100_000) -> None:
+    """Return once ``count`` other connections wait on a row lock (bounded)."""
+    with connection.cursor() as cursor:
+        for _ in range(attempts):
+            # pg_stat_activity is a snapshot per transaction: take a new one.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0] >= count:
+                return
+    raise AssertionError(f"{count} requests never queued on the device row")

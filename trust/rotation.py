@@ -1,0 +1,128 @@
+"""Rotating a trusted device's secret, and telling a double submit from a copy
+(docs/security.md R23, R40).
+
+Each sign-in that trust lets through replaces the device's secret
+(theft-evident tokens): a compare-and-swap on the old hash, so that of
+requests racing with one secret only one rotates it, and a
+``SupersededToken`` keeps the old hash so that the old secret coming back
+is noticed (``admission._stale``).
+
+One browser can send one sign-in twice at once: a double click, or a submit
+it aborted and sent again. Both carry the old secret S0; the first rotates
+it to S1, and the second, coming back with S0, looks like a copy. It is
+not one when it comes within ``GRACE`` of the rotation, from the same kind
+of browser on the same network, while the device still holds S1 (S1 was
+presented nowhere since): it is then answered with S1 too, so every answer
+sets the same cookie and whichever the browser keeps is live.
+
+SECURITY: the record holds S1 only wrapped under S0
+(``tokens.wrap_successor``), so a leaked table yields no cookie; only a
+request presenting S0 unwraps it, and only for ``GRACE``. A copy of S0
+presented within the window from the owner's network and kind of browser
+gets S1 as well: the two browsers then share S1, and the next rotation by
+either one gives the other away. The evidence of a theft comes one sign-in
+later, never not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
+
+from . import tokens
+from .fingerprint import Fingerprint
+from .models import SupersededToken, TrustedDevice
+
+# How long after a rotation the rotating browser may present the old secret
+# again: a double submit arrives within a second or two; a copy from the
+# same network and kind of browser inside this window is the risk taken.
+GRACE = timedelta(seconds=10)
+
+
+def context_digest(fp: Fingerprint) -> str:
+    """What a double submit must share with the request that rotated."""
+    parts = (fp.agent.browser, fp.agent.os, fp.agent.device_class, fp.network)
+    return hashlib.sha256("\x00".join(parts).encode("utf-8", "replace")).hexdigest()
+
+
+@sensitive_variables()
+def rotate(
+    device: TrustedDevice,
+    old_secret: str,
+    new_secret: str,
+    fp: Fingerprint,
+    *,
+    session_digest: str,
+    now: datetime,
+) -> bool:
+    """Replace ``old_secret`` (the device's) by ``new_secret``, if still current."""
+    with transaction.atomic():
+        rotated = TrustedDevice.objects.filter(
+            pk=device.pk, token_hash=device.token_hash, revoked_at__isnull=True
+        ).update(token_hash=tokens.hash_secret(new_secret), last_seen_at=now, last_ip=fp.ip or None)
+        if not rotated:
+            return False
+        # One successor kept per device: the previous one was just rotated away.
+        SupersededToken.objects.filter(device=device).exclude(successor="").update(
+            successor="", rotated_by=""
+        )
+        SupersededToken.objects.create(
+            device=device,
+            token_hash=device.token_hash,
+            session_digest=session_digest,
+            superseded_at=now,
+            successor=tokens.wrap_successor(old_secret, new_secret),
+            rotated_by=context_digest(fp),
+        )
+    return True
+
+
+def record_of(device: TrustedDevice) -> SupersededToken | None:
+    """The record of the secret ``device`` held when it was read, if since replaced.
+
+    After a lost compare-and-swap: the winner's commit is visible now (the
+    UPDATE waited for it), and so is its record.
+    """
+    return (
+        SupersededToken.objects.select_related("device")
+        .filter(device=device, token_hash=device.token_hash)
+        .first()
+    )
+
+
+@sensitive_variables()
+def successor(
+    record: SupersededToken, old_secret: str, fp: Fingerprint, now: datetime
+) -> str | None:
+    """The secret that replaced ``old_secret``, if this is a double submit of
+    the browser that rotated it; ``None`` for anything else."""
+    if not record.successor or abs(now - record.superseded_at) > GRACE:
+        return None
+    if not hmac.compare_digest(record.rotated_by, context_digest(fp)):
+        return None  # another kind of browser, or another network
+    # Whether the device still holds it (presented nowhere since), ``hold``
+    # tells, under the row lock.
+    return tokens.unwrap_successor(old_secret, record.successor)
+
+
+@sensitive_variables()
+def hold(device: TrustedDevice, secret: str, fp: Fingerprint, now: datetime) -> bool:
+    """Is ``secret`` still the live device's? (A compare-and-swap that rotates nothing.)"""
+    return bool(
+        TrustedDevice.objects.filter(
+            pk=device.pk, token_hash=tokens.hash_secret(secret), revoked_at__isnull=True
+        ).update(last_seen_at=now, last_ip=fp.ip or None)
+    )
+
+
+def wipe_successors(now: datetime) -> int:
+    """Forget the wrapped successors whose window is over (``trust_prune``)."""
+    return (
+        SupersededToken.objects.filter(superseded_at__lt=now - GRACE)
+        .exclude(successor="")
+        .update(successor="", rotated_by="")
+    )
