@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('trust', '0008_event_kinds_passkeys_password_failures'),
+        ('trust', '0009_second_factor_changes'),
     ]
 
     operations = [
