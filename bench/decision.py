@@ -58,9 +58,10 @@ def main() -> None:
     from django.test import RequestFactory
     from django.utils import timezone
 
-    from trust import flows, policy
+    from trust import flows
     from trust.conf import conf
-    from trust.fingerprint import parse_agent
+    from trust.rules import policy
+    from trust.rules.fingerprint import parse_agent
 
     call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:

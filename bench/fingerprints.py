@@ -32,7 +32,7 @@ def run() -> dict:
         return {"skipped": "no user-agent corpus (shared/data/user_agents.txt)"}
     import user_agents
 
-    from trust.fingerprint import _ua_parser, fingerprint, parse_agent
+    from trust.rules.fingerprint import _ua_parser, fingerprint, parse_agent
 
     _ua_parser()  # the parser's one-off set-up is not a per-call cost
     ips = ["203.0.113.7", "2001:db8::1", "198.51.100.23", "::ffff:192.0.2.1"]

@@ -221,7 +221,7 @@ def _decision_inputs(rounds: int, per_round: int) -> dict:
     from django.test import RequestFactory
 
     from trust import flows
-    from trust.fingerprint import parse_agent
+    from trust.rules.fingerprint import parse_agent
 
     factory = RequestFactory()
     normal = factory.get("/", HTTP_USER_AGENT=CHROME, HTTP_X_FORWARDED_FOR="198.51.100.1")

@@ -15,8 +15,9 @@ from django.http import HttpRequest
 from django.views.decorators.debug import sensitive_variables
 from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
-from trust import events, flows
-from trust.factor_changes import accounted_for
+from trust import flows
+from trust.flows import events
+from trust.flows.factor_changes import accounted_for
 
 from .models import BackupCodeDevice
 

@@ -22,8 +22,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from trust import events, flows
-from trust.factor_changes import accounted_for
+from trust import flows
+from trust.flows import events
+from trust.flows.factor_changes import accounted_for
 
 from . import verification
 from .conf import conf

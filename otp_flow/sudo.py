@@ -15,7 +15,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
-from trust.request_trust import METHOD_PASSWORD
+from trust.state import METHOD_PASSWORD
 
 from .conf import conf
 

@@ -21,9 +21,10 @@ from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
-from trust import events, flows
+from trust import flows
 from trust.conf import conf as trust_conf
-from trust.factor_changes import accounted_for
+from trust.flows import events
+from trust.flows.factor_changes import accounted_for
 from trust.http import safe_next, sensitive_page
 
 from . import codes, lifecycle, passkeys, verification

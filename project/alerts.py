@@ -19,7 +19,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from otp_flow.models import BackupCodeDevice
-from trust import not_me
+from trust.flows import not_me
 from trust.models import EventKind, SecurityEvent, TrustedDevice, TrustedSession
 
 logger = logging.getLogger(__name__)

@@ -189,10 +189,11 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 # Sessions (NIST SP 800-63B-4 §2.2.3): a session cookie that goes with the
-# browser, idle for 12 hours at most; TRUST_SESSION_LIFETIME (24 hours by
-# default) ends any session that long after sign-in, however active.
+# browser, idle for 12 hours at most, and TRUST_SESSION_LIFETIME (off unless
+# a site sets it; 24 hours here) ends any session that long after sign-in.
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_AGE = int(timedelta(hours=12).total_seconds())
+TRUST_SESSION_LIFETIME = timedelta(hours=24)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -215,9 +216,6 @@ OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Trustgate demo")
 OTP_TOTP_SYNC = False
 # The admin never shows TOTP keys or QR codes (docs/security.md R17).
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
-# An alert's "this wasn't me" link only removes access: a session still owing
-# its code may use it too.
-TRUST_EXEMPT_URL_NAMES = ["trust:not_me"]
 
 # Behind reverse proxies: how many, and where they are (docs/security.md R26).
 TRUST_PROXY_COUNT = int(os.environ.get("TRUST_PROXY_COUNT") or 0)
@@ -244,12 +242,6 @@ else:
     EMAIL_FILE_PATH = _EMAIL_FILE_PATH
 DEFAULT_FROM_EMAIL = "security@trustgate.invalid"
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"trust": {"handlers": ["console"], "level": "INFO"}},
-}
 
 # Passkeys (django-otp-webauthn). WebAuthn needs a secure context and a
 # domain as relying-party ID: http://localhost counts, 127.0.0.1 does not, so

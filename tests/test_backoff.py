@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from trust.backoff import FORGET_AFTER, Count, account_name, address_bucket, delay
+from trust.rules.backoff import FORGET_AFTER, Count, account_name, address_bucket, delay
 
 CAP = timedelta(minutes=15)
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)

@@ -140,3 +140,16 @@ def test_e032_password_throttle_limits_malformed(settings):
     settings.TRUST_PASSWORD_BURST = 0
     settings.TRUST_PASSWORD_MAX_DELAY = 900
     assert ids(checks.check_password_throttle()) == ["trust.E032"] * 3
+
+
+@pytest.mark.parametrize("bad", ["tests.nowhere.policy", "tests.enrollment_policy", 42])
+def test_e012_enrollment_policy_not_a_callable(settings, bad):
+    settings.TRUST_ENROLLMENT_REQUIRED = bad
+    assert ids(checks.check_enrollment_policy()) == ["trust.E012"]
+
+
+def test_enrollment_policy_a_dotted_path_or_a_callable_passes(settings):
+    settings.TRUST_ENROLLMENT_REQUIRED = "tests.enrollment_policy.staff_must_enroll"
+    assert checks.check_enrollment_policy() == []
+    settings.TRUST_ENROLLMENT_REQUIRED = lambda user: False
+    assert checks.check_enrollment_policy() == []

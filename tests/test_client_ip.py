@@ -239,15 +239,29 @@ def test_w004_count_without_networks(settings):
 # --- other limits ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("bad", [0, -5, "512", None, True])
-def test_e006_user_agent_length_not_a_positive_number(settings, bad):
-    settings.TRUST_USER_AGENT_MAX_LENGTH = bad
-    assert ids(checks.check_limits()) == ["trust.E006"]
+@pytest.mark.parametrize(
+    "name",
+    [
+        "TRUST_USER_AGENT_MAX_LENGTH",
+        "TRUST_COOKIE_MAX_USERS",
+        "TRUST_TOUCH_INTERVAL",
+        "TRUST_NOT_ME_LINK_MAX_AGE",
+        "TRUST_EXEMPT_PATHS",
+        "TRUST_EXEMPT_URL_NAMES",
+    ],
+)
+def test_w011_settings_of_earlier_versions(settings, name):
+    setattr(settings, name, ())
+    assert ids(checks.check_deprecated_settings()) == ["trust.W011"]
 
 
-def test_w005_user_agent_length_too_long(settings):
-    settings.TRUST_USER_AGENT_MAX_LENGTH = 100_000
-    assert ids(checks.check_limits()) == ["trust.W005"]
+def test_the_old_exempt_settings_are_still_honoured(settings):
+    from trust.conf import conf
+
+    settings.TRUST_EXEMPT_PATHS = ["/health/"]
+    settings.TRUST_EXEMPT_URL_NAMES = ["home"]
+    settings.TRUST_EXEMPT_URLS = ["/status/", "signup"]
+    assert conf.EXEMPT_URLS == (("/status/", "/health/"), ("signup", "home"))
 
 
 def test_e007_w006_trust_lifetime(settings):
@@ -262,8 +276,7 @@ def test_e007_w006_trust_lifetime(settings):
 
 
 @pytest.mark.django_db
-def test_stored_user_agent_fits_the_column_whatever_the_setting(account, settings):
-    settings.TRUST_USER_AGENT_MAX_LENGTH = 2000
+def test_stored_user_agent_fits_the_column(account):
     client = browser(CHROME_WINDOWS + " " + "x" * 3000)
     sign_in(client, account)
     assert step_up(client, account, trust=True).status_code == 302

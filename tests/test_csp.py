@@ -19,8 +19,8 @@ from django.contrib.staticfiles import finders
 from django.templatetags.static import static
 
 from tests.conftest import Authenticator, browser, sign_in, step_up
+from trust.flows.not_me import link
 from trust.models import TrustedDevice
-from trust.not_me import link
 
 pytestmark = pytest.mark.django_db(transaction=False)
 

@@ -26,9 +26,9 @@ from tests.agents import CHROME_WINDOWS, FIREFOX_WINDOWS, SAFARI_IPHONE
 from tests.conftest import START, browser, sign_in
 from tests.live import Browser, race, serve
 from tests.test_theft_evident_tokens import copy_of, trusted_browser
-from trust import tokens
+from trust.flows.rotation import GRACE
 from trust.models import SecurityEvent, SupersededToken, TrustedDevice
-from trust.rotation import GRACE
+from trust.rules import tokens
 
 COOKIE = "trustgate_token"
 SESSION = "sessionid"

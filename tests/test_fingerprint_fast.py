@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import user_agents
 
-from trust import fingerprint as fp
+from trust.rules import fingerprint as fp
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS_PLACES = (

@@ -66,8 +66,8 @@ def every_url(patterns=None, prefix="/", namespace=""):
 
 
 ALL_URLS = sorted(set(every_url()))
-# The code page, sign-out, and what the site lists (the demo: the one-time
-# "this wasn't me" link, which can only take access away).
+# The code page, sign-out, and the one-time "this wasn't me" link, which can
+# only take access away (exempt by the app itself; the demo lists nothing).
 # The passkey's options and answer are the code page in another shape
 # (trust.http.step_up_view; tests/test_passkeys.py checks they grant nothing else).
 EXEMPT = {
@@ -75,7 +75,7 @@ EXEMPT = {
     "otp_flow:passkey_verify",
     "otp_flow:passkey_verify_options",
     "logout",
-    *django_settings.TRUST_EXEMPT_URL_NAMES,
+    "trust:not_me",
 }
 
 

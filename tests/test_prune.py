@@ -11,7 +11,7 @@ from django.core.management import call_command
 
 from tests.conftest import browser, sign_in
 from tests.test_core_loop import trusted_browser
-from trust import password_throttle
+from trust.flows import password_throttle
 from trust.models import PasswordThrottle, SupersededToken, TrustedDevice, TrustedSession
 
 

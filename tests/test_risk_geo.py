@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from trust.risk import geo
+from trust.rules.risk import geo
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from trust.risk import travel
-from trust.risk.blocklist import BlockList
-from trust.risk.decision import (
+from trust.rules.risk import travel
+from trust.rules.risk.blocklist import BlockList
+from trust.rules.risk.decision import (
     ALLOW,
     DENY,
     STEP_UP,
@@ -19,8 +19,8 @@ from trust.risk.decision import (
     Thresholds,
     decide,
 )
-from trust.risk.features import SignInFeatures
-from trust.risk.score import Score
+from trust.rules.risk.features import SignInFeatures
+from trust.rules.risk.score import Score
 
 T0 = datetime(2026, 3, 1, 12, 0)
 HOME = SignInFeatures(

@@ -7,9 +7,9 @@ from datetime import datetime
 
 import pytest
 
-from trust.risk.counts import CountStore
-from trust.risk.features import SignInFeatures
-from trust.risk.score import AGENT_GROUP, IP_GROUP, score
+from trust.rules.risk.counts import CountStore
+from trust.rules.risk.features import SignInFeatures
+from trust.rules.risk.score import AGENT_GROUP, IP_GROUP, score
 
 AT = datetime(2026, 3, 1, 12, 0)
 HOME = SignInFeatures(

@@ -319,7 +319,7 @@ def test_events_carry_ip_device_and_reasons(account, clock, heard):
 def test_a_rolled_back_event_is_never_signalled(account, heard):
     from django.db import transaction
 
-    from trust import events
+    from trust.flows import events
 
     heard.events.clear()  # the account's authenticator, added as a shell would
     with pytest.raises(RuntimeError), transaction.atomic():

@@ -27,6 +27,20 @@ def test_sessions_end_after_their_absolute_lifetime(account, clock, settings):
     assert response["Location"].startswith("/accounts/login/")
 
 
+def test_without_the_setting_sessions_have_no_absolute_lifetime(account, clock, settings):
+    # Off unless a site asks: Trustgate must not sign out every user of a
+    # site daily (the users without 2FA included).
+    del settings.TRUST_SESSION_LIFETIME
+    settings.SESSION_COOKIE_AGE = int(timedelta(days=7).total_seconds())
+    settings.SESSION_SAVE_EVERY_REQUEST = True
+    client = browser()
+    sign_in(client, account)
+    step_up(client, account)
+    for _ in range(6):
+        clock.shift(timedelta(hours=7))
+        assert client.get("/").status_code == 200
+
+
 def test_a_state_from_another_version_keeps_its_meaning(account, clock):
     client = trusted_browser(account, clock)
     sign_in(client, account)

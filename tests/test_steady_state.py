@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tests.agents import CHROME_WINDOWS
 from tests.conftest import browser, sign_in, step_up
-from trust.fingerprint import parse_agent
+from trust.rules.fingerprint import parse_agent
 
 TRUST = "trust.middleware.TrustMiddleware"
 

@@ -18,8 +18,8 @@ from django.conf import settings as django_settings
 
 from tests.agents import CHROME_WINDOWS
 from tests.conftest import browser, sign_in, step_up
+from trust.flows.rotation import GRACE
 from trust.models import SecurityEvent, SupersededToken, TrustedDevice
-from trust.rotation import GRACE
 
 pytestmark = pytest.mark.django_db(transaction=False)
 

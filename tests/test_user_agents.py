@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from tests.agents import CHROME_WINDOWS, GOOGLEBOT
 from tests.conftest import browser, sign_in, step_up
-from trust.fingerprint import (
+from trust.models import SecurityEvent, TrustedDevice
+from trust.rules.fingerprint import (
     BOT,
     DEVICE_CLASSES,
     FAMILY_MAX_LENGTH,
@@ -21,7 +22,6 @@ from trust.fingerprint import (
     fingerprint,
     parse_agent,
 )
-from trust.models import SecurityEvent, TrustedDevice
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 

@@ -15,7 +15,8 @@ class TrustConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_out
         from django.db.models.signals import post_delete, post_save, pre_save
 
-        from . import checks, factor_changes, receivers  # noqa: F401  (registers the checks)
+        from . import checks, receivers  # noqa: F401  (registers the checks)
+        from .flows import factor_changes
 
         user_logged_out.connect(
             receivers.forget_session, dispatch_uid="trust.forget_session_on_logout"
@@ -49,6 +50,6 @@ class TrustConfig(AppConfig):
                 dispatch_uid=f"trust.factor_changes.after_delete.{label}",
             )
 
-        from . import password_throttle
+        from .flows import password_throttle
 
         password_throttle.connect()

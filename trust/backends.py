@@ -22,7 +22,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.views.decorators.debug import sensitive_variables
 
-from . import password_throttle
+from .flows import password_throttle
 
 
 class PasswordThrottleBackend:

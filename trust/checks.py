@@ -172,30 +172,11 @@ def check_proxies(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
 
 # docs/security.md R24: trust has a hard cap on its lifetime, whatever a site configures.
 MAX_LIFETIME = timedelta(days=90)
-# docs/security.md R32: past this, parsing costs more and tells nothing more.
-MAX_USER_AGENT_LENGTH = 1024
 
 
 @register()
 def check_limits(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     errors: list[CheckMessage] = []
-    length = conf.USER_AGENT_MAX_LENGTH
-    if isinstance(length, bool) or not isinstance(length, int) or length < 1:
-        errors.append(
-            Error(
-                f"TRUST_USER_AGENT_MAX_LENGTH must be a whole number >= 1, not {length!r}.",
-                id="trust.E006",
-            )
-        )
-    elif length > MAX_USER_AGENT_LENGTH:
-        errors.append(
-            Warning(
-                f"TRUST_USER_AGENT_MAX_LENGTH is {length}: user agents that long are "
-                "parsed in full on every sign-in.",
-                hint=f"Keep it at most {MAX_USER_AGENT_LENGTH}; real ones are far shorter.",
-                id="trust.W005",
-            )
-        )
     lifetime, idle = conf.LIFETIME, conf.IDLE_TIMEOUT
     if not isinstance(lifetime, timedelta) or not isinstance(idle, timedelta):
         errors.append(
@@ -463,3 +444,53 @@ def check_other_two_factor(app_configs: Any = None, **kwargs: Any) -> list[Check
         for name, label in _OTHER_TWO_FACTOR_APPS.items()
         if apps.is_installed(name)
     ]
+
+
+@register()
+def check_enrollment_policy(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """TRUST_ENROLLMENT_REQUIRED names a callable, or is None."""
+    value = getattr(settings, "TRUST_ENROLLMENT_REQUIRED", None)
+    if value is None:
+        return []
+    try:
+        policy = import_string(value) if isinstance(value, str) else value
+    except ImportError as error:
+        policy, problem = None, f"cannot be imported ({error})"
+    else:
+        problem = "is not callable"
+    if callable(policy):
+        return []
+    return [
+        Error(
+            f"TRUST_ENROLLMENT_REQUIRED {value!r} {problem}.",
+            hint="Give the dotted path of a function f(user) -> bool, or None.",
+            id="trust.E012",
+        )
+    ]
+
+
+@register()
+def check_deprecated_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    from .conf import DEPRECATED_EXEMPT, REMOVED
+
+    found: list[CheckMessage] = []
+    for name in DEPRECATED_EXEMPT:
+        if hasattr(settings, name):
+            found.append(
+                Warning(
+                    f"{name} is deprecated; it is still read for now.",
+                    hint="Put its entries in TRUST_EXEMPT_URLS (URL names, and path "
+                    "prefixes starting with '/').",
+                    id="trust.W011",
+                )
+            )
+    for name, constant in REMOVED.items():
+        if hasattr(settings, name):
+            found.append(
+                Warning(
+                    f"{name} is no longer read: it is the constant {constant} now.",
+                    hint="Remove it from your settings.",
+                    id="trust.W011",
+                )
+            )
+    return found

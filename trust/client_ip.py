@@ -16,7 +16,7 @@ from django.http import HttpRequest
 from ipware import get_client_ip
 
 from .conf import conf
-from .fingerprint import normalize_ip
+from .rules.fingerprint import normalize_ip
 
 FORWARDED_HEADER = "HTTP_X_FORWARDED_FOR"
 

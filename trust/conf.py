@@ -15,7 +15,6 @@ TRUST_COOKIE_NAME              "trustgate_token"  Device cookie name (``__Host-`
                                                   front of it on HTTPS). Keep "token" (or
                                                   "key", "secret") in it: Django's error
                                                   reports then hide its value.
-TRUST_COOKIE_MAX_USERS         5                  Users one browser can hold trust for.
 TRUST_REQUIRE_KNOWN_NETWORK    False              Challenge sign-ins from a network the
                                                   device was not seen on before.
 TRUST_IPV4_PREFIX              24                 Network size of an IPv4 address.
@@ -25,10 +24,11 @@ TRUST_PROXY_COUNT              0                  Reverse proxies in front of th
 TRUST_PROXY_NETWORKS           []                 Networks those proxies live in: forwarded
                                                   headers are read only from them.
 TRUST_PENDING_TIMEOUT          10 minutes         A pending step-up signs out after this.
-TRUST_NOT_ME_LINK_MAX_AGE      7 days             How long a "this wasn't me" link in an
-                                                  alert e-mail works (once).
-TRUST_EXEMPT_PATHS             []                 Path prefixes a pending session may reach.
-TRUST_EXEMPT_URL_NAMES         []                 URL names a pending session may reach.
+TRUST_EXEMPT_URLS              []                 More URLs a pending session may reach: URL
+                                                  names ("app:name"), or path prefixes (they
+                                                  start with "/"). The code page, sign-out,
+                                                  static and media files and the alerts'
+                                                  "this wasn't me" link always are.
 TRUST_VERIFY_URL_NAME          "otp_flow:verify"  The code page.
 TRUST_ENROLL_URL_NAME          "otp_flow:setup"   The enrollment page.
 TRUST_LOGOUT_URL_NAME          "logout", else     The sign-out view (exempt from the gate).
@@ -36,13 +36,10 @@ TRUST_LOGOUT_URL_NAME          "logout", else     The sign-out view (exempt from
                                                   it, else django-allauth's.
 TRUST_ENROLLMENT_REQUIRED      None               Dotted path of ``f(user) -> bool``: users
                                                   it names must enroll before going on.
-TRUST_USER_AGENT_MAX_LENGTH    512                User agents are cut to this length before
-                                                  parsing and storing.
-TRUST_TOUCH_INTERVAL           1 hour             How often a session let in by trust
-                                                  refreshes its device's "last seen" and
-                                                  checks that the trust still holds.
-TRUST_SESSION_LIFETIME         24 hours           A signed-in session ends this long after
-                                                  sign-in, however active (``None``: never).
+TRUST_SESSION_LIFETIME         None               A signed-in session ends this long after
+                                                  sign-in, however active (NIST SP 800-63B-4
+                                                  suggests 24 hours at AAL2). ``None``: the
+                                                  site's own session settings decide.
 TRUST_PASSWORD_FREE_FAILURES   5                  Wrong passwords for one account (known or
                                                   not) before each further attempt waits:
                                                   1 s, then twice as long after each failure.
@@ -65,6 +62,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -75,22 +73,17 @@ _DEFAULTS: dict[str, Any] = {
     "TRUST_IDLE_TIMEOUT": timedelta(days=14),
     "TRUST_MAX_DEVICES": 20,
     "TRUST_COOKIE_NAME": "trustgate_token",
-    "TRUST_COOKIE_MAX_USERS": 5,
     "TRUST_REQUIRE_KNOWN_NETWORK": False,
     "TRUST_IPV4_PREFIX": 24,
     "TRUST_IPV6_PREFIX": 64,
     "TRUST_PROXY_COUNT": 0,
     "TRUST_PROXY_NETWORKS": (),
     "TRUST_PENDING_TIMEOUT": timedelta(minutes=10),
-    "TRUST_NOT_ME_LINK_MAX_AGE": timedelta(days=7),
-    "TRUST_EXEMPT_PATHS": (),
-    "TRUST_EXEMPT_URL_NAMES": (),
     "TRUST_VERIFY_URL_NAME": "otp_flow:verify",
     "TRUST_ENROLL_URL_NAME": "otp_flow:setup",
     "TRUST_ENROLLMENT_REQUIRED": None,
-    "TRUST_USER_AGENT_MAX_LENGTH": 512,
-    "TRUST_TOUCH_INTERVAL": timedelta(hours=1),
-    "TRUST_SESSION_LIFETIME": timedelta(hours=24),
+    "TRUST_SESSION_LIFETIME": None,
+    "TRUST_EXEMPT_URLS": (),
     "TRUST_PASSWORD_FREE_FAILURES": 5,
     "TRUST_PASSWORD_ADDRESS_FREE_FAILURES": 20,
     "TRUST_PASSWORD_MAX_DELAY": timedelta(minutes=15),
@@ -126,10 +119,6 @@ class Conf:
         return _get("TRUST_COOKIE_NAME")
 
     @property
-    def COOKIE_MAX_USERS(self) -> int:
-        return _get("TRUST_COOKIE_MAX_USERS")
-
-    @property
     def REQUIRE_KNOWN_NETWORK(self) -> bool:
         return bool(_get("TRUST_REQUIRE_KNOWN_NETWORK"))
 
@@ -154,16 +143,12 @@ class Conf:
         return _get("TRUST_PENDING_TIMEOUT")
 
     @property
-    def NOT_ME_LINK_MAX_AGE(self) -> timedelta:
-        return _get("TRUST_NOT_ME_LINK_MAX_AGE")
-
-    @property
-    def EXEMPT_PATHS(self) -> Sequence[str]:
-        return _get("TRUST_EXEMPT_PATHS")
-
-    @property
-    def EXEMPT_URL_NAMES(self) -> Sequence[str]:
-        return _get("TRUST_EXEMPT_URL_NAMES")
+    def EXEMPT_URLS(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(path prefixes, URL names), the deprecated split settings included."""
+        entries = [*_get("TRUST_EXEMPT_URLS"), *_deprecated_exempt()]
+        paths = tuple(e for e in entries if isinstance(e, str) and e.startswith("/"))
+        names = tuple(e for e in entries if isinstance(e, str) and not e.startswith("/"))
+        return paths, names
 
     @property
     def VERIFY_URL_NAME(self) -> str:
@@ -182,17 +167,7 @@ class Conf:
     @property
     def ENROLLMENT_REQUIRED(self) -> Callable[[Any], bool] | None:
         value = _get("TRUST_ENROLLMENT_REQUIRED")
-        if isinstance(value, str):
-            return import_string(value)
-        return value
-
-    @property
-    def USER_AGENT_MAX_LENGTH(self) -> int:
-        return _get("TRUST_USER_AGENT_MAX_LENGTH")
-
-    @property
-    def TOUCH_INTERVAL(self) -> timedelta:
-        return _get("TRUST_TOUCH_INTERVAL")
+        return _imported(value) if isinstance(value, str) else value
 
     @property
     def SESSION_LIFETIME(self) -> timedelta | None:
@@ -221,6 +196,30 @@ class Conf:
     @property
     def API_TOKEN_REQUIRES(self) -> str:
         return _get("TRUST_API_TOKEN_REQUIRES")
+
+
+# Settings of earlier versions: still read where cheap, with a warning
+# (trust.W011); the others are constants now.
+DEPRECATED_EXEMPT = ("TRUST_EXEMPT_PATHS", "TRUST_EXEMPT_URL_NAMES")
+REMOVED = {
+    "TRUST_COOKIE_MAX_USERS": "trust.cookie.MAX_USERS",
+    "TRUST_NOT_ME_LINK_MAX_AGE": "trust.flows.not_me.LINK_MAX_AGE",
+    "TRUST_USER_AGENT_MAX_LENGTH": "trust.rules.fingerprint.MAX_USER_AGENT_LENGTH",
+    "TRUST_TOUCH_INTERVAL": "trust.flows.admission.TOUCH_INTERVAL",
+}
+
+
+@lru_cache(maxsize=8)
+def _imported(path: str) -> Any:
+    # Once per path, not on every sign-in (trust.E012 checks it at start-up).
+    return import_string(path)
+
+
+def _deprecated_exempt() -> list[str]:
+    found: list[str] = []
+    for name in DEPRECATED_EXEMPT:
+        found.extend(getattr(settings, name, ()) or ())
+    return found
 
 
 def _detected_logout_url_name() -> str:

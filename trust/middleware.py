@@ -4,7 +4,8 @@ It stands in for django-otp's ``OTPMiddleware``: ``request.user.otp_device``
 and ``request.user.is_verified()`` work as django-otp documents, so
 ``otp_required`` and ``OTPAdminSite`` work unchanged. Unlike it, a session
 already decided costs no query: the decision lives in the session
-(``trust.state``) and the OTP device is loaded only if something asks.
+(``trust.state.SessionState``, read once per request) and the OTP device is
+loaded only if something asks.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.functional import SimpleLazyObject
 from django_otp.models import Device
 
-from . import admission
+from .browser import raw_user_agent
 from .conf import conf
+from .cookie import apply_cookie
+from .flows import admission
+from .flows.not_me import URL_NAME as NOT_ME_URL_NAME
 from .http import STEP_UP_VIEW
-from .presented import apply_cookie, raw_user_agent
-from .request_trust import RequestTrust
-from .state import NO_DEVICE, PENDING, SessionState, agent_digest
+from .state import NOT_SIGNED_IN, SessionState, agent_digest
 
 
 class TrustMiddleware:
@@ -50,23 +52,24 @@ class TrustMiddleware:
     ) -> HttpResponse:
         """What the view did to the session: a sign-in, or a rotated key."""
         if not request.session.accessed:
-            return response  # the view never touched the session: nothing changed
+            # Neither this gate nor the view read the session (an anonymous
+            # request without a session cookie): reading it now would add
+            # "Vary: Cookie" to a response that does not depend on it.
+            return response
         uid = request.session.get(auth.SESSION_KEY)
         if uid is None:
             return response
+        # The view may have rewritten the record (a code passed): as it is now.
+        state = SessionState.of(request)
         if before is None or before.uid != str(uid):
-            decided = SessionState.load(request.session)
-            if decided is not None and decided.uid == str(uid) and decided.verified:
+            if state is not None and state.uid == str(uid) and state.verified:
                 # The view signed in and verified at once (a passkey alone,
                 # through trust.flows.mark_verified): nothing is left to decide.
                 return response
             return self._signed_in_here(request, response)
-        if request.session.session_key != before.session_key:
-            # A code passed or a password changed: the session index follows
-            # the new key (the view may have rewritten the state: read it anew).
-            decided = SessionState.load(request.session)
-            if decided is not None:
-                admission.follow_session_key(request, decided)
+        if state is not None:
+            # A code passed or a password changed: the index follows the key.
+            admission.follow_session_key(request, state)
         return response
 
     # --- deciding ---------------------------------------------------------------
@@ -78,7 +81,7 @@ class TrustMiddleware:
         # perhaps signed someone in: RemoteUserMiddleware, magic links).
         has_session = settings.SESSION_COOKIE_NAME in request.COOKIES or request.session.accessed
         uid = request.session.get(auth.SESSION_KEY) if has_session else None
-        state = SessionState.load(request.session) if uid is not None else None
+        state = SessionState.of(request) if uid is not None else None
         if uid is not None and (state is None or state.uid != str(uid)):
             # First request of a sign-in (or a different user): decide once.
             user = request.user
@@ -107,9 +110,9 @@ class TrustMiddleware:
         if not user.is_authenticated:
             return response
         state = admission.begin(request, user)
-        if state.status == PENDING:
+        if state.pending:
             return _carrying(response, _step_up(request, state, _redirect_target(response)))
-        if state.status == NO_DEVICE and state.must_enroll:
+        if state.password_only and state.must_enroll:
             return _carrying(response, _enroll(_redirect_target(response) or "/"))
         return response
 
@@ -118,25 +121,20 @@ class TrustMiddleware:
     def _gate(self, request: HttpRequest, state: SessionState | None) -> HttpResponse | None:
         if state is None:
             return None
-        if state.status == PENDING:
+        if state.pending:
             if _pending_expired(state):
                 return _sign_out(request)
             if _exempt(request):
                 return None
             return _step_up(request, state)
-        if state.status == NO_DEVICE and state.must_enroll and not _exempt(request, enroll=True):
+        if state.password_only and state.must_enroll and not _exempt(request, enroll=True):
             return _enroll(request.get_full_path())
         return None
 
 
-_NOT_SIGNED_IN = RequestTrust()
-
-
 def _install(request: HttpRequest, state: SessionState | None) -> None:
     """Hang ``request.trust`` and django-otp's user attributes on the request."""
-    request.trust = (  # type: ignore[attr-defined]
-        RequestTrust.from_state(state) if state is not None else _NOT_SIGNED_IN
-    )
+    request.trust = state.view() if state is not None else NOT_SIGNED_IN  # type: ignore[attr-defined]
     user = getattr(request, "user", None)
     if user is not None:
         request.user = SimpleLazyObject(  # type: ignore[assignment]
@@ -233,7 +231,8 @@ def _step_up(
 def _exempt(request: HttpRequest, *, enroll: bool = False) -> bool:
     """May a session that owes a code (or an enrollment) reach this URL?"""
     path = request.path
-    prefixes = [settings.STATIC_URL, settings.MEDIA_URL, *conf.EXEMPT_PATHS]
+    exempt_paths, exempt_names = conf.EXEMPT_URLS
+    prefixes = [settings.STATIC_URL, settings.MEDIA_URL, *exempt_paths]
     if any(prefix and prefix != "/" and path.startswith(prefix) for prefix in prefixes):
         return True
     try:
@@ -242,7 +241,9 @@ def _exempt(request: HttpRequest, *, enroll: bool = False) -> bool:
         return False
     if getattr(match.func, STEP_UP_VIEW, False) and not enroll:
         return True  # another shape of the code page (trust.http.step_up_view)
-    names = {conf.VERIFY_URL_NAME, conf.LOGOUT_URL_NAME, *conf.EXEMPT_URL_NAMES}
+    # An alert's "this wasn't me" link only takes access away: a session
+    # still owing its code may use it too.
+    names = {conf.VERIFY_URL_NAME, conf.LOGOUT_URL_NAME, NOT_ME_URL_NAME, *exempt_names}
     if enroll:
         names.add(conf.ENROLL_URL_NAME)
     return match.view_name in names

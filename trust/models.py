@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import reason_labels
-from .fingerprint import DEVICE_CLASSES, Agent
+from .rules.fingerprint import DEVICE_CLASSES, Agent
 
 
 class TrustedDeviceQuerySet(models.QuerySet["TrustedDevice"]):

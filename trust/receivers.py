@@ -7,7 +7,8 @@ from typing import Any
 from django.contrib.auth.hashers import is_password_usable
 from django.http import HttpRequest
 
-from . import flows, sessions
+from . import flows
+from .flows import sessions
 
 # Set on a user instance between pre_save and post_save: its password changed.
 _CHANGED = "_trustgate_password_changed"

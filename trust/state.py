@@ -1,27 +1,48 @@
-"""Trustgate's record in the session: what was decided, for whom, on what.
+"""The gate's decision for a session: one record, its transitions, its view.
 
-The middleware decides once per sign-in and keeps the outcome here, so a
-request of a session already verified or trusted costs no query and no
-user-agent parse: it compares this record with the session's user and a
-digest of the user agent, and goes on.
+The middleware decides once per sign-in and keeps the outcome in the session
+(``SessionState``), so a request of a session already verified or trusted
+costs no query and no user-agent parse: it compares the record with the
+session's user and a digest of the user agent, and goes on. The record is
+read once per request (``SessionState.of``) and changed only through its
+transition methods, which the flows call and then ``save()``.
+
+``request.trust`` is the read-only view of it (``RequestTrust``): how the
+session got past the second factor, in the public vocabulary of ``method``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
-from django.contrib.sessions.backends.base import SessionBase
+from django.http import HttpRequest
+
+from .rules.fingerprint import Fingerprint
 
 SESSION_KEY = "_trustgate"
+_REQUEST_ATTR = "_trustgate_state"
 
-# How the session got past the second factor.
-NO_DEVICE = "none"  # the user has no confirmed OTP device: not our business
-PENDING = "pending"  # password right, code still owed
-OTP = "otp"  # a code was entered in this session
-TRUSTED = "trusted_device"  # let in by a trusted device, no code entered
-VERIFIED_STATUSES = frozenset({OTP, TRUSTED})
+
+class Status(StrEnum):
+    """Where the session stands with its second factor (stored in the session)."""
+
+    NO_FACTOR = "none"  # the user has no confirmed second factor: password only
+    PENDING = "pending"  # password right, a code still owed
+    OTP = "otp"  # a code (or a passkey) was given in this session
+    TRUSTED = "trusted_device"  # let in by a trusted device, no code given
+
+
+# ``request.trust.method``: the public vocabulary, derived from the status.
+METHOD_OTP = "otp"  # a code was entered in this session
+METHOD_TRUSTED_DEVICE = "trusted_device"  # a trusted device stood in for the code
+METHOD_PASSWORD = "password"  # password only: no 2FA, or a code still owed
+METHOD_PASSKEY = "passkey"  # signed in with a passkey alone (passwordless)
+VERIFIED_METHODS = frozenset({METHOD_OTP, METHOD_TRUSTED_DEVICE, METHOD_PASSKEY})
 
 
 def agent_digest(user_agent: str) -> str:
@@ -51,34 +72,150 @@ class SessionState:
     phishing_resistant: bool = False
     passwordless: bool = False
 
+    # --- made, read and kept ------------------------------------------------
+
     @classmethod
-    def load(cls, session: SessionBase) -> SessionState | None:
-        raw = session.get(SESSION_KEY)
+    def signing_in(cls, user: Any, fp: Fingerprint, raw_user_agent: str) -> SessionState:
+        """A fresh record for ``user`` signing in on the browser ``fp`` describes."""
+        return cls(
+            uid=str(user.pk),
+            status=Status.NO_FACTOR,
+            agent_digest=agent_digest(raw_user_agent),
+            browser=fp.agent.browser,
+            os=fp.agent.os,
+            device_class=fp.agent.device_class,
+            signed_in_at=time.time(),
+        )
+
+    @classmethod
+    def of(cls, request: HttpRequest) -> SessionState | None:
+        """The record of ``request``'s session, read from the session once."""
+        if SESSION_KEY not in request.session:
+            return None  # never decided, or signed out (flushed) meanwhile
+        cached = getattr(request, _REQUEST_ATTR, None)
+        if cached is None:
+            cached = cls._load(request.session.get(SESSION_KEY))
+            setattr(request, _REQUEST_ATTR, cached)
+        return cached
+
+    @classmethod
+    def _load(cls, raw: object) -> SessionState | None:
         if not isinstance(raw, dict):
             return None
         # Fields another version wrote are left out rather than thrown away
         # with the whole record: deciding again would re-read the session
         # as freshly signed in.
+        known = {name: value for name, value in raw.items() if name in _FIELDS}
         try:
-            state = cls(**raw)
-        except TypeError:
-            known = {name: value for name, value in raw.items() if name in _FIELDS}
-            try:
-                state = cls(**known)
-            except TypeError:  # a field this version needs is missing
-                return None
+            state = cls(**known)
+        except TypeError:  # a field this version needs is missing
+            return None
         return state if state.status in _STATUSES else None
 
-    def save(self, session: SessionBase) -> None:
-        session[SESSION_KEY] = asdict(self)
+    def save(self, request: HttpRequest) -> None:
+        request.session[SESSION_KEY] = asdict(self)
+        setattr(request, _REQUEST_ATTR, self)
+
+    # --- transitions ----------------------------------------------------------
+
+    def owe_code(self, reasons: list[str]) -> None:
+        """A code is owed before the session goes on (a new device, trust lapsed...)."""
+        self.status, self.pending_since = Status.PENDING, time.time()
+        self.reasons = list(reasons)
+
+    def verified_by(
+        self, otp_device: str, *, phishing_resistant: bool = False, passwordless: bool = False
+    ) -> None:
+        """A code (or passkey) from ``otp_device`` was just given in this session."""
+        self.status, self.otp_device, self.otp_at = Status.OTP, otp_device, time.time()
+        self.pending_since, self.reasons, self.must_enroll = None, [], False
+        self.phishing_resistant = phishing_resistant
+        self.passwordless = self.passwordless or passwordless
+
+    def trusted_by(self, device: int, otp_device: str, reasons: list[str]) -> None:
+        """The trusted device ``device`` (made by ``otp_device``) let the session in."""
+        self.status, self.otp_device = Status.TRUSTED, otp_device
+        self.trusted_device, self.touched_at = device, time.time()
+        self.reasons = list(reasons)
+
+    def holds_device(self, device: int) -> None:
+        """This browser now holds trust ``device`` (made after a code passed here)."""
+        self.trusted_device, self.touched_at = device, time.time()
+
+    def factor_removed(self) -> None:
+        """The user has no second factor any more: nothing is owed, nothing verified."""
+        self.status, self.otp_device, self.otp_at = Status.NO_FACTOR, "", None
+        self.trusted_device, self.reasons = None, []
+        self.phishing_resistant = self.passwordless = False
+
+    # --- what it says -----------------------------------------------------------
 
     @property
     def verified(self) -> bool:
-        return self.status in VERIFIED_STATUSES
+        return self.status in (Status.OTP, Status.TRUSTED)
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    @property
+    def pending(self) -> bool:
+        return self.status == Status.PENDING
+
+    @property
+    def password_only(self) -> bool:
+        """Decided while the user had no second factor (turning one on ends it)."""
+        return self.status == Status.NO_FACTOR
+
+    @property
+    def method(self) -> str:
+        if self.status == Status.TRUSTED:
+            return METHOD_TRUSTED_DEVICE
+        if self.status == Status.OTP:
+            return METHOD_PASSKEY if self.passwordless else METHOD_OTP
+        return METHOD_PASSWORD
+
+    def view(self) -> RequestTrust:
+        return RequestTrust(
+            method=self.method,
+            pending=self.pending,
+            last_code_at=(
+                datetime.fromtimestamp(self.otp_at, UTC) if self.otp_at is not None else None
+            ),
+            reasons=tuple(self.reasons),
+            trusted_device_id=self.trusted_device,
+            phishing_resistant=self.status == Status.OTP and self.phishing_resistant,
+        )
 
 
 _FIELDS = frozenset(SessionState.__dataclass_fields__)
-_STATUSES = frozenset({NO_DEVICE, PENDING, OTP, TRUSTED})
+_STATUSES = frozenset(Status)
+
+
+@dataclass(frozen=True)
+class RequestTrust:
+    """``request.trust``: what the gate decided for this request's session.
+
+    A trusted device stands in for the code at sign-in only: such a session
+    is password-only in strength (NIST SP 800-63B-4 AAL1), which is why
+    ``last_code_at`` is ``None`` for it and sensitive actions ask for a code.
+    """
+
+    method: str | None = None  # None: not signed in
+    pending: bool = False  # a step-up is owed
+    last_code_at: datetime | None = None
+    reasons: tuple[str, ...] = ()
+    trusted_device_id: int | None = None
+    # The factor that verified this session resists phishing (a passkey: the
+    # browser binds it to the site's origin), so the session is AAL2-capable.
+    phishing_resistant: bool = False
+
+    @property
+    def verified(self) -> bool:
+        return self.method in VERIFIED_METHODS
+
+    def code_entered_within(self, seconds: float, now: datetime | None = None) -> bool:
+        """Was a code entered in this session in the last ``seconds``?"""
+        if self.last_code_at is None:
+            return False
+        now = now or datetime.now(UTC)
+        return 0 <= (now - self.last_code_at).total_seconds() <= seconds
+
+
+NOT_SIGNED_IN = RequestTrust()

@@ -14,7 +14,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import flows, not_me
+from . import flows
+from .flows import not_me
 from .http import sensitive_page
 from .models import SecurityEvent, TrustedDevice
 

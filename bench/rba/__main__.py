@@ -14,9 +14,9 @@ import sys
 import time
 from dataclasses import replace
 
-from trust.risk import geo
-from trust.risk.decision import Thresholds
-from trust.risk.score import score
+from trust.rules.risk import geo
+from trust.rules.risk.decision import Thresholds
+from trust.rules.risk.score import score
 
 from .evaluate import ATTACKS, HISTORY_SIZES, LEGIT, MODES, Run, rates, simulate
 

@@ -14,11 +14,11 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass
 
-from trust.fingerprint import Agent, clean_user_agent, parse_agent
-from trust.risk import geo
-from trust.risk.counts import CountStore
-from trust.risk.decision import ALLOW, RiskContext, Thresholds, decide
-from trust.risk.features import SignInFeatures, user_agent_digest
+from trust.rules.fingerprint import Agent, clean_user_agent, parse_agent
+from trust.rules.risk import geo
+from trust.rules.risk.counts import CountStore
+from trust.rules.risk.decision import ALLOW, RiskContext, Thresholds, decide
+from trust.rules.risk.features import SignInFeatures, user_agent_digest
 
 from .population import DAY, SignIn, User, at, make_user, sign_ins
 from .world import Agents, World
@@ -157,7 +157,7 @@ def _measure(
     previous: tuple[str, float],
     store: CountStore,
 ) -> Sample:
-    from trust.risk.score import score
+    from trust.rules.risk.score import score
 
     result = score(features, store.view(person.id))
     context = RiskContext(

@@ -15,8 +15,8 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from trust.fingerprint import DESKTOP, MOBILE, TABLET
-from trust.risk import travel
+from trust.rules.fingerprint import DESKTOP, MOBILE, TABLET
+from trust.rules.risk import travel
 
 from .world import Agents, Network, World
 

@@ -14,8 +14,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from trust.fingerprint import DESKTOP, MOBILE, TABLET, clean_user_agent, parse_agent
-from trust.risk import geo
+from trust.rules.fingerprint import DESKTOP, MOBILE, TABLET, clean_user_agent, parse_agent
+from trust.rules.risk import geo
 
 USER_AGENTS = Path(__file__).resolve().parents[3] / "shared" / "data" / "user_agents.txt"
 ALT_USER_AGENTS = Path("/work/shared/data/user_agents.txt")

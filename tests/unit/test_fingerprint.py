@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.agents import CHROME_WINDOWS, SAFARI_IPHONE
-from trust.fingerprint import Agent, clean_user_agent, fingerprint
+from trust.rules.fingerprint import Agent, clean_user_agent, fingerprint
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from trust import policy
-from trust.fingerprint import Agent, Fingerprint
+from trust.rules import policy
+from trust.rules.fingerprint import Agent, Fingerprint
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 IDLE = timedelta(days=14)

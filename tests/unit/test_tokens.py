@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from trust import tokens
+from trust.rules import tokens
 
 
 def test_a_secret_is_256_random_bits_in_cookie_safe_text():

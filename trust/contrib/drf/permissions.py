@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission, OperationHolderMixin
 
 from trust.conf import conf
-from trust.request_trust import METHOD_PASSWORD, RequestTrust
+from trust.state import METHOD_PASSWORD, RequestTrust
 
 
 def session_trust(request: Any) -> RequestTrust | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from trust import password_throttle
+from trust.flows import password_throttle
 
 
 class Command(BaseCommand):

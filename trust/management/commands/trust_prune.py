@@ -19,7 +19,7 @@ from django.core.management.base import BaseCommand
 from django.db.models import Q
 from django.utils import timezone
 
-from trust import password_throttle, rotation
+from trust.flows import password_throttle, rotation
 from trust.models import SupersededToken, TrustedSession
 
 

@@ -4,22 +4,25 @@ The link carries a signed, timestamped claim made with ``django.core.signing``:
 a user and either the trusted device the alert is about, or the session it
 is about (a backup code opens a session without trusting any device). Using
 it revokes that device, or ends that session (and revokes its device, if it
-has one), so it works once. It expires after ``TRUST_NOT_ME_LINK_MAX_AGE``.
+has one), so it works once. It expires after ``LINK_MAX_AGE`` (7 days).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.core import signing
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext
 
-from .conf import conf
-from .models import TrustedDevice, TrustedSession
+from ..models import TrustedDevice, TrustedSession
 
 _SALT = "trust.not_me"
+# How long a link in an alert e-mail works (once).
+LINK_MAX_AGE = timedelta(days=7)
+URL_NAME = "trust:not_me"
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ def make_token(
 def read_token(token: str) -> Claim | None:
     """The claim of a genuine, unexpired token, or ``None``."""
     try:
-        data = signing.loads(token, salt=_SALT, max_age=conf.NOT_ME_LINK_MAX_AGE)
+        data = signing.loads(token, salt=_SALT, max_age=LINK_MAX_AGE)
         device, session = data.get("d"), data.get("s")
         claim = Claim(
             int(data["u"]),
@@ -75,7 +78,7 @@ def link(
     session: TrustedSession | None = None,
 ) -> str:
     """The link: absolute if the request that caused the alert is known."""
-    path = reverse("trust:not_me", args=[make_token(user_id, device=device, session=session)])
+    path = reverse(URL_NAME, args=[make_token(user_id, device=device, session=session)])
     return request.build_absolute_uri(path) if request is not None else path
 
 

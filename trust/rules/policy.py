@@ -22,7 +22,6 @@ EXPIRED = "expired"
 IDLE = "idle"
 REVOKED_TOKEN = "revoked_token"
 STALE_TOKEN = "stale_token"
-AGENT_CHANGED = "agent_changed"
 UNKNOWN_DEVICE = "unknown_device"
 AUTHENTICATOR_REMOVED = "authenticator_removed"
 PASSWORD_FAILURES = "password_failures"  # a burst of wrong passwords (password_throttle)

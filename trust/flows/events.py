@@ -13,11 +13,10 @@ from django.db import transaction
 from django.dispatch import Signal
 from django.http import HttpRequest
 
-from . import signals
-from .client_ip import client_ip
-from .conf import conf
-from .fingerprint import clean_user_agent, parse_agent
-from .models import EventKind, SecurityEvent, TrustedDevice
+from .. import signals
+from ..client_ip import client_ip
+from ..models import EventKind, SecurityEvent, TrustedDevice
+from ..rules.fingerprint import MAX_USER_AGENT_LENGTH, clean_user_agent, parse_agent
 
 DEVICE_TRUSTED = EventKind.DEVICE_TRUSTED
 DEVICE_REVOKED = EventKind.DEVICE_REVOKED
@@ -69,7 +68,7 @@ def record(
         device_name = device.name
     if not device_name and request is not None:
         # The browser the event came from, named as the devices page names it.
-        raw = clean_user_agent(request.META.get("HTTP_USER_AGENT"), conf.USER_AGENT_MAX_LENGTH)
+        raw = clean_user_agent(request.META.get("HTTP_USER_AGENT"), MAX_USER_AGENT_LENGTH)
         device_name = parse_agent(raw).name
     event = SecurityEvent.objects.create(
         user=user,

@@ -37,11 +37,6 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode("ascii")).hexdigest()
 
 
-def hashes_match(secret: str, stored_hash: str) -> bool:
-    """Constant-time check of ``secret`` against a stored hash."""
-    return hmac.compare_digest(hash_secret(secret), stored_hash)
-
-
 # Domain separation: this pad is never anything but a successor's.
 _SUCCESSOR_LABEL = b"trustgate successor"
 

@@ -1,12 +1,11 @@
-"""What a request presents: the device cookie's secrets, its user agent and IP.
+"""The device cookie: its name, the secrets a request presents, the update.
 
-Reads them into plain values (a ``Fingerprint``, the devices the secrets
-belong to) and writes the cookie back when a flow queued a change.
+Reads the cookie into the devices its secrets belong to (``Presented``),
+and writes it back, once per response, when a flow queued a change.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,13 +13,13 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from . import tokens
-from .client_ip import client_ip
 from .conf import conf
-from .fingerprint import Fingerprint, fingerprint
 from .models import SupersededToken, TrustedDevice
+from .rules import tokens
 
 _COOKIE_UPDATE = "_trustgate_cookie"
+# Users one browser can hold trust for: more secrets are dropped, oldest first.
+MAX_USERS = 5
 
 
 def cookie_name(request: HttpRequest) -> str:
@@ -30,27 +29,7 @@ def cookie_name(request: HttpRequest) -> str:
 
 
 def presented_secrets(request: HttpRequest) -> list[str]:
-    return tokens.parse_cookie(request.COOKIES.get(cookie_name(request)), conf.COOKIE_MAX_USERS)
-
-
-def raw_user_agent(request: HttpRequest) -> str:
-    value = request.META.get("HTTP_USER_AGENT") or ""
-    return value[: conf.USER_AGENT_MAX_LENGTH] if isinstance(value, str) else ""
-
-
-def request_fingerprint(request: HttpRequest) -> Fingerprint:
-    return fingerprint(
-        request.META.get("HTTP_USER_AGENT"),
-        client_ip(request),
-        max_length=conf.USER_AGENT_MAX_LENGTH,
-        ipv4_prefix=conf.IPV4_PREFIX,
-        ipv6_prefix=conf.IPV6_PREFIX,
-    )
-
-
-def session_digest(session_key: str | None) -> str:
-    """What a ``SupersededToken`` keeps of the session that rotated it."""
-    return hashlib.sha256((session_key or "").encode("ascii", "replace")).hexdigest()
+    return tokens.parse_cookie(request.COOKIES.get(cookie_name(request)), MAX_USERS)
 
 
 @dataclass
@@ -139,7 +118,7 @@ def apply_cookie(request: HttpRequest, response: HttpResponse) -> None:
         return
     response.set_cookie(
         name,
-        tokens.build_cookie(kept, conf.COOKIE_MAX_USERS),
+        tokens.build_cookie(kept, MAX_USERS),
         max_age=max_age,
         path="/",
         secure=request.is_secure(),

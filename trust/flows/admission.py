@@ -9,6 +9,7 @@ rotated session key).
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any
 
 import django_otp
@@ -18,27 +19,20 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from django_otp.models import Device
 
-from . import events, flows, password_throttle, policy, rotation, sessions, tokens
-from .client_ip import client_ip
-from .conf import conf
-from .fingerprint import Fingerprint
-from .models import EventKind, SupersededToken, TrustedDevice
-from .presented import (
-    Presented,
-    queue_cookie,
-    raw_user_agent,
-    request_fingerprint,
-    session_digest,
-)
-from .state import (
-    NO_DEVICE,
-    OTP,
-    PENDING,
-    SESSION_KEY,
-    TRUSTED,
-    SessionState,
-    agent_digest,
-)
+from ..browser import raw_user_agent, request_fingerprint
+from ..client_ip import client_ip
+from ..conf import conf
+from ..cookie import Presented, queue_cookie
+from ..models import EventKind, SupersededToken, TrustedDevice
+from ..rules import policy, tokens
+from ..rules.fingerprint import Fingerprint
+from ..state import SessionState, Status, agent_digest
+from . import events, password_throttle, revoking, rotation, sessions
+from .rotation import session_digest
+
+# How often a session let in by trust refreshes its device's "last seen" and
+# checks that the trust it rests on still holds: its only query after sign-in.
+TOUCH_INTERVAL = timedelta(hours=1)
 
 
 def _verified_by_django_otp(request: HttpRequest, user: Any) -> Device | None:
@@ -56,42 +50,21 @@ def _verified_by_django_otp(request: HttpRequest, user: Any) -> Device | None:
 def begin(request: HttpRequest, user: Any) -> SessionState:
     """Decide a freshly signed-in session: no 2FA, trusted device, or step-up."""
     fp = request_fingerprint(request)
-    state = SessionState(
-        uid=str(user.pk),
-        status=NO_DEVICE,
-        agent_digest=agent_digest(raw_user_agent(request)),
-        browser=fp.agent.browser,
-        os=fp.agent.os,
-        device_class=fp.agent.device_class,
-        signed_in_at=time.time(),
-    )
+    state = SessionState.signing_in(user, fp, raw_user_agent(request))
     # One transaction from the trust decision to the session's index entry:
     # a revoke running meanwhile waits on the device row, then finds this
     # session to end (otherwise it could slip in between and miss it).
     with transaction.atomic():
-        trusted: TrustedDevice | None = None
         if not django_otp.user_has_device(user):
             required = conf.ENROLLMENT_REQUIRED
             state.must_enroll = bool(required and required(user))
         elif (verified := _verified_by_django_otp(request, user)) is not None:
-            state.status, state.otp_device, state.otp_at = OTP, verified.persistent_id, time.time()
+            state.verified_by(verified.persistent_id)
         else:
-            trusted = _assess(request, user, state, fp)
-        state.session_key = sessions.link(
-            request,
-            user,
-            trusted,
-            old_key="",
-            password_only=state.status == NO_DEVICE,
-            otp_device=state.otp_device,
-        )
-    state.save(request.session)
+            _assess(request, user, state, fp)
+        sessions.link(request, user, state, old_key="")
+    state.save(request)
     return state
-
-
-def forget(request: HttpRequest) -> None:
-    """Drop the session's decision: its next request is decided afresh."""
-    request.session.pop(SESSION_KEY, None)
 
 
 @sensitive_variables()
@@ -115,14 +88,13 @@ def _assess(
     assessment = password_throttle.owe_code_after_burst(user, assessment)
     if assessment.recognized and device is not None and secret is not None:
         return _admit(request, user, state, presented, secret, device, fp, assessment)
-    state.status, state.pending_since = PENDING, time.time()
-    state.reasons = list(assessment.reasons)
+    state.owe_code(list(assessment.reasons))
     if policy.FINGERPRINT_MISMATCH in assessment.reasons and device is not None:
         # SECURITY: a live secret from another kind of browser: the cookie was
         # copied. The device is revoked (its sessions end), so the copy cannot
         # try again with another user agent until one fits; a code from this
         # browser re-trusts it with its own fingerprint.
-        flows.revoke(device, reason=policy.FINGERPRINT_MISMATCH, request=request)
+        revoking.revoke(device, reason=policy.FINGERPRINT_MISMATCH, request=request)
         events.record_for_device(
             user, events.SUSPICIOUS_COOKIE, device, request=request, reasons=assessment.reasons
         )
@@ -178,11 +150,11 @@ def _stale(
             # every answer sets the same secret, whichever the browser keeps.
             assessment = password_throttle.owe_code_after_burst(user, assessment)
             if not assessment.recognized:
-                _owe_code(state, list(assessment.reasons))  # no theft: trust stays
+                state.owe_code(list(assessment.reasons))  # no theft: trust stays
                 return None
             _let_in(request, user, state, presented, device, secret, successor, assessment)
             return device
-    _owe_code(state, [policy.STALE_TOKEN])
+    state.owe_code([policy.STALE_TOKEN])
     if record.session_digest == session_digest(request.session.session_key):
         # The benign race: two parallel requests of one browser right after
         # its sign-in (a page and its XHR, two tabs restoring) both carried
@@ -205,7 +177,7 @@ def _stale(
         )
         return None
     if device.revoked_at is None:
-        flows.revoke(device, reason=policy.STALE_TOKEN, request=request)
+        revoking.revoke(device, reason=policy.STALE_TOKEN, request=request)
     events.record_for_device(
         user, events.SUSPICIOUS_COOKIE, device, request=request, reasons=[policy.STALE_TOKEN]
     )
@@ -237,7 +209,7 @@ def _admit(
         record = rotation.record_of(device)
         if record is not None:
             return _stale(request, user, state, presented, secret, record, fp)
-        _owe_code(state, [policy.STALE_TOKEN])  # revoked meanwhile
+        state.owe_code([policy.STALE_TOKEN])  # revoked meanwhile
         return None
     # Records of devices past their lifetime are of no more use.
     SupersededToken.objects.filter(device__user=user, device__expires_at__lte=now).delete()
@@ -259,9 +231,7 @@ def _let_in(
     # The session is verified through its state (the middleware answers
     # is_verified() and otp_device from it). django-otp's own session key is
     # not written: it means "a code was entered here", which did not happen.
-    state.status, state.otp_device = TRUSTED, device.otp_device
-    state.trusted_device, state.touched_at = device.pk, time.time()
-    state.reasons = list(assessment.reasons)
+    state.trusted_by(device.pk, device.otp_device, list(assessment.reasons))
     queue_cookie(request, presented, drop=presented_secret, add=(new_secret, device))
     events.record_for_device(
         user, events.SIGNED_IN_TRUSTED, device, request=request, reasons=assessment.reasons
@@ -271,13 +241,8 @@ def _let_in(
 def _factor_gone(request: HttpRequest, state: SessionState, device: TrustedDevice) -> None:
     # SECURITY: trust is bound to the factor that created it; that one is
     # gone (removed or replaced), so this trust goes too.
-    flows.revoke(device, reason=policy.AUTHENTICATOR_REMOVED, request=request)
-    _owe_code(state, [policy.AUTHENTICATOR_REMOVED])
-
-
-def _owe_code(state: SessionState, reasons: list[str]) -> None:
-    state.status, state.pending_since = PENDING, time.time()
-    state.reasons = reasons
+    revoking.revoke(device, reason=policy.AUTHENTICATOR_REMOVED, request=request)
+    state.owe_code([policy.AUTHENTICATOR_REMOVED])
 
 
 def _authenticator_lives(device: TrustedDevice, user: Any) -> bool:
@@ -298,8 +263,7 @@ def recheck_agent(request: HttpRequest, state: SessionState) -> SessionState:
     ):
         # SECURITY: a session cookie now used by another kind of browser is
         # treated like a copied cookie: the session owes a code again.
-        state.status, state.pending_since = PENDING, time.time()
-        state.reasons = [policy.FINGERPRINT_MISMATCH]
+        state.owe_code([policy.FINGERPRINT_MISMATCH])
         request.session.pop(django_otp.DEVICE_ID_SESSION_KEY, None)
         events.record(
             request.user,
@@ -311,7 +275,7 @@ def recheck_agent(request: HttpRequest, state: SessionState) -> SessionState:
             if state.trusted_device
             else None,
         )
-    state.save(request.session)
+    state.save(request)
     return state
 
 
@@ -324,9 +288,9 @@ def touch(request: HttpRequest, state: SessionState) -> SessionState:
     code. This is the only query a trusted session makes after sign-in.
     """
     now = time.time()
-    if state.status != TRUSTED or state.trusted_device is None:
+    if state.status != Status.TRUSTED or state.trusted_device is None:
         return state
-    if state.touched_at and now - state.touched_at < conf.TOUCH_INTERVAL.total_seconds():
+    if state.touched_at and now - state.touched_at < TOUCH_INTERVAL.total_seconds():
         return state
     live = (
         TrustedDevice.objects.active()
@@ -335,32 +299,15 @@ def touch(request: HttpRequest, state: SessionState) -> SessionState:
     )
     state.touched_at = now
     if not live:
-        state.status, state.pending_since = PENDING, now
-        state.reasons = [policy.EXPIRED]
-    state.save(request.session)
+        state.owe_code([policy.EXPIRED])
+    state.save(request)
     return state
 
 
-def follow_session_key(request: HttpRequest, decided: SessionState) -> None:
+def follow_session_key(request: HttpRequest, state: SessionState) -> None:
     """Keep the session index right when a view rotated the session key."""
     key = request.session.session_key
-    if not key or key == decided.session_key:
+    if not key or key == state.session_key:
         return
-    # The view may have rewritten the state (a code passed): read it anew.
-    state = SessionState.load(request.session)
-    if state is None or key == state.session_key:
-        return
-    device = (
-        TrustedDevice.objects.filter(pk=state.trusted_device).first()
-        if state.trusted_device
-        else None
-    )
-    state.session_key = sessions.link(
-        request,
-        request.user,
-        device,
-        state.session_key,
-        password_only=state.status == NO_DEVICE,
-        otp_device=state.otp_device,
-    )
-    state.save(request.session)
+    sessions.link(request, request.user, state)
+    state.save(request)

@@ -35,6 +35,9 @@ UNKNOWN = "Other"  # ua-parser's own name for a family it does not know
 
 # Longest family name stored; ua-parser's names are far shorter.
 FAMILY_MAX_LENGTH = 64
+# User agents are cut to this before parsing and storing (docs/security.md
+# R32): real ones are far shorter, and parsing more tells nothing more.
+MAX_USER_AGENT_LENGTH = 512
 
 # C0 controls, DEL and C1 controls: never parsed, never stored.
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -230,7 +233,7 @@ def fingerprint(
     user_agent: str | bytes | None,
     ip: str | None,
     *,
-    max_length: int = 512,
+    max_length: int = MAX_USER_AGENT_LENGTH,
     ipv4_prefix: int = 24,
     ipv6_prefix: int = 64,
 ) -> Fingerprint:

@@ -16,7 +16,8 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from .models import TrustedDevice, TrustedSession
+from ..models import TrustedDevice, TrustedSession
+from ..state import SessionState
 
 
 def _session_store() -> Any:
@@ -24,38 +25,33 @@ def _session_store() -> Any:
 
 
 def link(
-    request: HttpRequest,
-    user: Any,
-    device: TrustedDevice | None,
-    old_key: str,
-    *,
-    password_only: bool = False,
-    otp_device: str = "",
-) -> str:
-    """Record the current session as ``user``'s (and ``device``'s); return its key.
+    request: HttpRequest, user: Any, state: SessionState, *, old_key: str | None = None
+) -> None:
+    """Index the current session as ``user``'s, as ``state`` decided it.
 
-    ``password_only``: the session was decided while the user had no second
-    factor, so turning one on ends it (``end_password_only_sessions``).
-    ``otp_device``: persistent id of the django-otp device that verified it
-    (a code here, or the trust that code created): removing it ends the session.
+    Sets ``state.session_key``. ``old_key``: the key the session had before a
+    rotation, if not ``state.session_key`` (the row moves, keeping its id,
+    which alert links name). The index says which trusted device let the
+    session in, which django-otp device verified it (removing either ends
+    it), and whether it was decided with no second factor (turning one on
+    ends it: ``end_password_only_sessions``).
     """
     key = request.session.session_key or ""
+    previous = state.session_key if old_key is None else old_key
+    state.session_key = key
     if not key:
-        return ""
+        return
     fields = {
         "user": user,
-        "device": device,
-        "password_only": password_only,
-        "otp_device": otp_device,
+        "device_id": state.trusted_device,
+        "password_only": state.password_only,
+        "otp_device": state.otp_device,
     }
-    if old_key and old_key != key:
-        # Moved, not replaced: the row keeps its id, which alert links name.
+    if previous and previous != key:
         TrustedSession.objects.filter(session_key=key).delete()
-        moved = TrustedSession.objects.filter(session_key=old_key).update(session_key=key, **fields)
-        if moved:
-            return key
+        if TrustedSession.objects.filter(session_key=previous).update(session_key=key, **fields):
+            return
     TrustedSession.objects.update_or_create(session_key=key, defaults=fields)
-    return key
 
 
 def forget(session_key: str | None) -> None:

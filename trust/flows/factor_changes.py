@@ -31,8 +31,10 @@ from typing import Any, TypeVar
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from . import events, flows, policy, sessions
-from .models import TrustedDevice, TrustedSession
+from .. import flows
+from ..models import TrustedDevice, TrustedSession
+from ..rules import policy
+from . import events, sessions
 
 # Set by a flow on a device it is about to save or delete: it logs the change.
 _ACCOUNTED = "_trustgate_factor_change_accounted"

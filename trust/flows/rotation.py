@@ -33,9 +33,9 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
-from . import tokens
-from .fingerprint import Fingerprint
-from .models import SupersededToken, TrustedDevice
+from ..models import SupersededToken, TrustedDevice
+from ..rules import tokens
+from ..rules.fingerprint import Fingerprint
 
 # How long after a rotation the rotating browser may present the old secret
 # again: a double submit arrives within a second or two; a copy from the
@@ -126,3 +126,8 @@ def wipe_successors(now: datetime) -> int:
         .exclude(successor="")
         .update(successor="", rotated_by="")
     )
+
+
+def session_digest(session_key: str | None) -> str:
+    """What a ``SupersededToken`` keeps of the session that rotated it."""
+    return hashlib.sha256((session_key or "").encode("ascii", "replace")).hexdigest()

@@ -31,11 +31,13 @@ from django.utils.crypto import salted_hmac
 from django.views.decorators.debug import sensitive_variables
 from django_otp.models import Device
 
-from . import backoff, events, policy
-from .client_ip import client_ip
-from .conf import conf
-from .models import PasswordThrottle, TrustedDevice
-from .presented import Presented, request_fingerprint
+from ..browser import request_fingerprint
+from ..client_ip import client_ip
+from ..conf import conf
+from ..cookie import Presented
+from ..models import PasswordThrottle, TrustedDevice
+from ..rules import backoff, policy
+from . import events
 
 ACCOUNT, ADDRESS = PasswordThrottle.ACCOUNT, PasswordThrottle.ADDRESS
 # Set on the request by the backend: this attempt was refused unchecked, so
@@ -359,5 +361,5 @@ def prune(now: datetime | None = None) -> int:
 
 def connect() -> None:
     """Connect the receivers (from ``TrustConfig.ready()``)."""
-    user_login_failed.connect(count_failure, dispatch_uid="trust.password_throttle.count")
-    user_logged_in.connect(clear_on_sign_in, dispatch_uid="trust.password_throttle.clear")
+    user_login_failed.connect(count_failure, dispatch_uid="trust.flows.password_throttle.count")
+    user_logged_in.connect(clear_on_sign_in, dispatch_uid="trust.flows.password_throttle.clear")

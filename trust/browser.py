@@ -1,0 +1,28 @@
+"""The browser behind a request, as the recognition rules read it.
+
+Its user agent, cut to a bounded length before anything parses or stores it
+(docs/security.md R32), and its fingerprint: the agent's families and device
+class, the client IP (``trust.client_ip``) and its network.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+
+from .client_ip import client_ip
+from .conf import conf
+from .rules.fingerprint import MAX_USER_AGENT_LENGTH, Fingerprint, fingerprint
+
+
+def raw_user_agent(request: HttpRequest) -> str:
+    value = request.META.get("HTTP_USER_AGENT") or ""
+    return value[:MAX_USER_AGENT_LENGTH] if isinstance(value, str) else ""
+
+
+def request_fingerprint(request: HttpRequest) -> Fingerprint:
+    return fingerprint(
+        request.META.get("HTTP_USER_AGENT"),
+        client_ip(request),
+        ipv4_prefix=conf.IPV4_PREFIX,
+        ipv6_prefix=conf.IPV6_PREFIX,
+    )

@@ -1,0 +1,20 @@
+"""The flows: everything that writes (sessions, cookies, the database, the log).
+
+The rules they apply are pure and live in ``trust.rules``. Views, admin
+actions and receivers call these; the names below are the public ones.
+"""
+
+from .revoking import end_other_sessions, end_reported_session, password_changed, revoke, revoke_all
+from .trusting import current_device_id, mark_verified, second_factor_removed, trust_device
+
+__all__ = [
+    "current_device_id",
+    "end_other_sessions",
+    "end_reported_session",
+    "mark_verified",
+    "password_changed",
+    "revoke",
+    "revoke_all",
+    "second_factor_removed",
+    "trust_device",
+]

@@ -1,0 +1,161 @@
+"""After a code: the session is verified, and its browser may be trusted.
+
+And when the second factor goes away in this session, what it verified goes
+with it. Views call these; revoking trust is ``trust.flows.revoking``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_otp
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.http import HttpRequest
+from django.middleware.csrf import rotate_token
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
+from django_otp.models import Device
+
+from ..browser import raw_user_agent, request_fingerprint
+from ..conf import conf
+from ..cookie import Presented, queue_cookie
+from ..models import TrustedDevice
+from ..rules import tokens
+from ..rules.fingerprint import MAX_USER_AGENT_LENGTH, clean_user_agent
+from ..state import SessionState
+from . import events, revoking, sessions
+
+# --- after a code ----------------------------------------------------------
+
+
+def mark_verified(
+    request: HttpRequest,
+    otp_device: Device,
+    *,
+    phishing_resistant: bool = False,
+    passwordless: bool = False,
+) -> SessionState:
+    """The session's user just entered a valid code from ``otp_device``.
+
+    ``phishing_resistant``: the factor was a passkey (``request.trust`` says
+    so); ``passwordless``: it signed the session in alone, with no password.
+    """
+    user = request.user
+    old_key = request.session.session_key or ""
+    django_otp.login(request, otp_device)
+    # SECURITY: a new privilege level gets a new session key and CSRF token;
+    # django_otp.login() rotates neither.
+    request.session.cycle_key()
+    rotate_token(request)
+    state = SessionState.of(request)
+    if state is None or state.uid != str(user.pk):
+        state = SessionState.signing_in(user, request_fingerprint(request), raw_user_agent(request))
+    state.verified_by(
+        otp_device.persistent_id,
+        phishing_resistant=phishing_resistant,
+        passwordless=passwordless,
+    )
+    sessions.link(request, user, state, old_key=old_key or None)
+    state.save(request)
+    return state
+
+
+@sensitive_variables()
+def trust_device(request: HttpRequest, otp_device: Device) -> TrustedDevice | None:
+    """Trust the browser of ``request`` for its user, after a code just passed.
+
+    A device this browser already held for the user is replaced, so a code
+    entered after a fingerprint mismatch re-trusts with the new fingerprint.
+    An agent that says nothing about itself is never trusted (``None``): it
+    would match any other such agent.
+    """
+    user: Any = request.user  # signed in: the caller passed a code
+    fp = request_fingerprint(request)
+    if not fp.agent.known:
+        return None
+    presented = Presented.read(request)
+    old_secret, old = presented.for_user(user)
+    secret = tokens.new_secret()
+    now = timezone.now()
+    with transaction.atomic():
+        if old is not None and old.revoked_at is None:
+            revoking.revoke_one(old, reason="replaced", request=request, end_sessions=False)
+        _evict_over_cap(user, request)
+        device = TrustedDevice.objects.create(
+            user=user,
+            token_hash=tokens.hash_secret(secret),
+            otp_device=otp_device.persistent_id,
+            browser=fp.agent.browser,
+            os=fp.agent.os,
+            device_class=fp.agent.device_class,
+            user_agent=clean_user_agent(request.META.get("HTTP_USER_AGENT"), _stored_ua_length()),
+            network=fp.network,
+            first_ip=fp.ip or None,
+            last_ip=fp.ip or None,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + conf.LIFETIME,
+        )
+        events.record(user, events.DEVICE_TRUSTED, request=request, device=device)
+    state = SessionState.of(request)
+    if state is not None:
+        state.holds_device(device.pk)
+        sessions.link(request, user, state)
+        state.save(request)
+    queue_cookie(request, presented, drop=old_secret, add=(secret, device))
+    return device
+
+
+def _stored_ua_length() -> int:
+    # SECURITY: never more than the column holds, whatever the setting says:
+    # PostgreSQL would refuse the row (a 500) rather than cut it (docs/security.md R33).
+    column = TrustedDevice._meta.get_field("user_agent").max_length or 0
+    return min(MAX_USER_AGENT_LENGTH, column)
+
+
+def _evict_over_cap(user: Any, request: HttpRequest | None) -> None:
+    """Make room for one more device: revoke the least recently used.
+
+    Runs in the transaction that then adds the device.
+    """
+    # SECURITY: the user's row is the lock that makes count-then-add atomic:
+    # locking the devices alone lets two trusts racing each see room for one
+    # more (a row the other inserts is not among the rows it locked).
+    get_user_model()._default_manager.select_for_update().filter(pk=user.pk).values_list(
+        "pk", flat=True
+    ).first()
+    active = list(
+        TrustedDevice.objects.active()
+        .filter(user=user)
+        .select_for_update()
+        .order_by("-last_seen_at", "-pk")
+    )
+    for device in active[max(conf.MAX_DEVICES - 1, 0) :]:
+        revoking.revoke_one(device, reason="evicted", request=request)
+
+
+def current_device_id(request: HttpRequest) -> int | None:
+    """The trusted device of ``request.user`` this browser holds, if any."""
+    state = SessionState.of(request)
+    if state is not None and state.trusted_device:
+        return state.trusted_device
+    _secret, device = Presented.read(request).for_user(request.user)
+    if device is not None and device.revoked_at is None:
+        return device.pk
+    return None
+
+
+def second_factor_removed(request: HttpRequest) -> None:
+    """This session's user has no second factor any more (2FA turned off here).
+
+    The session goes on as one that owes no code, keeping its sign-in time,
+    so its absolute lifetime is not restarted.
+    """
+    request.session.pop(django_otp.DEVICE_ID_SESSION_KEY, None)
+    state = SessionState.of(request)
+    if state is None:
+        return
+    state.factor_removed()
+    sessions.link(request, request.user, state)
+    state.save(request)
