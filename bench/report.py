@@ -40,7 +40,7 @@ def markdown(results: dict) -> str:
             f"| {_ratio(row['session+auth+trustgate']['us'] / small)} |"
         )
     fp = results["fingerprint"]
-    lines += ["", "**Fingerprint** (`trust.fingerprint.fingerprint`, per call):", ""]
+    lines += ["", "**Fingerprint** (`trust.rules.fingerprint.fingerprint`, per call):", ""]
     if "skipped" in fp:
         lines.append(f"skipped: {fp['skipped']}")
     else:

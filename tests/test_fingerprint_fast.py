@@ -1,6 +1,6 @@
 """The fast parsing path classifies real user agents as user-agents does.
 
-``trust.fingerprint`` builds user-agents' ``UserAgent`` from ua-parser 1.x
+``trust.rules.fingerprint`` builds user-agents' ``UserAgent`` from ua-parser 1.x
 (Rust regexes) instead of letting it parse through ua-parser's legacy API
 (Python regexes). Same regex file, same classification code: on the real
 corpus the two agree, except where the Rust engine recognizes a crawler

@@ -1,4 +1,4 @@
-"""trust.risk.geo: offline country and ASN lookups, total on any input."""
+"""trust.rules.risk.geo: offline country and ASN lookups, total on any input."""
 
 from __future__ import annotations
 

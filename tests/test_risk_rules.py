@@ -1,4 +1,4 @@
-"""trust.risk: impossible travel, blocked networks and the action thresholds."""
+"""trust.rules.risk: impossible travel, blocked networks and the action thresholds."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""trust.risk.score: Freeman et al.'s score over the Counts API."""
+"""trust.rules.risk.score: Freeman et al.'s score over the Counts API."""
 
 from __future__ import annotations
 

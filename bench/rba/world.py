@@ -97,7 +97,7 @@ class World:
 
 
 class Agents:
-    """Real user agents, grouped by what trust.fingerprint makes of them."""
+    """Real user agents, grouped by what trust.rules.fingerprint makes of them."""
 
     def __init__(self, path: Path | None = None) -> None:
         path = path or (USER_AGENTS if USER_AGENTS.exists() else ALT_USER_AGENTS)

@@ -1,4 +1,4 @@
-"""``trust.fingerprint``: user agent and IP in, a fingerprint out."""
+"""``trust.rules.fingerprint``: user agent and IP in, a fingerprint out."""
 
 from __future__ import annotations
 

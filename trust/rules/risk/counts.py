@@ -43,7 +43,7 @@ class CountStore:
 
 
 class UserCounts:
-    """``Counts`` as seen for one user (``trust.risk.score.Counts``)."""
+    """``Counts`` as seen for one user (``trust.rules.risk.score.Counts``)."""
 
     def __init__(self, store: CountStore, user: Hashable) -> None:
         self._store = store

@@ -1,7 +1,7 @@
 """The features of one password sign-in, as the risk model reads them.
 
 Pure: a ``Fingerprint`` (user agent and client IP already parsed by
-``trust.fingerprint``), the raw user agent and the time in, a
+``trust.rules.fingerprint``), the raw user agent and the time in, a
 ``SignInFeatures`` out. Every value is bounded text; an unknown one is "".
 """
 

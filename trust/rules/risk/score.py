@@ -35,7 +35,7 @@ from .features import (
 # each level in the interpolation. IP, ASN and country keep Wiefling's
 # 0.6/0.3/0.1 split, the /24 (/64) network taking a quarter of the IP's
 # share; the user-agent weights are Wiefling's (the TOPS paper's data set),
-# on families rather than versions (trust.fingerprint keeps no version).
+# on families rather than versions (trust.rules.fingerprint keeps no version).
 IP_GROUP: tuple[tuple[str, float], ...] = ((IP, 0.45), (NETWORK, 0.15), (ASN, 0.3), (COUNTRY, 0.1))
 AGENT_GROUP: tuple[tuple[str, float], ...] = (
     (USER_AGENT, 0.5386653840551359),
