@@ -7,7 +7,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -15,43 +14,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
-BIN = Path(PYTHON).parent
+from tests.processes import BIN, PYTHON, REPO, manage, site_env  # noqa: F401
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def manage(env: dict[str, str], *args: str, cwd: Path = REPO, timeout: float = 300) -> str:
-    """``manage.py`` in a child process; its output on failure."""
-    result = subprocess.run(
-        [PYTHON, "manage.py", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
-    return result.stdout
-
-
-def site_env(**overrides: str) -> dict[str, str]:
-    """The environment a server process gets: this one, minus what would
-    point it at another database, plus ``overrides``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))}
-    env.pop("DATABASE_URL", None)
-    env.pop("REDIS_URL", None)
-    env.pop("CACHE_KEY_PREFIX", None)
-    env["PYTHONUNBUFFERED"] = "1"
-    env.update(overrides)
-    return env
 
 
 def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:

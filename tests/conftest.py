@@ -5,7 +5,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -128,6 +128,29 @@ def step_up(client: Client, account: Account, *, trust: bool = True, at=None, **
         data["trust_device"] = "on"
     data.update(fields)
     return client.post("/2fa/verify/", data)
+
+
+def trusted_browser(account: Account, clock, user_agent: str = CHROME_WINDOWS) -> Client:
+    """A browser that signed in, passed a code and trusted itself, then signed out.
+
+    Its next sign-in is a familiar browser's: the password alone.
+    """
+    client = browser(user_agent)
+    sign_in(client, account)
+    response = step_up(client, account, trust=True)
+    assert response.status_code == 302
+    client.post("/accounts/logout/")
+    clock.shift(timedelta(seconds=31))  # a later sign-in sees a later TOTP step
+    return client
+
+
+@pytest.fixture
+def trusted_client(account, clock) -> Client:
+    """``account``'s trusted browser, signed in again with the password alone."""
+    client = trusted_browser(account, clock)
+    assert sign_in(client, account).status_code == 302
+    assert client.get("/").status_code == 200
+    return client
 
 
 def csrf_client(user_agent: str = CHROME_WINDOWS) -> Client:

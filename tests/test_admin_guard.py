@@ -17,8 +17,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from otp_flow.models import BackupCodeDevice
 from tests.agents import FIREFOX_WINDOWS
-from tests.conftest import browser, sign_in
-from tests.test_core_loop import trusted_browser
+from tests.conftest import browser, sign_in, trusted_browser
 from trust.models import SecurityEvent, TrustedDevice
 
 CHOSEN_KEY = "00112233445566778899aabbccddeeff00112233"  # the attacker's authenticator

@@ -8,21 +8,10 @@ import pytest
 from django.contrib.sessions.models import Session
 
 from tests.agents import CHROME_WINDOWS, CHROME_WINDOWS_NEWER, FIREFOX_WINDOWS, SAFARI_IPHONE
-from tests.conftest import browser, sign_in, step_up
+from tests.conftest import browser, sign_in, step_up, trusted_browser
 from trust.models import SecurityEvent, TrustedDevice
 
 pytestmark = pytest.mark.django_db(transaction=False)
-
-
-def trusted_browser(account, clock, user_agent=CHROME_WINDOWS):
-    """A browser that signed in, passed a code and trusted itself, then signed out."""
-    client = browser(user_agent)
-    sign_in(client, account)
-    response = step_up(client, account, trust=True)
-    assert response.status_code == 302
-    client.post("/accounts/logout/")
-    clock.shift(timedelta(seconds=31))  # a later sign-in sees a later TOTP step
-    return client
 
 
 def test_familiar_browser_signs_in_with_password_only(account, clock):

@@ -10,8 +10,7 @@ from django.contrib.sessions.models import Session
 from django.core import mail
 
 from tests.agents import FIREFOX_WINDOWS, SAFARI_IPHONE
-from tests.conftest import browser, sign_in, step_up
-from tests.test_core_loop import trusted_browser
+from tests.conftest import browser, sign_in, step_up, trusted_browser
 from trust.models import SecurityEvent, TrustedDevice
 
 NEW_PASSWORD = "an entirely new passphrase 77"
@@ -241,7 +240,7 @@ def test_djangos_own_password_change_view_works_unmarked(account, clock, setting
 
 
 def test_deactivating_an_account_revokes_trust_and_ends_its_sessions(account, clock):
-    from tests.test_core_loop import trusted_browser
+    from tests.conftest import trusted_browser
     from trust.models import TrustedDevice
 
     client = trusted_browser(account, clock)

@@ -17,8 +17,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core import signing
 
-from e2e.servers import REPO, site_env
 from tests.conftest import PASSWORD, browser, sign_in, step_up
+from tests.processes import REPO, site_env
 from trust.models import TrustedDevice
 
 # The key the demo shipped as a constant before: public, so never the key.

@@ -12,8 +12,7 @@ from django.db import OperationalError, connection
 from django.views.debug import ExceptionReporter
 
 from otp_flow.models import BackupCodeDevice
-from tests.conftest import Authenticator, browser, sign_in
-from tests.test_core_loop import trusted_browser
+from tests.conftest import Authenticator, browser, sign_in, trusted_browser
 
 
 def failing(table: str, verb: str):

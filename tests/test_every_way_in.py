@@ -119,7 +119,7 @@ def test_a_middleware_sign_in_without_a_session_cookie_is_gated_before_the_view(
 
 
 def test_the_admins_password_change_needs_a_fresh_code_too(make_user, clock):
-    from tests.test_core_loop import trusted_browser
+    from tests.conftest import trusted_browser
 
     staff = make_user("root", is_staff=True)
     client = trusted_browser(staff, clock)

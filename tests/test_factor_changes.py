@@ -16,9 +16,8 @@ from django_otp_webauthn.models import WebAuthnCredential
 
 from otp_flow.models import BackupCodeDevice
 from tests.agents import FIREFOX_WINDOWS, SAFARI_IPHONE
-from tests.conftest import Authenticator, browser, sign_in
+from tests.conftest import Authenticator, browser, sign_in, trusted_browser
 from tests.passkey_authenticator import Authenticator as PasskeyAuthenticator
-from tests.test_core_loop import trusted_browser
 from tests.test_passkeys import add_passkey
 from tests.test_sudo import verified_browser
 from trust.models import SecurityEvent, TrustedDevice, TrustedSession

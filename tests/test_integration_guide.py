@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e.servers import REPO, manage, site_env
+from tests.processes import REPO, manage, site_env
 
 SECTION = "## Add it to your site"
 LOGIN_TEMPLATE = """<form method="post">{% csrf_token %}{{ form }}

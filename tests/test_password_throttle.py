@@ -19,8 +19,7 @@ from django.contrib.auth.hashers import MD5PasswordHasher
 from django.core.management import call_command
 from django.test import RequestFactory
 
-from tests.conftest import PASSWORD, START, browser, sign_in, step_up
-from tests.test_core_loop import trusted_browser
+from tests.conftest import PASSWORD, START, browser, sign_in, step_up, trusted_browser
 from trust import flows
 from trust.conf import conf
 from trust.models import EventKind, PasswordThrottle, SecurityEvent, TrustedDevice

@@ -9,8 +9,7 @@ from io import StringIO
 from django.conf import settings
 from django.core.management import call_command
 
-from tests.conftest import browser, sign_in
-from tests.test_core_loop import trusted_browser
+from tests.conftest import browser, sign_in, trusted_browser
 from trust.flows import password_throttle
 from trust.models import PasswordThrottle, SupersededToken, TrustedDevice, TrustedSession
 

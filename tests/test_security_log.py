@@ -16,8 +16,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from otp_flow.models import BackupCodeDevice
 from tests.agents import FIREFOX_WINDOWS
-from tests.conftest import Authenticator, browser, sign_in, step_up
-from tests.test_core_loop import trusted_browser
+from tests.conftest import Authenticator, browser, sign_in, step_up, trusted_browser
 from trust import signals
 from trust.models import EventKind, SecurityEvent, TrustedDevice
 

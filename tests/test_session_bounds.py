@@ -7,8 +7,7 @@ from datetime import timedelta
 import pytest
 
 from tests.agents import FIREFOX_WINDOWS
-from tests.conftest import browser, sign_in, step_up
-from tests.test_core_loop import trusted_browser
+from tests.conftest import browser, sign_in, step_up, trusted_browser
 
 
 def test_sessions_end_after_their_absolute_lifetime(account, clock, settings):

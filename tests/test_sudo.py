@@ -10,8 +10,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from otp_flow import codes, verification
 from otp_flow.models import BackupCode, BackupCodeDevice
 from tests.agents import FIREFOX_WINDOWS, SAFARI_IPHONE
-from tests.conftest import Authenticator, browser, sign_in, step_up, totp_code
-from tests.test_core_loop import trusted_browser
+from tests.conftest import Authenticator, browser, sign_in, step_up, totp_code, trusted_browser
 from trust.models import SecurityEvent, TrustedDevice, TrustedSession
 
 

@@ -8,8 +8,7 @@ import pytest
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.agents import CHROME_WINDOWS, FIREFOX_WINDOWS, SAFARI_IPHONE
-from tests.conftest import browser, sign_in, step_up
-from tests.test_core_loop import trusted_browser
+from tests.conftest import browser, sign_in, step_up, trusted_browser
 from trust import flows, signals
 from trust.models import TrustedDevice
 
