@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from . import verification
 from .models import BackupCodeDevice
@@ -39,15 +41,23 @@ class BackupCodeDeviceAdmin(admin.ModelAdmin):
         # A set is shown to its user once, when made: an admin cannot make one.
         return False
 
-    @admin.display(description="codes left")
+    @admin.display(description=_("codes left"))
     def remaining(self, obj: BackupCodeDevice) -> int:
         return obj.remaining
 
-    @admin.action(description="Reset code failures of the selected users (TOTP and backup)")
+    @admin.action(description=_("Reset code failures of the selected users (TOTP and backup)"))
     def reset_code_failures(
         self, request: HttpRequest, queryset: QuerySet[BackupCodeDevice]
     ) -> None:
         users = {device.user for device in queryset.select_related("user")}
         for user in users:
             verification.reset_failures(user)
-        self.message_user(request, f"Reset code failures of {len(users)} user(s).")
+        self.message_user(
+            request,
+            ngettext(
+                "Reset code failures of %(count)d user.",
+                "Reset code failures of %(count)d users.",
+                len(users),
+            )
+            % {"count": len(users)},
+        )

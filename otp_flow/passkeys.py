@@ -21,6 +21,7 @@ from django.contrib import auth
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext
 
 from trust import flows
 from trust.flows import events
@@ -86,7 +87,9 @@ def clean_name(raw: Any) -> str:
     """A passkey's name as the user typed it: one line, bounded, never empty."""
     text = raw if isinstance(raw, str) else ""
     text = "".join(ch for ch in text if ch.isprintable()).strip()[:NAME_MAX_LENGTH]
-    return text or "Passkey"
+    # Unnamed: named in the language of the page that added it, as a trusted
+    # device's name is.
+    return text or gettext("Passkey")
 
 
 # --- registering --------------------------------------------------------------

@@ -15,11 +15,17 @@ from pathlib import Path
 import polib
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core import mail
 from django.utils import translation
+from django_otp_webauthn.models import WebAuthnCredential
 
+from otp_flow.models import BackupCodeDevice
 from tests.conftest import START, browser, sign_in, step_up
+from tests.passkey_authenticator import Authenticator
+from tests.test_passkeys import add_passkey
 from trust import reason_labels
+from trust.models import PasswordThrottle
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ("de", "fr")
@@ -56,6 +62,27 @@ DEVICES_PAGE = {
     "en": ["Trusted devices", "Chrome on Windows", "Device trusted"],
     "de": ["Vertrauenswürdige Geräte", "Chrome unter Windows", "Gerät als vertrauenswürdig"],
     "fr": ["Appareils de confiance", "Chrome sur Windows", "Appareil de confiance ajouté"],
+}
+# One passkey, never used yet: the page, and the words its script shows.
+PASSKEYS_PAGE = {
+    "en": ["Add a passkey", "Last used", "Never", 'data-failed="No passkey was made. Try again."'],
+    "de": [
+        "Passkey hinzufügen",
+        "Zuletzt verwendet",
+        "Nie",
+        'data-failed="Es wurde kein Passkey erstellt. Versuchen Sie es erneut."',
+    ],
+    "fr": [
+        "Ajouter une clé d'accès",
+        "Dernière utilisation",
+        "Jamais",
+        "data-failed=\"Aucune clé d'accès n'a été créée. Réessayez.\"",
+    ],
+}
+NO_EMAIL_NOTICE = {
+    "en": ["Your account has no e-mail address, so security alerts"],
+    "de": ["Für Ihr Konto ist keine E-Mail-Adresse hinterlegt."],
+    "fr": ["Votre compte n'a pas d'adresse e-mail"],
 }
 # No backup codes yet: 0 is plural in English and German, singular in French.
 BACKUP_PAGE = {
@@ -139,6 +166,140 @@ def test_the_backup_codes_count_takes_each_languages_plural(account, clock, lang
     assert_in_language(client.get("/2fa/backup-codes/"), lang, BACKUP_PAGE[lang])
 
 
+def passkey_browser(account, clock, lang: str):
+    """alice in ``lang``, a code entered just now: the passkeys page is open to her."""
+    client = in_language(lang)
+    sign_in(client, account)
+    assert step_up(client, account, trust=False).status_code == 302
+    clock.shift(timedelta(seconds=31))  # the next code is a new time step
+    return client
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("lang", ["en", "de", "fr"])
+def test_the_passkeys_page_speaks_the_browsers_language(account, clock, lang):
+    client = passkey_browser(account, clock, lang)
+    assert add_passkey(client, Authenticator()).status_code == 302
+    assert_in_language(client.get("/2fa/passkeys/"), lang, PASSKEYS_PAGE[lang])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("lang", "refused"),
+    [
+        ("en", "The passkey could not be added. Try again."),
+        ("de", "Der Passkey konnte nicht hinzugefügt werden. Versuchen Sie es erneut."),
+        ("fr", "La clé d'accès n'a pas pu être ajoutée. Réessayez."),
+    ],
+)
+def test_a_refused_passkey_is_said_in_the_browsers_language(account, clock, lang, refused):
+    client = passkey_browser(account, clock, lang)
+    # No ceremony was begun: whatever the answer says, nothing is kept.
+    response = client.post("/2fa/passkeys/add/", {"name": "Laptop", "credential": "{}"})
+    assert response.status_code == 400
+    assert refused in page_text(response)
+    assert not WebAuthnCredential.objects.filter(user=account.user).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("lang", "button", "refused"),
+    [
+        ("en", "Use a passkey", "That passkey did not work. Try again, or enter a code."),
+        (
+            "de",
+            "Passkey verwenden",
+            "Dieser Passkey hat nicht funktioniert. Versuchen Sie es erneut oder geben Sie "
+            "einen Code ein.",
+        ),
+        (
+            "fr",
+            "Utiliser une clé d'accès",
+            "Cette clé d'accès n'a pas fonctionné. Réessayez ou saisissez un code.",
+        ),
+    ],
+)
+def test_the_code_pages_passkey_speaks_the_browsers_language(account, clock, lang, button, refused):
+    assert add_passkey(passkey_browser(account, clock, "en"), Authenticator()).status_code == 302
+    stranger = in_language(lang)  # no trusted device: the code page, with the passkey
+    sign_in(stranger, account)
+    assert_in_language(stranger.get("/2fa/verify/"), lang, [button])
+    options = stranger.post("/2fa/verify/passkey/options/")
+    assert options.status_code == 200
+    response = stranger.post("/2fa/verify/passkey/", {"credential": "{}"})
+    assert response.status_code == 400
+    assert refused in page_text(response)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("lang", "name"), [("en", "Passkey"), ("fr", "Clé d'accès")])
+def test_an_unnamed_passkey_is_named_in_the_language_it_was_added_in(account, clock, lang, name):
+    client = passkey_browser(account, clock, lang)
+    assert add_passkey(client, Authenticator(), name="").status_code == 302
+    assert WebAuthnCredential.objects.get(user=account.user).name == name
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("lang", ["en", "de", "fr"])
+def test_the_no_email_notice_speaks_the_browsers_language(make_user, lang):
+    newcomer = make_user(totp=False)
+    newcomer.user.email = ""
+    newcomer.user.save(update_fields=["email"])
+    client = in_language(lang)
+    assert sign_in(client, newcomer).status_code == 302
+    assert_in_language(client.get("/"), lang, NO_EMAIL_NOTICE[lang])
+
+
+@pytest.fixture
+def staff(db):
+    """A superuser without 2FA (sudo has no code to ask of them)."""
+    return get_user_model().objects.create_superuser("root", "root@example.com", "x")
+
+
+@pytest.mark.django_db
+def test_the_admin_guard_speaks_german(staff, account):
+    BackupCodeDevice.objects.create(user=account.user, name="Backup codes").replace_codes()
+    client = in_language("de")
+    client.force_login(staff)
+    page = client.get("/admin/otp_flow/backupcodedevice/")
+    assert page.status_code == 200 and page["Content-Language"] == "de"
+    text = page_text(page)
+    assert "Verbleibende Codes" in text  # the column
+    assert "Fehlversuche bei Codes der ausgewählten Benutzer zurücksetzen" in text  # the action
+    device = BackupCodeDevice.objects.get(user=account.user)
+    done = client.post(
+        "/admin/otp_flow/backupcodedevice/",
+        {"action": "reset_code_failures", "_selected_action": [device.pk]},
+        follow=True,
+    )
+    assert "Fehlversuche bei Codes von 1 Benutzer zurückgesetzt." in page_text(done)
+
+
+@pytest.mark.django_db
+def test_the_password_throttle_admin_speaks_french(staff, account):
+    """Two throttles lifted: plural in French (n > 1), the scope a French word."""
+    wrong = {"username": account.user.get_username(), "password": "not it"}
+    assert browser().post("/accounts/login/", wrong).status_code == 200
+    assert PasswordThrottle.objects.count() == 2  # the account's, the address's
+    client = in_language("fr")
+    client.force_login(staff)
+    page = client.get("/admin/trust/passwordthrottle/")
+    assert page.status_code == 200 and page["Content-Language"] == "fr"
+    text = page_text(page)
+    assert "Compte ou adresse" in text  # the column
+    assert ">compte<" in text and ">adresse<" in text  # the scopes
+    assert "Lever les limitations sélectionnées (oublier leurs échecs)" in text  # the action
+    done = client.post(
+        "/admin/trust/passwordthrottle/",
+        {
+            "action": "lift_selected",
+            "_selected_action": list(PasswordThrottle.objects.values_list("pk", flat=True)),
+        },
+        follow=True,
+    )
+    assert "2 limitations de mot de passe levées." in page_text(done)
+
+
 @pytest.mark.django_db
 def test_a_language_not_shipped_falls_back_to_english(account):
     response = browser(HTTP_ACCEPT_LANGUAGE="es").get("/accounts/login/")
@@ -160,7 +321,8 @@ def test_no_english_is_left_on_the_german_pages(account, make_user, clock):
     sign_in(client, account)
     pages = [client.get("/2fa/verify/")]
     step_up(client, account)
-    pages += [client.get(url) for url in ("/", "/devices/", "/2fa/setup/", "/2fa/backup-codes/")]
+    urls = ("/", "/devices/", "/2fa/setup/", "/2fa/backup-codes/", "/2fa/passkeys/")
+    pages += [client.get(url) for url in urls]
     for response in pages:
         text = page_text(response)
         assert not [msgid for msgid in english if msgid in text], response.request["PATH_INFO"]
@@ -207,6 +369,20 @@ def test_the_alert_mail_is_in_the_language_of_the_sign_in(account, clock):
 def test_reasons_are_shown_as_labels_and_a_sites_own_as_its_code(lang, label):
     with translation.override(lang):
         assert reason_labels.labels(["new_device", "site_rule_7"]) == [label, "site_rule_7"]
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        ("en", ["passkey", "passkey removed", "many wrong passwords"]),
+        ("de", ["Passkey", "Passkey entfernt", "viele falsche Passwörter"]),
+        ("fr", ["clé d'accès", "clé d'accès supprimée", "de nombreux mots de passe erronés"]),
+    ],
+)
+def test_the_passkey_and_password_throttle_reasons_have_labels(lang, words):
+    """Recorded by passkeys (events, revocations) and by password throttling."""
+    with translation.override(lang):
+        assert reason_labels.labels(["passkey", "passkey_removed", "password_failures"]) == words
 
 
 def test_the_demo_offers_the_shipped_languages_and_reads_accept_language():

@@ -168,11 +168,11 @@ class PasswordThrottleAdmin(admin.ModelAdmin):
     )
     actions = ["lift_selected"]
 
-    @admin.display(description="account or address")
+    @admin.display(description=_("account or address"))
     def subject(self, obj: PasswordThrottle) -> str:
         if obj.scope == PasswordThrottle.ADDRESS:
             return obj.key
-        return str(obj.user) if obj.user is not None else "(no such account)"
+        return str(obj.user) if obj.user is not None else str(_("(no such account)"))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -181,8 +181,17 @@ class PasswordThrottleAdmin(admin.ModelAdmin):
         return False
 
     @admin.action(
-        description="Lift the selected throttles (forget their failures)", permissions=["delete"]
+        description=_("Lift the selected throttles (forget their failures)"),
+        permissions=["delete"],
     )
     def lift_selected(self, request: HttpRequest, queryset: QuerySet[PasswordThrottle]) -> None:
-        count, _ = queryset.delete()
-        self.message_user(request, f"Lifted {count} password throttle(s).")
+        count, _by_model = queryset.delete()
+        self.message_user(
+            request,
+            ngettext(
+                "Lifted %(count)d password throttle.",
+                "Lifted %(count)d password throttles.",
+                count,
+            )
+            % {"count": count},
+        )

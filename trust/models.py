@@ -183,7 +183,9 @@ class PasswordThrottle(models.Model):
     ACCOUNT = "account"
     ADDRESS = "address"
 
-    scope = models.CharField(max_length=8, choices=[(ACCOUNT, "account"), (ADDRESS, "address")])
+    scope = models.CharField(
+        max_length=8, choices=[(ACCOUNT, _("account")), (ADDRESS, _("address"))]
+    )
     # Account: a keyed hash of the normalized username (never the typed text:
     # people type passwords into username fields). Address: the IP, or the
     # /64 of an IPv6 address.

@@ -32,6 +32,9 @@ LABELS = {
     "authenticator_replaced": _("authenticator replaced"),
     "password_changed": _("password changed"),
     "password_reset": _("password reset"),
+    "password_failures": _("many wrong passwords"),
+    "passkey": _("passkey"),
+    "passkey_removed": _("passkey removed"),
     # Which kind of second factor was added or removed (its model's label).
     "otp_totp.totpdevice": _("authenticator app"),
     "otp_flow.backupcodedevice": _("backup codes"),
