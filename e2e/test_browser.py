@@ -144,25 +144,54 @@ def enter_code(page, code: str) -> None:
     page.click("form:has(input[name=otp_token]) button[type=submit]")
 
 
-def test_sign_up_enroll_trust_challenge_revoke(site, chromium, artifacts):
+class Story:
+    """One user's story across the tests below, which run in file order: each
+    test is one step, and a step whose earlier step failed is skipped."""
+
+    def __init__(self, site: str, chromium, artifacts: Path) -> None:
+        self.site, self.chromium = site, chromium
+        self.steps = Steps(artifacts)
+        self.artifacts = artifacts
+        self.home = re.compile(re.escape(site) + r"/$")
+        self.violations: list[str] = []
+        self.contexts: list = []
+        self.done: set[str] = set()
+
+    def browser(self, user_agent: str):
+        context = self.chromium.new_context(user_agent=user_agent)
+        context.set_default_timeout(TIMEOUT_MS)
+        watch_csp(context, self.violations)
+        self.contexts.append(context)
+        return context
+
+    def after(self, *steps: str) -> None:
+        missing = [step for step in steps if step not in self.done]
+        if missing:
+            pytest.skip(f"an earlier step failed: {', '.join(missing)}")
+
+
+@pytest.fixture(scope="module")
+def story(site, chromium, artifacts):
+    told = Story(site, chromium, artifacts)
+    yield told
+    for context in told.contexts:
+        context.close()
+
+
+def test_sign_up_and_scan_the_qr_code(story):
     from playwright.sync_api import expect
 
-    steps = Steps(artifacts)
-    home = re.compile(re.escape(site) + r"/$")
-
-    # A first browser signs up and opens the setup page.
-    first = chromium.new_context(user_agent=CHROME_LINUX)
-    first.set_default_timeout(TIMEOUT_MS)
+    site, steps = story.site, story.steps
+    first = story.browser(CHROME_LINUX)
     first.grant_permissions(["clipboard-read", "clipboard-write"], origin=site)
-    violations = watch_csp(first, [])
-    page = first.new_page()
+    page = story.first = first.new_page()
     page.goto(f"{site}/accounts/signup/")
     page.fill("input[name=username]", USERNAME)
     page.fill("input[name=password1]", PASSWORD)
     page.fill("input[name=password2]", PASSWORD)
     steps.shot(page, "sign-up")
     page.click("main form button[type=submit]")
-    expect(page).to_have_url(home)
+    expect(page).to_have_url(story.home)
     setup = page.goto(f"{site}/2fa/setup/")
     assert "script-src 'self'" in setup.headers["content-security-policy"]
     qr = page.locator("figure.qr")
@@ -170,19 +199,26 @@ def test_sign_up_enroll_trust_challenge_revoke(site, chromium, artifacts):
     steps.shot(page, "setup-page")
 
     # The authenticator scans the QR code: the picture, not the page's text.
-    qr_image = artifacts / f"{steps.count + 1:02d}-qr-code.png"
+    qr_image = story.artifacts / f"{steps.count + 1:02d}-qr-code.png"
     qr.screenshot(path=str(qr_image))
     steps.count += 1
     uri = read_qr(qr_image)
     parsed = urlparse(uri)
     assert parsed.scheme == "otpauth" and parsed.netloc == "totp", uri
     assert USERNAME in unquote(parsed.path)
-    secret = parse_qs(parsed.query)["secret"][0]
+    story.secret = parse_qs(parsed.query)["secret"][0]
     shown = page.locator("code.secret").inner_text().replace(" ", "")
-    assert secret == shown, "the QR code and the key shown for typing differ"
+    assert story.secret == shown, "the QR code and the key shown for typing differ"
+    story.done.add("scanned")
 
-    enrolled_at = time.time()
-    enter_code(page, oathtool(secret, enrolled_at))
+
+def test_enrolling_shows_the_backup_codes_once_and_copies_them(story):
+    from playwright.sync_api import expect
+
+    story.after("scanned")
+    page, steps = story.first, story.steps
+    story.enrolled_at = time.time()
+    enter_code(page, oathtool(story.secret, story.enrolled_at))
     # The answer is the one page that ever shows the backup codes.
     expect(page.locator("main")).to_contain_text("Two-factor authentication is on")
     expect(page.locator("main li code")).to_have_count(10)
@@ -195,35 +231,52 @@ def test_sign_up_enroll_trust_challenge_revoke(site, chromium, artifacts):
     assert page.evaluate("navigator.clipboard.readText()").split() == codes
     steps.shot(page, "enrolled-backup-codes")
     page.click("text=I saved them, continue")
-    expect(page).to_have_url(home)
+    expect(page).to_have_url(story.home)
     expect(page.locator("main")).to_contain_text("Two-factor authentication is")
     steps.shot(page, "enrolled")
+    story.done.add("enrolled")
 
-    # Signing out and in again in the same browser: no code asked.
+
+def test_a_familiar_browser_signs_in_without_a_code(story):
+    from playwright.sync_api import expect
+
+    story.after("enrolled")
+    page = story.first
     page.click("nav form button[type=submit]")
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
-    sign_in(page, site)
-    expect(page).to_have_url(home)
+    sign_in(page, story.site)
+    expect(page).to_have_url(story.home)
     expect(page.locator("main")).to_contain_text("let in as a trusted device")
-    steps.shot(page, "familiar-browser-no-code")
+    story.steps.shot(page, "familiar-browser-no-code")
+    story.done.add("familiar")
 
-    # A second browser (another kind) is challenged. The code is the one for
-    # the next 30 s step: the server takes one step of drift, refuses any step
-    # at or before the last one used, and nobody has to wait for the clock.
-    second = chromium.new_context(user_agent=FIREFOX_WINDOWS)
-    second.set_default_timeout(TIMEOUT_MS)
-    watch_csp(second, violations)
-    other = second.new_page()
+
+def test_a_new_device_is_held_at_the_code_page_until_a_code(story):
+    from playwright.sync_api import expect
+
+    story.after("enrolled")
+    site = story.site
+    # Another kind of browser. The code is the one for the next 30 s step: the
+    # server takes one step of drift, refuses any step at or before the last
+    # one used, and nobody has to wait for the clock.
+    other = story.second = story.browser(FIREFOX_WINDOWS).new_page()
     sign_in(other, site)
     expect(other).to_have_url(re.compile(r"/2fa/verify/"))
     expect(other.locator("input[name=otp_token]")).to_be_visible()
-    steps.shot(other, "new-device-challenged")
+    story.steps.shot(other, "new-device-challenged")
     other.goto(f"{site}/devices/")  # the gate holds until the code
     expect(other).to_have_url(re.compile(r"/2fa/verify/\?next=/devices/"))
-    enter_code(other, oathtool(secret, max(time.time(), enrolled_at) + 30))
+    enter_code(other, oathtool(story.secret, max(time.time(), story.enrolled_at) + 30))
     expect(other).to_have_url(re.compile(r"/devices/$"))
-    steps.shot(other, "new-device-passed")
+    story.steps.shot(other, "new-device-passed")
+    story.done.add("second")
 
+
+def test_a_revoked_browser_is_signed_out_and_challenged_again(story):
+    from playwright.sync_api import expect
+
+    story.after("familiar", "second")
+    page, other, steps = story.first, story.second, story.steps
     # From the second browser, revoke the first.
     devices = other.locator("li.device")
     expect(devices).to_have_count(2)
@@ -235,18 +288,20 @@ def test_sign_up_enroll_trust_challenge_revoke(site, chromium, artifacts):
     steps.shot(other, "first-revoked")
 
     # The first browser is signed out on its next page...
-    page.goto(f"{site}/")
+    page.goto(f"{story.site}/")
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
     steps.shot(page, "revoked-browser-signed-out")
     # ...and its next sign-in asks for a code again.
-    sign_in(page, site)
+    sign_in(page, story.site)
     expect(page).to_have_url(re.compile(r"/2fa/verify/"))
     steps.shot(page, "revoked-browser-challenged")
+    story.done.add("revoked")
 
-    first.close()
-    second.close()
-    # Every page above, under the demo's strict policy, ran nothing it refused.
-    assert violations == []
+
+def test_no_page_of_the_story_ran_anything_the_policy_refused(story):
+    story.after("scanned")
+    # Every page above, under the demo's strict policy.
+    assert story.violations == []
 
 
 def test_csp_violations_are_seen(site, chromium):
