@@ -27,7 +27,7 @@ from ..models import EventKind, SupersededToken, TrustedDevice
 from ..rules import policy, tokens
 from ..rules.fingerprint import Fingerprint
 from ..state import SessionState, Status, agent_digest
-from . import events, password_throttle, revoking, rotation, sessions
+from . import events, password_throttle, recognition, revoking, rotation, sessions
 from .rotation import session_digest
 
 # How often a session let in by trust refreshes its device's "last seen" and
@@ -78,13 +78,7 @@ def _assess(
         if stale_secret is not None and stale is not None:
             return _stale(request, user, state, presented, stale_secret, stale, fp)
     now = timezone.now()
-    assessment = policy.assess(
-        device,
-        fp,
-        now,
-        idle_timeout=conf.IDLE_TIMEOUT,
-        require_known_network=conf.REQUIRE_KNOWN_NETWORK,
-    )
+    assessment = recognition.assess(device, fp, now)
     assessment = password_throttle.owe_code_after_burst(user, assessment)
     if assessment.recognized and device is not None and secret is not None:
         return _admit(request, user, state, presented, secret, device, fp, assessment)
@@ -134,16 +128,10 @@ def _stale(
     now = timezone.now()
     successor = rotation.successor(record, secret, fp, now)
     if successor is not None:
-        if not _authenticator_lives(device, user):
+        if not recognition.authenticator_lives(device):
             _factor_gone(request, state, device)
             return None
-        assessment = policy.assess(
-            device,
-            fp,
-            now,
-            idle_timeout=conf.IDLE_TIMEOUT,
-            require_known_network=conf.REQUIRE_KNOWN_NETWORK,
-        )
+        assessment = recognition.assess(device, fp, now)
         if assessment.recognized and rotation.hold(device, successor, fp, now):
             # The rotating browser's own double submit, decided like a sign-in
             # with the secret its first submit was given, never rotated again:
@@ -196,7 +184,7 @@ def _admit(
     assessment: policy.Assessment,
 ) -> TrustedDevice | None:
     """Let a recognized device in, replacing its secret (theft-evident tokens)."""
-    if not _authenticator_lives(device, user):
+    if not recognition.authenticator_lives(device):
         _factor_gone(request, state, device)
         return None
     new_secret = tokens.new_secret()
@@ -243,11 +231,6 @@ def _factor_gone(request: HttpRequest, state: SessionState, device: TrustedDevic
     # gone (removed or replaced), so this trust goes too.
     revoking.revoke(device, reason=policy.AUTHENTICATOR_REMOVED, request=request)
     state.owe_code([policy.AUTHENTICATOR_REMOVED])
-
-
-def _authenticator_lives(device: TrustedDevice, user: Any) -> bool:
-    otp_device = Device.from_persistent_id(device.otp_device)
-    return otp_device is not None and otp_device.user_id == user.pk and otp_device.confirmed
 
 
 def recheck_agent(request: HttpRequest, state: SessionState) -> SessionState:

@@ -29,15 +29,14 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.views.decorators.debug import sensitive_variables
-from django_otp.models import Device
 
 from ..browser import request_fingerprint
 from ..client_ip import client_ip
 from ..conf import conf
 from ..cookie import Presented
-from ..models import PasswordThrottle, TrustedDevice
+from ..models import PasswordThrottle
 from ..rules import backoff, policy
-from . import events
+from . import events, recognition
 
 ACCOUNT, ADDRESS = PasswordThrottle.ACCOUNT, PasswordThrottle.ADDRESS
 # Set on the request by the backend: this attempt was refused unchecked, so
@@ -170,21 +169,14 @@ def _trusted_browser(request: HttpRequest | None, key: str) -> bool:
     fp = request_fingerprint(request)
     now = timezone.now()
     for device in presented.secrets.values():
-        assessment = policy.assess(
-            device,
-            fp,
-            now,
-            idle_timeout=conf.IDLE_TIMEOUT,
-            require_known_network=conf.REQUIRE_KNOWN_NETWORK,
-        )
-        if assessment.recognized and _authenticator_lives(device) and key in keys_of(device.user):
+        assessment = recognition.assess(device, fp, now)
+        if (
+            assessment.recognized
+            and recognition.authenticator_lives(device)
+            and key in keys_of(device.user)
+        ):
             return True
     return False
-
-
-def _authenticator_lives(device: TrustedDevice) -> bool:
-    otp_device = Device.from_persistent_id(device.otp_device)
-    return otp_device is not None and otp_device.user_id == device.user_id and otp_device.confirmed
 
 
 # --- after it was checked -----------------------------------------------------
