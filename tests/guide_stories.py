@@ -52,6 +52,9 @@ def main() -> None:
     assert gated.status_code == 302 and location(gated).startswith("/2fa/verify/"), gated
     passed = laptop.post("/2fa/verify/", {"otp_token": code(device, now), "trust_device": "on"})
     assert passed.status_code == 302, passed.content[:500]
+    # Without ?next=, LOGIN_REDIRECT_URL as the guide sets it (not Django's
+    # /accounts/profile/).
+    assert location(passed) == "/", location(passed)
     listing = laptop.get("/devices/")
     assert listing.status_code == 200 and "Chrome on Windows" in listing.text
     print("new device: challenged, passed with a code, trusted")

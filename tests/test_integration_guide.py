@@ -54,13 +54,7 @@ def test_a_bare_project_following_the_guide_works(tmp_path):
     )
     package = tmp_path / "site_under_test"
     settings = package / "settings.py"
-    settings.write_text(
-        settings.read_text()
-        + "\n# --- from the README ---\n"
-        + settings_block
-        + "\n# --- the site's own sign-in page ---\n"
-        + "TEMPLATES[0]['DIRS'] = [BASE_DIR / 'templates']\n"
-    )
+    settings.write_text(settings.read_text() + "\n# --- from the README ---\n" + settings_block)
     urls = package / "urls.py"
     urls.write_text(
         urls.read_text()
