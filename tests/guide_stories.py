@@ -101,4 +101,5 @@ def main() -> None:
     print("admin: a trusted-device session entered a code before adding an authenticator")
 
 
-main()
+if __name__ == "__main__":
+    main()

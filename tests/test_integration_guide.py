@@ -27,11 +27,15 @@ LOGIN_TEMPLATE = """<form method="post">{% csrf_token %}{{ form }}
 pytestmark = pytest.mark.timeout(180)
 
 
-def guide_blocks() -> tuple[str, str]:
-    """The section's ```python blocks: (settings, urls)."""
+ALLAUTH = "### With django-allauth"
+
+
+def guide_blocks(subsection: str | None = None) -> tuple[str, str]:
+    """The ```python blocks (settings, urls) of the section, before its first
+    subsection, or of ``subsection``."""
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    start = readme.index(SECTION)
-    end = readme.find("\n## ", start + len(SECTION))
+    start = readme.index(subsection or SECTION)
+    end = readme.find("\n##", start + len(subsection or SECTION))
     section = readme[start : end if end != -1 else None]
     blocks = re.findall(r"```python\n(.*?)```", section, re.S)
     urls = [block for block in blocks if "urlpatterns" in block]
@@ -41,11 +45,12 @@ def guide_blocks() -> tuple[str, str]:
 
 
 def test_guide_blocks_are_python():
-    for block in guide_blocks():
+    for block in (*guide_blocks(), *guide_blocks(ALLAUTH)):
         compile(block, "README.md", "exec")
 
 
-def test_a_bare_project_following_the_guide_works(tmp_path):
+def build_site(tmp_path: Path, extra_settings: str, extra_urls: str) -> dict[str, str]:
+    """A bare ``startproject`` with the guide's blocks pasted in; its environment."""
     settings_block, urls_block = guide_blocks()
     subprocess.run(
         [sys.executable, "-m", "django", "startproject", "site_under_test", str(tmp_path)],
@@ -54,25 +59,21 @@ def test_a_bare_project_following_the_guide_works(tmp_path):
     )
     package = tmp_path / "site_under_test"
     settings = package / "settings.py"
-    settings.write_text(settings.read_text() + "\n# --- from the README ---\n" + settings_block)
-    urls = package / "urls.py"
-    urls.write_text(
-        urls.read_text()
-        + "\n# --- from the README ---\n"
-        + urls_block
-        + "\n# --- the site's own sign-in and sign-out (Django's views) ---\n"
-        + 'urlpatterns += [path("accounts/", include("django.contrib.auth.urls"))]\n'
+    settings.write_text(
+        settings.read_text() + "\n# --- from the README ---\n" + settings_block + extra_settings
     )
-    login = tmp_path / "templates" / "registration" / "login.html"
-    login.parent.mkdir(parents=True)
-    login.write_text(LOGIN_TEMPLATE)
-
+    urls = package / "urls.py"
+    urls.write_text(urls.read_text() + "\n# --- from the README ---\n" + urls_block + extra_urls)
     env = site_env(DJANGO_SETTINGS_MODULE="site_under_test.settings", PYTHONPATH=str(tmp_path))
     checked = manage(env, "check", cwd=tmp_path)
-    assert "no issues" in checked
+    assert "no issues" in checked, checked
     manage(env, "migrate", "--noinput", cwd=tmp_path)
+    return env
+
+
+def run_stories(tmp_path: Path, env: dict[str, str], script: str) -> str:
     stories = subprocess.run(
-        [sys.executable, str(Path(__file__).with_name("guide_stories.py"))],
+        [sys.executable, str(Path(__file__).with_name(script))],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -81,4 +82,30 @@ def test_a_bare_project_following_the_guide_works(tmp_path):
         check=False,
     )
     assert stories.returncode == 0, stories.stdout + stories.stderr
-    assert stories.stdout.count("\n") == 4, stories.stdout
+    return stories.stdout
+
+
+def test_a_bare_project_following_the_guide_works(tmp_path):
+    login = tmp_path / "templates" / "registration" / "login.html"
+    login.parent.mkdir(parents=True)
+    login.write_text(LOGIN_TEMPLATE)
+    env = build_site(
+        tmp_path,
+        "",
+        "\n# --- the site's own sign-in and sign-out (Django's views) ---\n"
+        'urlpatterns += [path("accounts/", include("django.contrib.auth.urls"))]\n',
+    )
+    out = run_stories(tmp_path, env, "guide_stories.py")
+    assert out.count("\n") == 4, out
+
+
+def test_a_bare_project_with_allauth_following_the_guide_works(tmp_path):
+    pytest.importorskip("allauth")
+    settings_block, urls_block = guide_blocks(ALLAUTH)
+    env = build_site(
+        tmp_path,
+        "\n# --- from the README, with django-allauth ---\n" + settings_block,
+        "\n# --- from the README, with django-allauth ---\n" + urls_block,
+    )
+    out = run_stories(tmp_path, env, "guide_stories_allauth.py")
+    assert out.count("\n") == 2, out
