@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from trust.http import safe_next, sensitive_page, step_up_view
+from trust.http import safe_next, sensitive_page, step_up_view, wants_json
 
 from . import lifecycle, passkeys, sudo, verification
 from .forms import CodeForm
@@ -42,17 +42,6 @@ def passkeys_enabled(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
         return view(request, *args, **kwargs)
 
     return wrapper
-
-
-def wants_json(request: HttpRequest) -> bool:
-    """SPEC's rule: asks for JSON, sends JSON, or is a script's request."""
-    if request.content_type == "application/json":
-        return True
-    if request.headers.get("Sec-Fetch-Dest") == "empty":
-        return True
-    if request.headers.get("X-Requested-With") == "XMLHttpRequest":
-        return True
-    return request.accepts("application/json") and not request.accepts("text/html")
 
 
 def _answer(request: HttpRequest) -> tuple[Any, dict[str, Any]]:
