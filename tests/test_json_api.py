@@ -17,6 +17,7 @@ from django.test import Client
 
 from tests.agents import FIREFOX_WINDOWS, SAFARI_IPHONE
 from tests.conftest import browser, csrf_client, csrf_token_from, sign_in, step_up
+from tests.test_passkeys import with_passkey  # noqa: F401  (a fixture)
 from trust.http import MAX_JSON_BODY, wants_json
 from trust.models import SecurityEvent, TrustedDevice
 
@@ -395,3 +396,29 @@ def test_the_passkey_answer_follows_the_same_rule(pending):
     navigation = {**NAVIGATION, "HTTP_ACCEPT": "application/json"}
     page = pending.post("/2fa/verify/passkey/", {"credential": "{}"}, **navigation)
     assert page.status_code == 400 and page["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.throttling
+def test_a_passkey_past_the_hard_cap_answers_locked_as_a_code_does(
+    with_passkey,  # noqa: F811
+    account,
+    clock,
+    settings,
+):
+    settings.OTP_TOTP_THROTTLE_FACTOR = 1
+    settings.OTP_FLOW_MAX_FAILURES = 3
+    _client, key = with_passkey
+    spa = browser(SAFARI_IPHONE)
+    sign_in(spa, account)
+
+    def answer(**tampered):
+        options = spa.post("/2fa/verify/passkey/options/", **FETCH).json()
+        return post_json(spa, "/2fa/verify/passkey/", {"credential": key.get(options, **tampered)})
+
+    for _ in range(3):
+        refused = answer(origin="https://evil.example")
+        assert refused.status_code == 400 and refused.json() == {"error": "invalid_passkey"}
+        clock.shift(timedelta(seconds=10))  # past each back-off
+    locked = answer()
+    assert locked.status_code == 423 and locked.json() == {"error": "locked"}
+    assert post_json(spa, "/2fa/verify/", {"otp_token": account.code()}).status_code == 423
