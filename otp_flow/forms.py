@@ -3,7 +3,10 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.http import HttpRequest, QueryDict
 from django.utils.translation import gettext_lazy as _
+
+from trust.http import json_object
 
 from .codes import MAX_INPUT_LENGTH, Code, canonical_code
 from .conf import conf
@@ -51,3 +54,26 @@ class CodeForm(forms.Form):
     def code(self) -> Code | None:
         """The canonical code if the form is valid, else ``None`` (malformed)."""
         return self.cleaned_data["otp_token"] if self.is_valid() else None
+
+
+def posted_code(request: HttpRequest) -> QueryDict | None:
+    """The code page's submission: its form fields, or the same fields as JSON.
+
+    A JSON body (``{"otp_token": "...", "trust_device": true, "next": ...}``)
+    becomes the same form data, so both shapes go through one form and one
+    check. SECURITY: only a string is a code (CharField would turn 123456 or
+    ``["..."]`` into text); anything else, or a body that is not one
+    well-formed object, is a missing code: malformed, it costs an attempt.
+    """
+    if request.method != "POST":
+        return None
+    if request.content_type != "application/json":
+        return request.POST  # an empty POST is still a submission (a missing code)
+    body = json_object(request) or {}
+    data = QueryDict(mutable=True)
+    for field in ("otp_token", "next"):
+        if isinstance(body.get(field), str):
+            data[field] = body[field]
+    if body.get("trust_device") is True:
+        data["trust_device"] = "on"
+    return data

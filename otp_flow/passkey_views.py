@@ -18,14 +18,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from trust.http import safe_next, sensitive_page, step_up_view
+from trust.http import safe_next, sensitive_page, step_up_view, wants_json
 
-from . import lifecycle, passkeys, sudo, verification
+from . import answers, lifecycle, passkeys, sudo, verification
 from .forms import CodeForm
 from .views import BLOCKED, _logout_url, _wait_message, show_codes
 
@@ -42,17 +41,6 @@ def passkeys_enabled(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
         return view(request, *args, **kwargs)
 
     return wrapper
-
-
-def wants_json(request: HttpRequest) -> bool:
-    """SPEC's rule: asks for JSON, sends JSON, or is a script's request."""
-    if request.content_type == "application/json":
-        return True
-    if request.headers.get("Sec-Fetch-Dest") == "empty":
-        return True
-    if request.headers.get("X-Requested-With") == "XMLHttpRequest":
-        return True
-    return request.accepts("application/json") and not request.accepts("text/html")
 
 
 def _answer(request: HttpRequest) -> tuple[Any, dict[str, Any]]:
@@ -114,26 +102,13 @@ def verify(request: HttpRequest) -> HttpResponse:
     if outcome.ok:
         passkeys.passed(request, outcome.device, trust=fields.get("trust_device") is True)
         if wants_json(request):
-            return JsonResponse({"verified": True, "next": next_url})
+            return answers.verified(next_url)
         return redirect(next_url)
     if checked.charged:
         passkeys.failed(request)
     if wants_json(request):
-        if outcome.locked_until is not None or outcome.blocked:
-            return _throttled(outcome)
-        return JsonResponse({"error": "invalid_passkey"}, status=400)
+        return answers.refused(outcome, error="invalid_passkey")
     return _verify_page(request, outcome, next_url)
-
-
-def _throttled(outcome: verification.Outcome) -> HttpResponse:
-    retry = None
-    if outcome.locked_until is not None:
-        retry = max(1, int((outcome.locked_until - timezone.now()).total_seconds()) + 1)
-    body: dict[str, Any] = {"error": "throttled", "retry_after": retry}
-    response = JsonResponse(body, status=429)
-    if retry is not None:
-        response["Retry-After"] = str(retry)
-    return response
 
 
 def _verify_page(

@@ -12,12 +12,12 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
@@ -25,11 +25,11 @@ from trust import flows
 from trust.conf import conf as trust_conf
 from trust.flows import events
 from trust.flows.factor_changes import accounted_for
-from trust.http import safe_next, sensitive_page
+from trust.http import safe_next, sensitive_page, wants_json
 
-from . import codes, lifecycle, passkeys, verification
+from . import answers, codes, lifecycle, passkeys, verification
 from .conf import conf
-from .forms import INVALID_CODE, CodeForm
+from .forms import INVALID_CODE, CodeForm, posted_code
 from .qr import qr_svg
 
 BLOCKED = _(
@@ -39,7 +39,7 @@ BLOCKED = _(
 
 
 def _wait_message(until: datetime) -> str:
-    seconds = max(1, int((until - timezone.now()).total_seconds()) + 1)
+    seconds = answers.seconds_until(until)
     return ngettext(
         "Too many attempts. Wait %(seconds)d second before trying again.",
         "Too many attempts. Wait %(seconds)d seconds before trying again.",
@@ -93,21 +93,32 @@ def record_backup_code_use(request: HttpRequest, outcome: verification.Outcome) 
 @require_http_methods(["GET", "POST"])
 @sensitive_post_parameters("otp_token")
 @sensitive_page
+@ensure_csrf_cookie  # a script's first GET here gets the token its POST needs
 def verify(request: HttpRequest) -> HttpResponse:
-    """The step-up page: a code owed after the password, or asked for again (sudo)."""
+    """The step-up page: a code owed after the password, or asked for again (sudo).
+
+    Scripts get JSON (``trust.http.wants_json``) through the same steps.
+    """
+    as_json = wants_json(request)
+    data = posted_code(request)
+    posted_next = data.get("next") if data is not None else None
     default = resolve_url(settings.LOGIN_REDIRECT_URL)
-    next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"), default)
+    next_url = safe_next(request, posted_next or request.GET.get("next"), default)
     if not request.user.is_authenticated:
+        if as_json:
+            return JsonResponse({"error": "authentication_required"}, status=401)
         return redirect(resolve_url(settings.LOGIN_URL))
     if not verification.has_two_factor(request.user):
         # The factor went away (an admin removed it): the session owes no
         # code any more; without this, gate and code page would loop.
         flows.second_factor_removed(request)
+        if as_json:
+            return JsonResponse({"verified": False, "next": next_url})
         return redirect(next_url)
     # Trusting the browser belongs to the sign-in: a session asked again for
     # a sensitive action is not offered it.
     pending = request.trust.pending  # type: ignore[attr-defined]
-    form = CodeForm(posted(request), backup=True)
+    form = CodeForm(data, backup=True)
     if request.method == "POST":
         outcome = check_code(request, form)
         if outcome.ok and outcome.device is not None:
@@ -117,7 +128,11 @@ def verify(request: HttpRequest) -> HttpResponse:
             record_backup_code_use(request, outcome)
             # SECURITY: next was checked against this host when read, and the
             # value used is that checked one.
-            return redirect(next_url)
+            return answers.verified(next_url) if as_json else redirect(next_url)
+        if as_json:
+            return answers.refused(outcome)
+    if as_json:
+        return JsonResponse({"pending": pending, "passkey": passkeys.has_passkey(request.user)})
     return render(
         request,
         "otp_flow/verify.html",

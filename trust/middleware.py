@@ -29,7 +29,7 @@ from .conf import conf
 from .cookie import apply_cookie
 from .flows import admission
 from .flows.not_me import URL_NAME as NOT_ME_URL_NAME
-from .http import STEP_UP_VIEW
+from .http import STEP_UP_VIEW, wants_json
 from .state import NOT_SIGNED_IN, SessionState, agent_digest
 
 
@@ -202,9 +202,7 @@ def _pending_expired(state: SessionState) -> bool:
 
 
 def _wants_json(request: HttpRequest) -> bool:
-    if request.content_type == "application/json":
-        return True
-    return request.accepts("application/json") and not request.accepts("text/html")
+    return wants_json(request)  # SPEC's rule, in one place (trust.http)
 
 
 def _sign_out(request: HttpRequest) -> HttpResponse:

@@ -7,28 +7,43 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render, resolve_url
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render, resolve_url
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import flows
 from .flows import not_me
-from .http import sensitive_page
+from .http import sensitive_page, signed_in_required, wants_json
 from .models import SecurityEvent, TrustedDevice
 
 RECENT_EVENTS = 20
 
 
+def device_json(device: TrustedDevice, current: int | None) -> dict[str, Any]:
+    """A trusted device as SPEC's JSON table lists it (times in ISO 8601)."""
+    return {
+        "id": device.pk,
+        "name": device.name,
+        "current": device.pk == current,
+        "trusted_at": device.created_at.isoformat(),
+        "last_seen_at": device.last_seen_at.isoformat(),
+        "last_ip": device.last_ip,
+        "expires_at": device.expires_at.isoformat(),
+    }
+
+
 @require_GET
-@login_required
+@signed_in_required
 @sensitive_page
 def device_list(request: HttpRequest) -> HttpResponse:
-    user: Any = request.user  # login_required
+    user: Any = request.user  # signed_in_required
     devices = TrustedDevice.objects.active().filter(user=user)
     current = flows.current_device_id(request)
+    if wants_json(request):
+        return JsonResponse({"devices": [device_json(device, current) for device in devices]})
     events = SecurityEvent.objects.filter(user=user)[:RECENT_EVENTS]
     return render(
         request,
@@ -38,19 +53,25 @@ def device_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@login_required
+@signed_in_required
 @sensitive_page
 def revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    user: Any = request.user  # signed_in_required
     # SECURITY: object-level authorization: only the signed-in user's devices.
-    device = get_object_or_404(
-        TrustedDevice.objects.filter(revoked_at__isnull=True), pk=pk, user=request.user
-    )
+    device = TrustedDevice.objects.filter(revoked_at__isnull=True, user=user, pk=pk).first()
+    if device is None:
+        if wants_json(request):
+            return JsonResponse({"error": "not_found"}, status=404)
+        raise Http404
     is_current = device.pk == flows.current_device_id(request)
-    flows.revoke(device, reason="revoked_by_user", request=request)
+    done = flows.revoke(device, reason="revoked_by_user", request=request)
     if is_current:
         # This browser's own session was among those ended: sign it out here
         # too, so the response does not write the deleted session back.
         logout(request)
+    if wants_json(request):
+        return JsonResponse({"revoked": [device.pk] if done else [], "signed_out": is_current})
+    if is_current:
         return redirect(resolve_url(settings.LOGIN_URL))
     messages.success(
         request,
@@ -60,15 +81,22 @@ def revoke(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@login_required
+@signed_in_required
 @sensitive_page
 def revoke_others(request: HttpRequest) -> HttpResponse:
-    count = flows.revoke_all(
-        request.user,
-        reason="revoked_by_user",
-        request=request,
-        except_device=flows.current_device_id(request),
-    )
+    user: Any = request.user  # signed_in_required
+    current = flows.current_device_id(request)
+    with transaction.atomic():
+        # The rows revoke_all revokes, locked first so the list names them.
+        others = TrustedDevice.objects.filter(user=user, revoked_at__isnull=True)
+        if current is not None:
+            others = others.exclude(pk=current)
+        revoked = list(others.select_for_update().order_by("pk").values_list("pk", flat=True))
+        count = flows.revoke_all(
+            user, reason="revoked_by_user", request=request, except_device=current
+        )
+    if wants_json(request):
+        return JsonResponse({"revoked": revoked, "signed_out": False})
     messages.success(
         request,
         ngettext(
