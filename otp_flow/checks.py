@@ -152,3 +152,17 @@ def check_admin_sites(app_configs: Any = None, **kwargs: Any) -> list[CheckMessa
         for site in sorted(all_sites, key=lambda site: site.name)
         if not isinstance(site, SudoAdminSite)
     ]
+
+
+@register()
+def check_deprecated_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    if not hasattr(settings, "OTP_FLOW_DEVICE_NAME"):
+        return []
+    return [
+        Warning(
+            "OTP_FLOW_DEVICE_NAME is no longer read: a new authenticator is named "
+            "otp_flow.lifecycle.TOTP_DEVICE_NAME.",
+            hint="Remove it from your settings.",
+            id="otp_flow.W002",
+        )
+    ]

@@ -6,7 +6,6 @@ Setting                          Default          Meaning
 OTP_FLOW_SUDO_TIMEOUT            10 minutes       A code entered this recently lets a session
                                                   do sensitive things (turn 2FA off, ...).
 OTP_FLOW_TRUST_BY_DEFAULT        True             "Trust this device" starts checked.
-OTP_FLOW_DEVICE_NAME             "Authenticator"  Name of a newly enrolled TOTP device.
 OTP_FLOW_MAX_FAILURES            100              After this many consecutive failed codes
                                                   (TOTP and backup codes together) nothing
                                                   is compared any more until an admin
@@ -38,7 +37,6 @@ from django.conf import settings
 _DEFAULTS: dict[str, Any] = {
     "OTP_FLOW_SUDO_TIMEOUT": timedelta(minutes=10),
     "OTP_FLOW_TRUST_BY_DEFAULT": True,
-    "OTP_FLOW_DEVICE_NAME": "Authenticator",
     "OTP_FLOW_MAX_FAILURES": 100,
     "OTP_FLOW_BACKUP_THROTTLE_FACTOR": None,
     "OTP_FLOW_PASSKEY_PASSWORDLESS": False,
@@ -58,10 +56,6 @@ class Conf:
     @property
     def TRUST_BY_DEFAULT(self) -> bool:
         return bool(_get("OTP_FLOW_TRUST_BY_DEFAULT"))
-
-    @property
-    def DEVICE_NAME(self) -> str:
-        return _get("OTP_FLOW_DEVICE_NAME")
 
     @property
     def MAX_FAILURES(self) -> int:

@@ -22,6 +22,8 @@ from trust.flows.factor_changes import accounted_for
 from .models import BackupCodeDevice
 
 BACKUP_DEVICE_NAME = "Backup codes"
+# The name a newly enrolled authenticator gets (shown in the admin).
+TOTP_DEVICE_NAME = "Authenticator"
 _HEX_KEY = re.compile(r"[0-9a-f]{40}", re.ASCII)
 
 
@@ -64,7 +66,7 @@ def disable(request: HttpRequest) -> None:
 PENDING_KEY_SESSION_KEY = "otp_flow_new_totp_key"
 
 
-def new_authenticator(request: HttpRequest, name: str) -> TOTPDevice:
+def new_authenticator(request: HttpRequest, name: str = TOTP_DEVICE_NAME) -> TOTPDevice:
     """The authenticator this session is enrolling: unsaved until a code is posted.
 
     SECURITY: the secret lives in this session alone. A secret shown to
@@ -113,3 +115,27 @@ def replace_authenticator(request: HttpRequest, device: TOTPDevice) -> None:
         events.record(user, events.AUTHENTICATOR_REPLACED, request=request)
     forget_new_authenticator(request)
     flows.mark_verified(request, device)
+
+
+@sensitive_variables("fresh")
+def enroll(request: HttpRequest, device: TOTPDevice, *, trust: bool) -> list[str]:
+    """``device`` gave its first valid code: 2FA is on. The first backup codes,
+    in clear for the page that shows them once.
+
+    One transaction: this session is marked verified before the commit, so
+    trust's receiver (which ends the user's password-only sessions once a
+    factor is confirmed) ends the others but not this one.
+    """
+    with transaction.atomic():
+        device.confirmed = True
+        # Logged below, as 2FA turned on.
+        accounted_for(device).save(update_fields=["confirmed"])
+        TOTPDevice.objects.filter(user=request.user, confirmed=False).delete()
+        forget_new_authenticator(request)
+        flows.mark_verified(request, device)
+        events.record(request.user, events.TWO_FACTOR_ENABLED, request=request)
+        # Sessions that signed in before 2FA was on are password-only: end them.
+        flows.end_other_sessions(request)
+    if trust:
+        flows.trust_device(request, device)
+    return issue_backup_codes(request, regenerated=False)

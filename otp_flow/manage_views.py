@@ -15,8 +15,7 @@ from trust.http import sensitive_page
 
 from . import lifecycle, verification
 from .forms import CodeForm
-from .sudo import sudo_required
-from .views import (
+from .pages import (
     check_code,
     new_authenticator_attempt,
     posted,
@@ -25,6 +24,7 @@ from .views import (
     setup_page,
     show_codes,
 )
+from .sudo import sudo_required
 
 
 @require_http_methods(["GET", "POST"])

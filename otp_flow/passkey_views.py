@@ -26,7 +26,7 @@ from trust.http import safe_next, sensitive_page, step_up_view, wants_json
 
 from . import answers, lifecycle, passkeys, sudo, verification
 from .forms import CodeForm
-from .views import BLOCKED, _logout_url, _wait_message, show_codes
+from .pages import BLOCKED, logout_url, show_codes, wait_message
 
 MAX_BODY = 64 * 1024  # a WebAuthn answer is a few KB; anything larger is refused
 
@@ -121,14 +121,14 @@ def _verify_page(
     if outcome.blocked:
         form.add_error(None, BLOCKED)
     elif outcome.locked_until is not None:
-        form.add_error(None, _wait_message(outcome.locked_until))
+        form.add_error(None, wait_message(outcome.locked_until))
     else:
         form.add_error(None, _("That passkey did not work. Try again, or enter a code."))
     context = {
         "form": form,
         "next": next_url,
         "pending": request.trust.pending,  # type: ignore[attr-defined]
-        "logout_url": _logout_url(),
+        "logout_url": logout_url(),
         "passkey": True,
     }
     return render(request, "otp_flow/verify.html", context, status=400)

@@ -80,3 +80,12 @@ def test_w001_an_admin_site_without_sudo_mode():
     assert ids(found) == ["otp_flow.W001"]
     assert "'plain'" in found[0].msg
     assert plain.name == "plain"  # kept alive until here: the check sees live sites
+
+
+def test_w002_the_device_name_setting_is_gone(settings):
+    from otp_flow import checks as otp_checks
+
+    settings.OTP_FLOW_DEVICE_NAME = "Phone"
+    assert [m.id for m in otp_checks.check_deprecated_settings()] == ["otp_flow.W002"]
+    del settings.OTP_FLOW_DEVICE_NAME
+    assert otp_checks.check_deprecated_settings() == []
