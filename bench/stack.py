@@ -40,7 +40,7 @@ SAFARI = (
 IP = "203.0.113.7"
 PASSWORD = "benchmarks are not tests"
 HOSTILE_UA = CHROME + " " + ("(compatible; " * 10_000)[:100_000]
-LONGEST_UA = HOSTILE_UA[:512]  # what TRUST_USER_AGENT_MAX_LENGTH keeps of it
+LONGEST_UA = HOSTILE_UA[:512]  # what MAX_USER_AGENT_LENGTH keeps of it
 HOSTILE_XFF = ", ".join(f"198.51.{n // 250}.{n % 250 + 1}" for n in range(700))[:10_000]
 
 
