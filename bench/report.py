@@ -77,7 +77,7 @@ def markdown(results: dict) -> str:
         "",
         "**Worst case**: a 100 KB user agent and a 10 KB `X-Forwarded-For` "
         "(one proxy configured) against ordinary headers, and against the longest user agent "
-        "Trustgate reads (512 characters, `trust.rules.fingerprint.MAX_USER_AGENT_LENGTH`; longer ones are cut "
+        "Trustgate reads (512 characters, `MAX_USER_AGENT_LENGTH`; longer ones are cut "
         "before anything reads them):",
         "",
         "| request | ordinary | 512-character UA | hostile | ratio to ordinary | ratio to 512 |",

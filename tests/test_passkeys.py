@@ -166,6 +166,9 @@ def test_new_device_steps_up_with_a_passkey_and_trusts_the_browser(with_passkey,
         SecurityEvent.objects.filter(user=account.user, kind="step_up_passed").order_by("pk").last()
     )
     assert event.reasons == ["passkey"]
+    # The devices page names the passkey that made this trust.
+    listing = phone.get("/devices/").content.decode()
+    assert f'<dd class="factor">{passkey.name}</dd>' in listing
     # Sign out and in again: the browser is trusted, no prompt.
     phone.post("/accounts/logout/")
     assert sign_in(phone, account)["Location"] == "/"

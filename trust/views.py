@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import django_otp
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -45,11 +46,24 @@ def device_list(request: HttpRequest) -> HttpResponse:
     if wants_json(request):
         return JsonResponse({"devices": [device_json(device, current) for device in devices]})
     events = SecurityEvent.objects.filter(user=user)[:RECENT_EVENTS]
+    names = _factor_names(user)
+    listed = list(devices)
+    for device in listed:
+        device.factor_name = names.get(device.otp_device, "")  # type: ignore[attr-defined]
     return render(
         request,
         "trust/devices.html",
-        {"devices": devices, "current_device_id": current, "events": events},
+        {"devices": listed, "current_device_id": current, "events": events},
     )
+
+
+def _factor_names(user: Any) -> dict[str, str]:
+    """The user's second factors by persistent id: which one made each trust
+    (an authenticator app, a passkey by its name)."""
+    return {
+        device.persistent_id: device.name
+        for device in django_otp.devices_for_user(user, confirmed=None)
+    }
 
 
 @require_POST
