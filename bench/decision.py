@@ -61,7 +61,7 @@ def main() -> None:
     from trust import flows
     from trust.conf import conf
     from trust.rules import policy
-    from trust.rules.fingerprint import parse_agent
+    from trust.rules.fingerprint import clear_caches
 
     call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:
@@ -78,7 +78,7 @@ def main() -> None:
 
     def decide(arrival) -> bool:
         i, request = arrival
-        parse_agent.cache_clear()  # a sign-in from a browser not seen lately
+        clear_caches()  # a sign-in from a browser not seen lately
         fp = flows.request_fingerprint(request)
         presented = flows.Presented.read(request)
         user = SimpleNamespace(pk=first_user + (i % USERS))

@@ -32,7 +32,7 @@ def run() -> dict:
         return {"skipped": "no user-agent corpus (shared/data/user_agents.txt)"}
     import user_agents
 
-    from trust.rules.fingerprint import _ua_parser, fingerprint, parse_agent
+    from trust.rules.fingerprint import _ua_parser, clear_caches, fingerprint
 
     _ua_parser()  # the parser's one-off set-up is not a per-call cost
     ips = ["203.0.113.7", "2001:db8::1", "198.51.100.23", "::ffff:192.0.2.1"]
@@ -40,7 +40,7 @@ def run() -> dict:
     def calls(sample):
         return [lambda ua=ua, i=i: fingerprint(ua, ips[i % 4]) for i, ua in enumerate(sample)]
 
-    parse_agent.cache_clear()
+    clear_caches()
     cold = per_call(calls(agents))
     per_call(calls(agents[:WARM_SAMPLE]))
     warm = per_call(calls(agents[:WARM_SAMPLE]))

@@ -221,7 +221,7 @@ def _decision_inputs(rounds: int, per_round: int) -> dict:
     from django.test import RequestFactory
 
     from trust import flows
-    from trust.rules.fingerprint import parse_agent
+    from trust.rules.fingerprint import clear_caches
 
     factory = RequestFactory()
     normal = factory.get("/", HTTP_USER_AGENT=CHROME, HTTP_X_FORWARDED_FOR="198.51.100.1")
@@ -229,7 +229,7 @@ def _decision_inputs(rounds: int, per_round: int) -> dict:
     hostile = factory.get("/", HTTP_USER_AGENT=HOSTILE_UA, HTTP_X_FORWARDED_FOR=HOSTILE_XFF)
 
     def cold(req):
-        parse_agent.cache_clear()
+        clear_caches()
         return flows.request_fingerprint(req)
 
     medians = interleaved(

@@ -6,25 +6,33 @@ and ``request.user.is_verified()`` work as django-otp documents, so
 already decided costs no query: the decision lives in the session
 (``trust.state.SessionState``, read once per request) and the OTP device is
 loaded only if something asks.
+
+Sync and async capable, as django-otp's and django-htmx's middleware are:
+under ASGI the decision runs on the event loop, and only the work that
+needs the database (a sign-in to decide, a check that is due) goes to a
+thread through ``sync_to_async``. A session already decided makes no hop.
 """
 
 from __future__ import annotations
 
+import enum
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.apps import apps
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve, reverse
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
-from django.utils.functional import SimpleLazyObject
+from django.utils.functional import SimpleLazyObject, empty
 from django_otp.models import Device
 
-from .browser import raw_user_agent
+from .browser import parsed_user_agent, raw_user_agent
 from .conf import conf
 from .cookie import apply_cookie
 from .flows import admission
@@ -33,69 +41,137 @@ from .http import STEP_UP_VIEW, wants_json
 from .state import NOT_SIGNED_IN, SessionState, agent_digest
 
 
+class _After(enum.Enum):
+    """What the view's work on the session leaves for the gate to do."""
+
+    NOTHING = enum.auto()
+    SIGNED_IN = enum.auto()  # a view signed someone in: decide now
+    KEY_MOVED = enum.auto()  # the session key rotated: the index follows it
+
+
+_SIGN_OUT = object()  # the gate's verdict: a pending step-up timed out
+
+
 class TrustMiddleware:
     sync_capable = True
-    async_capable = False
+    async_capable = True
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
         self.get_response = get_response
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            # As django-htmx does: the instance is the coroutine function the
+            # handler awaits; __call__ hands over to __acall__.
+            markcoroutinefunction(self)
+        # django-user-agents' filters and helpers read ``request.user_agent``.
+        self.user_agents = apps.is_installed("django_user_agents")
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.async_mode:
+            return self.__acall__(request)
         state = self._decide(request)
-        response = self._gate(request, state) or self.get_response(request)
-        response = self._after_view(request, state, response)
+        verdict = self._gate(request, state)
+        if verdict is _SIGN_OUT:
+            verdict = _sign_out(request)
+        response = verdict or self.get_response(request)
+        after, now = self._after_view(request, state)
+        if after is _After.SIGNED_IN:
+            response = self._signed_in_here(request, response)
+        elif after is _After.KEY_MOVED and now is not None:
+            admission.follow_session_key(request, now)
+        apply_cookie(request, response)
+        return response
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        state = await self._adecide(request)
+        verdict = self._gate(request, state)
+        if verdict is _SIGN_OUT:
+            verdict = await sync_to_async(_sign_out)(request)
+        get_response: Callable[[HttpRequest], Awaitable[HttpResponse]] = self.get_response
+        response = verdict or await get_response(request)
+        if request.session.accessed:
+            # Loaded already (accessed): aget() answers from memory, no hop.
+            await request.session.aget(auth.SESSION_KEY)
+        after, now = self._after_view(request, state)
+        if after is _After.SIGNED_IN:
+            response = await sync_to_async(self._signed_in_here)(request, response)
+        elif after is _After.KEY_MOVED and now is not None:
+            await sync_to_async(admission.follow_session_key)(request, now)
         apply_cookie(request, response)
         return response
 
     def _after_view(
-        self, request: HttpRequest, before: SessionState | None, response: HttpResponse
-    ) -> HttpResponse:
-        """What the view did to the session: a sign-in, or a rotated key."""
+        self, request: HttpRequest, before: SessionState | None
+    ) -> tuple[_After, SessionState | None]:
+        """What the view did to the session (a sign-in, a rotated key), and
+        the record as it is now. Pure once the session is loaded."""
         if not request.session.accessed:
             # Neither this gate nor the view read the session (an anonymous
             # request without a session cookie): reading it now would add
             # "Vary: Cookie" to a response that does not depend on it.
-            return response
+            return _After.NOTHING, None
         uid = request.session.get(auth.SESSION_KEY)
         if uid is None:
-            return response
+            return _After.NOTHING, None
         # The view may have rewritten the record (a code passed): as it is now.
         state = SessionState.of(request)
         if before is None or before.uid != str(uid):
             if state is not None and state.uid == str(uid) and state.verified:
                 # The view signed in and verified at once (a passkey alone,
                 # through trust.flows.mark_verified): nothing is left to decide.
-                return response
-            return self._signed_in_here(request, response)
-        if state is not None:
+                return _After.NOTHING, state
+            return _After.SIGNED_IN, state
+        key = request.session.session_key
+        if state is not None and key and key != state.session_key:
             # A code passed or a password changed: the index follows the key.
-            admission.follow_session_key(request, state)
-        return response
+            return _After.KEY_MOVED, state
+        return _After.NOTHING, state
 
     # --- deciding ---------------------------------------------------------------
 
     def _decide(self, request: HttpRequest) -> SessionState | None:
-        # Without a session cookie there is no session to read: not touching
-        # it keeps anonymous responses free of "Vary: Cookie" and of work.
-        # SECURITY: unless a middleware before this one already used it (and
-        # perhaps signed someone in: RemoteUserMiddleware, magic links).
-        has_session = settings.SESSION_COOKIE_NAME in request.COOKIES or request.session.accessed
-        uid = request.session.get(auth.SESSION_KEY) if has_session else None
+        uid = request.session.get(auth.SESSION_KEY) if _has_session(request) else None
         state = SessionState.of(request) if uid is not None else None
         if uid is not None and (state is None or state.uid != str(uid)):
             # First request of a sign-in (or a different user): decide once.
-            user = request.user
-            state = admission.begin(request, user) if user.is_authenticated else None
+            state = _begin(request)
         elif state is not None and _session_too_old(state):
             auth.logout(request)
             state = None
         elif state is not None and state.verified:
             if state.agent_digest != agent_digest(raw_user_agent(request)):
                 state = admission.recheck_agent(request, state)
-            else:
+            elif state.touch_due(admission.TOUCH_INTERVAL):
                 state = admission.touch(request, state)
-        _install(request, state)
+        self._install(request, state)
         return state
+
+    async def _adecide(self, request: HttpRequest) -> SessionState | None:
+        """``_decide`` on the event loop: the session through its async API,
+        and a thread only for the database work a decision needs."""
+        uid = await request.session.aget(auth.SESSION_KEY) if _has_session(request) else None
+        state = SessionState.of(request) if uid is not None else None  # loaded: no I/O
+        if uid is not None and (state is None or state.uid != str(uid)):
+            state = await sync_to_async(_begin)(request)
+        elif state is not None and _session_too_old(state):
+            await sync_to_async(auth.logout)(request)
+            state = None
+        elif state is not None and state.verified:
+            if state.agent_digest != agent_digest(raw_user_agent(request)):
+                state = await sync_to_async(admission.recheck_agent)(request, state)
+            elif state.touch_due(admission.TOUCH_INTERVAL):
+                state = await sync_to_async(admission.touch)(request, state)
+        self._install(request, state)
+        return state
+
+    def _install(self, request: HttpRequest, state: SessionState | None) -> None:
+        _install(request, state)
+        if self.user_agents:
+            # Trustgate's one parse of this request's user agent (the same
+            # the fingerprint reads), in place of django-user-agents' own.
+            request.user_agent = SimpleLazyObject(  # type: ignore[attr-defined]
+                functools.partial(parsed_user_agent, request)
+            )
 
     def _signed_in_here(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         """A view signed someone in during this very request: decide now.
@@ -118,18 +194,36 @@ class TrustMiddleware:
 
     # --- gating -----------------------------------------------------------------
 
-    def _gate(self, request: HttpRequest, state: SessionState | None) -> HttpResponse | None:
+    def _gate(self, request: HttpRequest, state: SessionState | None) -> Any:
+        """The answer in place of the view's (or ``_SIGN_OUT``), or ``None``: go on.
+
+        Pure: no query, so both paths call it as it is.
+        """
         if state is None:
             return None
         if state.pending:
             if _pending_expired(state):
-                return _sign_out(request)
+                return _SIGN_OUT
             if _exempt(request):
                 return None
             return _step_up(request, state)
         if state.password_only and state.must_enroll and not _exempt(request, enroll=True):
             return _enroll(request.get_full_path())
         return None
+
+
+def _has_session(request: HttpRequest) -> bool:
+    # Without a session cookie there is no session to read: not touching
+    # it keeps anonymous responses free of "Vary: Cookie" and of work.
+    # SECURITY: unless a middleware before this one already used it (and
+    # perhaps signed someone in: RemoteUserMiddleware, magic links).
+    return settings.SESSION_COOKIE_NAME in request.COOKIES or request.session.accessed
+
+
+def _begin(request: HttpRequest) -> SessionState | None:
+    """First request of a sign-in (or of a different user): decide once."""
+    user = request.user
+    return admission.begin(request, user) if user.is_authenticated else None
 
 
 def _install(request: HttpRequest, state: SessionState | None) -> None:
@@ -144,10 +238,11 @@ def _install(request: HttpRequest, state: SessionState | None) -> None:
     if auser is not None:
         # Async views (and Django's async login_required / user_passes_test)
         # read the user through request.auser(): same attributes there.
-        async def decorated_auser() -> Any:
-            return _decorate_user(await auser(), state)
+        request.auser = functools.partial(_decorated_auser, auser, state)  # type: ignore[attr-defined]
 
-        request.auser = decorated_auser  # type: ignore[attr-defined]
+
+async def _decorated_auser(auser: Callable[[], Awaitable[Any]], state: SessionState | None) -> Any:
+    return _decorate_user(await auser(), state)
 
 
 def _enroll(next_url: str) -> HttpResponse:
@@ -186,14 +281,52 @@ def _session_too_old(state: SessionState) -> bool:
 
 
 def _decorate_user(user: Any, state: SessionState | None) -> Any:
+    """django-otp's ``otp_device`` and ``is_verified()``, from the decision.
+
+    Both pickle (code that caches a user or hands it to a task queue), as
+    django-otp's do: a ``partial`` of a module-level function, no lambda.
+    """
     verified = bool(state is not None and state.verified and user.is_authenticated)
     if verified and state is not None and state.otp_device:
-        persistent_id = state.otp_device
-        user.otp_device = SimpleLazyObject(lambda: Device.from_persistent_id(persistent_id))
+        user.otp_device = _LazyDevice(state.otp_device)
     else:
         user.otp_device = None
-    user.is_verified = lambda: verified
+    user.is_verified = functools.partial(_is_verified, verified)
     return user
+
+
+def _is_verified(verified: bool) -> bool:
+    return verified
+
+
+class _LazyDevice(SimpleLazyObject):
+    """``user.otp_device``: the device loaded on first use (one query), not before.
+
+    Pickled before it is loaded, it stays lazy (its persistent id, no query),
+    so pickling a user costs nothing and works in async code too. In async
+    code, read its attributes through ``sync_to_async``: loading is a query.
+    """
+
+    def __init__(self, persistent_id: str) -> None:
+        super().__init__(functools.partial(Device.from_persistent_id, persistent_id))
+        self.__dict__["_persistent_id"] = persistent_id
+        try:
+            model: type = apps.get_model(persistent_id.rsplit("/", 1)[0])
+        except (ValueError, LookupError):
+            model = Device
+        self.__dict__["_model"] = model
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:  # type: ignore[override]
+        # isinstance() asks this: the model is known from the id, so asking
+        # loads nothing (pickling a model instance asks it of each attribute).
+        wrapped = self.__dict__["_wrapped"]
+        return self.__dict__["_model"] if wrapped is empty else type(wrapped)  # type: ignore[no-any-return]
+
+    def __reduce__(self) -> Any:
+        if self.__dict__["_wrapped"] is empty:
+            return (_LazyDevice, (self.__dict__["_persistent_id"],))
+        return super().__reduce__()
 
 
 def _pending_expired(state: SessionState) -> bool:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -149,6 +149,17 @@ class SessionState:
         self.phishing_resistant = self.passwordless = False
 
     # --- what it says -----------------------------------------------------------
+
+    def touch_due(self, interval: timedelta, now: float | None = None) -> bool:
+        """Is it time for a session let in by trust to check that trust again?
+
+        Pure, so the async middleware knows without a query whether the
+        check (``admission.touch``, a query) is needed at all.
+        """
+        if self.status != Status.TRUSTED or self.trusted_device is None:
+            return False
+        now = time.time() if now is None else now
+        return not (self.touched_at and now - self.touched_at < interval.total_seconds())
 
     @property
     def verified(self) -> bool:

@@ -26,7 +26,7 @@ from ..cookie import Presented, queue_cookie
 from ..models import EventKind, SupersededToken, TrustedDevice
 from ..rules import policy, tokens
 from ..rules.fingerprint import Fingerprint
-from ..state import SessionState, Status, agent_digest
+from ..state import SessionState, agent_digest
 from . import events, password_throttle, recognition, revoking, rotation, sessions
 from .rotation import session_digest
 
@@ -38,9 +38,19 @@ TOUCH_INTERVAL = timedelta(hours=1)
 def _verified_by_django_otp(request: HttpRequest, user: Any) -> Device | None:
     """A device django-otp's own login forms put in this session, if valid."""
     persistent_id = request.session.get(django_otp.DEVICE_ID_SESSION_KEY)
-    if not persistent_id:
+    if not persistent_id or not isinstance(persistent_id, str):
         return None
-    device = Device.from_persistent_id(persistent_id)
+    try:
+        # Older django-otp wrote the device's import path ("app.models.Class/1");
+        # its middleware reads that as "app.class/1", and so do we.
+        if persistent_id.count(".") > 1:
+            parts = persistent_id.split(".")
+            persistent_id = f"{parts[-3]}.{parts[-1]}"
+        device = Device.from_persistent_id(persistent_id)
+    except AttributeError:
+        # SECURITY: django-otp fails so on a model that is no device
+        # ("auth.user/1"): such a session is not verified, and no 500.
+        return None
     if device is None or device.user_id != user.pk or not device.confirmed:
         return None
     return device
@@ -271,13 +281,12 @@ def touch(request: HttpRequest, state: SessionState) -> SessionState:
     code. This is the only query a trusted session makes after sign-in.
     """
     now = time.time()
-    if state.status != Status.TRUSTED or state.trusted_device is None:
-        return state
-    if state.touched_at and now - state.touched_at < TOUCH_INTERVAL.total_seconds():
+    device = state.trusted_device
+    if device is None or not state.touch_due(TOUCH_INTERVAL, now):
         return state
     live = (
         TrustedDevice.objects.active()
-        .filter(pk=state.trusted_device)
+        .filter(pk=device)
         .update(last_seen_at=timezone.now(), last_ip=client_ip(request) or None)
     )
     state.touched_at = now

@@ -150,13 +150,27 @@ def parse_user_agent(user_agent_string: str) -> UserAgent:
         return UserAgent(user_agent_string)
 
 
+@lru_cache(maxsize=1024)
+def cached_user_agent(user_agent: str) -> UserAgent:
+    """``parse_user_agent`` of an already cleaned user agent, kept a while:
+    the one parse of a string serves both the fingerprint and the site's
+    ``request.user_agent`` (django-user-agents). Shared: treat it as read-only."""
+    return parse_user_agent(user_agent)
+
+
+def clear_caches() -> None:
+    """Forget every parse (benchmarks of a cold parse, tests counting them)."""
+    parse_agent.cache_clear()
+    cached_user_agent.cache_clear()
+
+
 @lru_cache(maxsize=4096)
 def parse_agent(user_agent: str) -> Agent:
     """Classify an already cleaned user agent. Total: never raises."""
     if not user_agent:
         return Agent(UNKNOWN, UNKNOWN, OTHER)
     try:
-        parsed = parse_user_agent(user_agent)
+        parsed = cached_user_agent(user_agent)
     except Exception:  # a parser bug must not become a 500
         return Agent(UNKNOWN, UNKNOWN, OTHER)
     if parsed.is_bot:
