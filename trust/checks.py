@@ -65,6 +65,34 @@ def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
     return errors
 
 
+_USER_AGENTS = "django_user_agents.middleware.UserAgentMiddleware"
+
+
+@register()
+def check_user_agent_middleware(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """django-user-agents' middleware after the gate re-parses every agent."""
+    from django_user_agents.middleware import UserAgentMiddleware
+
+    from .middleware import TrustMiddleware
+
+    middleware = list(settings.MIDDLEWARE)
+    ours, theirs = (
+        _index_of(middleware, TrustMiddleware),
+        _index_of(middleware, UserAgentMiddleware),
+    )
+    if ours is None or theirs is None or theirs < ours:
+        return []
+    return [
+        Warning(
+            "UserAgentMiddleware after TrustMiddleware replaces the request.user_agent "
+            "Trustgate parsed with a second, slower parse (and a cache round trip).",
+            hint=f"Remove {_USER_AGENTS!r}: with django_user_agents in INSTALLED_APPS, "
+            "TrustMiddleware sets request.user_agent for its filters.",
+            id="trust.W024",
+        )
+    ]
+
+
 _OUR_CACHED_DB = "trust.session_backends.cached_db"
 
 
