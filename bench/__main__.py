@@ -106,6 +106,10 @@ def main() -> None:
     # One connection for the whole run, as a pooled deployment keeps it:
     # reconnecting per request would pad both sides of every ratio.
     connection.settings_dict["CONN_MAX_AGE"] = None
+    # The same for the thread the ASGI stacks hand database work to.
+    from django.conf import settings
+
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = None
 
     from bench import fingerprints, report, stack
 

@@ -39,6 +39,21 @@ def markdown(results: dict) -> str:
             f"| {cell('session+auth+trustgate')} "
             f"| {_ratio(row['session+auth+trustgate']['us'] / small)} |"
         )
+    asgi = results.get("asgi") or {}
+    if asgi:
+        lines += [
+            "",
+            "**Under ASGI** (`ASGIHandler`, one event loop, the same sessions; µs per request):",
+            "",
+            "| session | Django | + Trustgate | ratio |",
+            "|---|---|---|---|",
+        ]
+        for scenario, row in asgi.items():
+            base = row["django"]["us"]
+            lines.append(
+                f"| {scenario} | {base:.0f} | {row['trustgate']['us']:.0f} "
+                f"| {_ratio(row['trustgate']['us'] / base, 1.10)} |"
+            )
     fp = results["fingerprint"]
     lines += ["", "**Fingerprint** (`trust.rules.fingerprint.fingerprint`, per call):", ""]
     if "skipped" in fp:

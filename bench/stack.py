@@ -1,11 +1,13 @@
 """Request cost through whole middleware stacks, in this process.
 
 Real sessions (signed in through the demo's own views with real TOTP codes)
-replayed through ``WSGIHandler``s that differ only in their middleware.
+replayed through ``WSGIHandler``s that differ only in their middleware, and
+through ``ASGIHandler``s on one event loop (the async middleware path).
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import sys
 import time
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import call_command
 from django.db import connection
@@ -165,6 +168,98 @@ def compare(
     }
 
 
+# --- ASGI ---------------------------------------------------------------------
+
+ASGI_STACKS = ("django", "trustgate")
+
+
+def asgi_handler(middleware: list[str]) -> ASGIHandler:
+    settings.MIDDLEWARE = middleware
+    return ASGIHandler()  # loads the async middleware chain now
+
+
+def scope(cookie: str = "", user_agent: str = CHROME) -> dict:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/bench/",
+        "raw_path": b"/bench/",
+        "query_string": b"",
+        "root_path": "",
+        "client": (IP, 50000),
+        "server": ("127.0.0.1", 80),
+        "headers": [
+            (b"host", b"127.0.0.1"),
+            (b"user-agent", user_agent.encode("latin-1")),
+            (b"cookie", cookie.encode("latin-1")),
+        ],
+    }
+
+
+async def _asgi_request(app: ASGIHandler, request_scope: dict) -> int:
+    sent: list[dict] = []
+    body = [{"type": "http.request", "body": b"", "more_body": False}]
+
+    async def receive() -> dict:
+        if body:
+            return body.pop()
+        # No disconnect: Django stops listening once the response is sent.
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    await app(dict(request_scope), receive, send)
+    return int(sent[0]["status"])
+
+
+def asgi_compare(
+    loop: asyncio.AbstractEventLoop,
+    apps: dict[str, ASGIHandler],
+    request_scope: dict,
+    *,
+    rounds: int,
+    per_round: int,
+) -> dict[str, dict[str, float]]:
+    def call(app: ASGIHandler) -> int:
+        return loop.run_until_complete(_asgi_request(app, request_scope))
+
+    calls: dict[str, Callable[[], object]] = {
+        name: (lambda app=app: call(app)) for name, app in apps.items()
+    }
+    medians = interleaved(calls, rounds=rounds, per_round=per_round)
+    return {name: {"us": medians[name] * 1e6, "status": str(call(apps[name]))} for name in apps}
+
+
+def run_asgi(sessions: Sessions, rounds: int, per_round: int) -> dict:
+    """The same requests through the ASGI handler, with and without Trustgate.
+
+    One event loop for the run, as a server keeps it; the database work the
+    stack hands to ``sync_to_async`` runs on asgiref's one sync thread."""
+    original = list(settings.MIDDLEWARE)
+    all_stacks = stacks()
+    apps = {name: asgi_handler(all_stacks[name]) for name in ASGI_STACKS}
+    settings.MIDDLEWARE = original
+    loop = asyncio.new_event_loop()
+    try:
+        return {
+            scenario: asgi_compare(
+                loop, apps, scope(cookie, user_agent), rounds=rounds, per_round=per_round
+            )
+            for scenario, cookie, user_agent in [
+                ("trusted session", sessions.trusted, CHROME),
+                ("session that entered a code", sessions.otp, FIREFOX),
+                ("anonymous", "", CHROME),
+            ]
+        }
+    finally:
+        loop.close()
+
+
 def run(rounds: int = 31, per_round: int = 60) -> dict:
     sessions = prepare()
     original = list(settings.MIDDLEWARE)
@@ -181,6 +276,7 @@ def run(rounds: int = 31, per_round: int = 60) -> dict:
     }
     return {
         "scenarios": results,
+        "asgi": run_asgi(sessions, rounds, per_round),
         "worst_case": worst_case(apps["trustgate"], sessions, rounds, per_round),
     }
 
@@ -220,7 +316,7 @@ def _decision_inputs(rounds: int, per_round: int) -> dict:
     user-agent cache cleared before every call."""
     from django.test import RequestFactory
 
-    from trust import flows
+    from trust.browser import request_fingerprint
     from trust.rules.fingerprint import clear_caches
 
     factory = RequestFactory()
@@ -230,7 +326,7 @@ def _decision_inputs(rounds: int, per_round: int) -> dict:
 
     def cold(req):
         clear_caches()
-        return flows.request_fingerprint(req)
+        return request_fingerprint(req)
 
     medians = interleaved(
         {

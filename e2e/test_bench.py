@@ -47,6 +47,11 @@ def test_bench_runs_and_reports_every_measurement(tmp_path):
     coded = results["scenarios"]["session that entered a code"]
     assert coded["django-otp"]["queries"] == coded["django"]["queries"] + 1
     assert results["scenarios"]["session mid-step-up"]["trustgate"]["status"] == "302"
+    # The ASGI leg answered every session as the WSGI one did.
+    assert set(results["asgi"]) == {"trusted session", "session that entered a code", "anonymous"}
+    for row in results["asgi"].values():
+        assert row["django"]["status"] == row["trustgate"]["status"] == "200"
+    assert "Under ASGI" in done.stdout
     assert "Request cost" in done.stdout and "Worst case" in done.stdout
     decision = results["decision"]
     assert "1m" in decision or "skipped" in decision, decision
