@@ -71,7 +71,28 @@ def json_object(request: HttpRequest, *, max_bytes: int = MAX_JSON_BODY) -> dict
         )
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return None
-    return value if isinstance(value, dict) else None
+    if not isinstance(value, dict) or not _shallow(value):
+        return None
+    return value
+
+
+# Nesting a client may send: the contract's bodies are flat objects. Checked
+# after parsing, since how deep json.loads goes before a RecursionError
+# depends on the Python version (3.13 parses 5,000 levels).
+MAX_JSON_DEPTH = 16
+
+
+def _shallow(value: Any) -> bool:
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            return False
+        if isinstance(item, dict):
+            pending.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            pending.extend((child, depth + 1) for child in item)
+    return True
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
