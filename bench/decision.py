@@ -58,8 +58,9 @@ def main() -> None:
     from django.test import RequestFactory
     from django.utils import timezone
 
-    from trust import flows
+    from trust.browser import request_fingerprint
     from trust.conf import conf
+    from trust.cookie import Presented
     from trust.rules import policy
     from trust.rules.fingerprint import clear_caches
 
@@ -79,8 +80,8 @@ def main() -> None:
     def decide(arrival) -> bool:
         i, request = arrival
         clear_caches()  # a sign-in from a browser not seen lately
-        fp = flows.request_fingerprint(request)
-        presented = flows.Presented.read(request)
+        fp = request_fingerprint(request)
+        presented = Presented.read(request)
         user = SimpleNamespace(pk=first_user + (i % USERS))
         _, device = presented.for_user(user)
         assessment = policy.assess(
