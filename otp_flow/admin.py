@@ -61,3 +61,21 @@ class BackupCodeDeviceAdmin(admin.ModelAdmin):
             )
             % {"count": len(users)},
         )
+
+
+def _register_passkeys() -> None:
+    """Passkeys in the admin, as django-otp-webauthn ships the page for them
+    (it registers none itself); ``SudoAdminSite`` guards it like every
+    django-otp device's."""
+    from django.apps import apps
+
+    if not apps.is_installed("django_otp_webauthn"):
+        return
+    from django_otp_webauthn.admin import WebAuthnCredentialAdmin, credential_model
+
+    model = apps.get_model(credential_model)
+    if not admin.site.is_registered(model):
+        admin.site.register(model, WebAuthnCredentialAdmin)
+
+
+_register_passkeys()

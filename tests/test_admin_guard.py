@@ -302,3 +302,34 @@ def test_a_sites_own_admin_site_and_a_protected_model_shown_inline(staff, victim
     # is about: every page there asks.
     for page in ["/same-admin-elsewhere/", change.replace("/own-admin/", "/same-admin-elsewhere/")]:
         assert asked_for_code(admin.get(page), page), page
+
+
+def test_passkeys_in_the_admin_are_shown_and_removed_only_after_a_fresh_code(
+    staff, victim, clock, django_capture_on_commit_callbacks
+):
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    from tests.passkey_authenticator import Authenticator as Passkey
+    from tests.test_passkeys import add_passkey
+
+    # The staff user's own passkey, added from a session that entered a code.
+    desk = browser()
+    sign_in(desk, staff)
+    fresh_code(desk, staff, "/")
+    assert add_passkey(desk, Passkey(), name="Security key").status_code == 302
+    passkey = WebAuthnCredential.objects.get(user=staff.user)
+
+    laptop = trusted_admin(staff, victim)
+    listing = "/admin/django_otp_webauthn/webauthncredential/"
+    delete = f"{listing}{passkey.pk}/delete/"
+    assert asked_for_code(laptop.get(listing), listing)
+    assert asked_for_code(laptop.post(delete, {"post": "yes"}), delete)
+    assert WebAuthnCredential.objects.filter(pk=passkey.pk).exists()
+
+    clock.shift(timedelta(seconds=31))
+    fresh_code(laptop, staff, listing)
+    assert "Security key" in laptop.get(listing).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):  # the event is sent after commit
+        assert laptop.post(delete, {"post": "yes"}).status_code == 302
+    assert not WebAuthnCredential.objects.filter(pk=passkey.pk).exists()
+    assert SecurityEvent.objects.filter(user=staff.user, kind="second_factor_removed").exists()
