@@ -21,13 +21,13 @@ from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
-from trust import flows
+from trust import flows, reason_labels
 from trust.conf import conf as trust_conf
 from trust.flows import events
 from trust.flows.factor_changes import accounted_for
 from trust.http import safe_next, sensitive_page
 
-from . import codes, lifecycle, passkeys, verification
+from . import codes, email_step_up, lifecycle, passkeys, verification
 from .conf import conf
 from .forms import INVALID_CODE, CodeForm
 from .qr import qr_svg
@@ -99,6 +99,8 @@ def verify(request: HttpRequest) -> HttpResponse:
     next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"), default)
     if not request.user.is_authenticated:
         return redirect(resolve_url(settings.LOGIN_URL))
+    if email_step_up.owed(request):
+        return email_step_up.verify(request, next_url)
     if not verification.has_two_factor(request.user):
         # The factor went away (an admin removed it): the session owes no
         # code any more; without this, gate and code page would loop.
@@ -127,6 +129,7 @@ def verify(request: HttpRequest) -> HttpResponse:
             "pending": pending,
             "logout_url": _logout_url(),
             "passkey": passkeys.has_passkey(request.user),
+            "reasons": reason_labels.labels(request.trust.reasons),  # type: ignore[attr-defined]
         },
     )
 

@@ -81,6 +81,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    # E-mailed one-time codes for risky sign-ins of users without 2FA
+    # (Trustgate keeps these devices unconfirmed: they are no second factor).
+    "django_otp.plugins.otp_email",
     # Passkeys: a django-otp device plugin (WebAuthn).
     "django_otp_webauthn",
     "rest_framework",

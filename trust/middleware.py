@@ -18,7 +18,8 @@ from typing import Any
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import resolve_url
 from django.urls import Resolver404, resolve, reverse
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.functional import SimpleLazyObject
@@ -86,6 +87,8 @@ class TrustMiddleware:
             # First request of a sign-in (or a different user): decide once.
             user = request.user
             state = admission.begin(request, user) if user.is_authenticated else None
+            if state is not None and state.refused:
+                state = None  # the risk model refused it: signed out (admission.begin)
         elif state is not None and _session_too_old(state):
             auth.logout(request)
             state = None
@@ -110,6 +113,8 @@ class TrustMiddleware:
         if not user.is_authenticated:
             return response
         state = admission.begin(request, user)
+        if state.refused:
+            return _carrying(response, _refused(request))
         if state.pending:
             return _carrying(response, _step_up(request, state, _redirect_target(response)))
         if state.password_only and state.must_enroll:
@@ -213,6 +218,18 @@ def _sign_out(request: HttpRequest) -> HttpResponse:
     if _wants_json(request):
         return JsonResponse({"error": "authentication_required"}, status=401)
     return redirect_to_login(request.get_full_path())
+
+
+def _refused(request: HttpRequest) -> HttpResponse:
+    """The risk model refused a sign-in whose password was right: answered
+    as a failed sign-in (the session is already ended), never saying why."""
+    if _wants_json(request):
+        return JsonResponse({"error": "sign_in_refused"}, status=401)
+    return HttpResponseRedirect(f"{resolve_url(settings.LOGIN_URL)}?{REFUSED_PARAMETER}=1")
+
+
+# The login page shows its "wrong username or password" error when it sees it.
+REFUSED_PARAMETER = "refused"
 
 
 def _step_up(

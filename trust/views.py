@@ -17,9 +17,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from . import flows
 from .flows import not_me
 from .http import sensitive_page
-from .models import SecurityEvent, TrustedDevice
+from .models import SecurityEvent, SignInAttempt, TrustedDevice
 
 RECENT_EVENTS = 20
+RECENT_SIGN_INS = 20
 
 
 @require_GET
@@ -30,10 +31,16 @@ def device_list(request: HttpRequest) -> HttpResponse:
     devices = TrustedDevice.objects.active().filter(user=user)
     current = flows.current_device_id(request)
     events = SecurityEvent.objects.filter(user=user)[:RECENT_EVENTS]
+    sign_ins = SignInAttempt.objects.filter(user=user)[:RECENT_SIGN_INS]
     return render(
         request,
         "trust/devices.html",
-        {"devices": devices, "current_device_id": current, "events": events},
+        {
+            "devices": devices,
+            "current_device_id": current,
+            "events": events,
+            "sign_ins": sign_ins,
+        },
     )
 
 
