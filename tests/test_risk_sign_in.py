@@ -122,9 +122,7 @@ def test_impossible_travel_steps_up_a_trusted_browser(account, clock):
 
 def test_a_blocked_network_is_answered_as_a_wrong_password(account, clock, settings):
     client = trusted_in(account, clock, JP)
-    wrong = sign_in(
-        browser(HTTP_X_FORWARDED_FOR=BR), type(account)(account.user, "wrong", None)
-    )
+    wrong = sign_in(browser(HTTP_X_FORWARDED_FOR=BR), type(account)(account.user, "wrong", None))
     settings.TRUST_RISK_BLOCKED_NETWORKS = ["203.178.141.0/24"]
     refused = sign_in(client, account)
     assert not signed_in(client)
@@ -293,9 +291,7 @@ def test_parallel_successes_are_all_counted(account, postgres_only):
     for thread in threads:
         thread.join(timeout=30)
     assert not errors
-    rows = {
-        (r.user_id, r.feature, r.value): r.count for r in RiskCount.objects.all()
-    }
+    rows = {(r.user_id, r.feature, r.value): r.count for r in RiskCount.objects.all()}
     assert rows[(None, risk.TOTAL, "")] == 6 == rows[(account.user.pk, risk.TOTAL, "")]
     assert rows[(None, risk.USERS, "")] == 1
     assert rows[(None, risk.DISTINCT, "country")] == 1
@@ -313,8 +309,18 @@ def _request(ip: str):
 
 @pytest.mark.parametrize(
     "forwarded",
-    ["not-an-ip", "999.1.1.1", "10.0.0.1", "fe80::1%eth0", "::ffff:8.8.8.8", DE_V6, "1" * 5000,
-     "8.8.8.8, 9.9.9.9", "\x00", "2001:db8::1"],
+    [
+        "not-an-ip",
+        "999.1.1.1",
+        "10.0.0.1",
+        "fe80::1%eth0",
+        "::ffff:8.8.8.8",
+        DE_V6,
+        "1" * 5000,
+        "8.8.8.8, 9.9.9.9",
+        "\x00",
+        "2001:db8::1",
+    ],
 )
 def test_hostile_or_unknown_addresses_never_fail_a_sign_in(make_user, clock, forwarded):
     carol = make_user("carol", totp=False)

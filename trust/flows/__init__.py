@@ -15,8 +15,8 @@ from .trusting import (
 
 __all__ = [
     "current_device_id",
-    "end_other_sessions",
     "email_code_passed",
+    "end_other_sessions",
     "end_reported_session",
     "mark_verified",
     "password_changed",

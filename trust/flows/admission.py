@@ -26,8 +26,8 @@ from ..conf import conf
 from ..cookie import Presented, queue_cookie
 from ..models import EventKind, SignInOutcome, SupersededToken, TrustedDevice
 from ..rules import policy, tokens
-from ..rules.risk import decision as risk_decision
 from ..rules.fingerprint import Fingerprint
+from ..rules.risk import decision as risk_decision
 from ..state import SessionState, Status, agent_digest
 from . import email_codes, events, password_throttle, revoking, risk, rotation, sessions
 from .rotation import session_digest

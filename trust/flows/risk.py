@@ -177,7 +177,7 @@ def count_success(user: Any, features: SignInFeatures) -> None:
         )
         # Values (and users) seen for the first time grow the distinct counters.
         second: list[tuple[Any, str, str]] = []
-        for (owner, feature, value), count in before.items():
+        for (owner, feature, _value), count in before.items():
             if count:
                 continue
             if feature == TOTAL:
@@ -364,9 +364,9 @@ def passed(request: HttpRequest, user: Any, attempt_id: int | None) -> None:
     ).first()
     if attempt is None:
         return
-    updated = SignInAttempt.objects.filter(
-        pk=attempt.pk, outcome=SignInOutcome.STEPPED_UP
-    ).update(outcome=SignInOutcome.PASSED)
+    updated = SignInAttempt.objects.filter(pk=attempt.pk, outcome=SignInOutcome.STEPPED_UP).update(
+        outcome=SignInOutcome.PASSED
+    )
     if not updated:
         return  # a parallel request counted it already
     fp = request_fingerprint(request)
