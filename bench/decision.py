@@ -84,7 +84,8 @@ def main() -> None:
     from django.test import RequestFactory
     from django.utils import timezone
 
-    from trust import flows
+    from trust.browser import request_fingerprint
+    from trust.cookie import Presented
     from trust.conf import conf
     from trust.rules import policy
     from trust.rules.fingerprint import parse_agent
@@ -105,8 +106,8 @@ def main() -> None:
     def decide(arrival) -> bool:
         i, request = arrival
         parse_agent.cache_clear()  # a sign-in from a browser not seen lately
-        fp = flows.request_fingerprint(request)
-        presented = flows.Presented.read(request)
+        fp = request_fingerprint(request)
+        presented = Presented.read(request)
         user = SimpleNamespace(pk=first_user + (i % USERS))
         _, device = presented.for_user(user)
         assessment = policy.assess(
@@ -171,7 +172,7 @@ def main() -> None:
         from trust.rules.risk.score import score
 
         request = factory.get("/", HTTP_USER_AGENT=CHROME, REMOTE_ADDR="80.128.0.1")
-        fp = flows.request_fingerprint(request)
+        fp = request_fingerprint(request)
         features = features_of(fp, CHROME, timezone.now())
         user = SimpleNamespace(pk=user_pk)
         last = risk.last_success(user)

@@ -103,7 +103,7 @@ class DbCounts:
         names = [TOTAL, USERS, DISTINCT, *(name for name, _ in keys)]
         values = ["", *(value for _, value in keys), *_HIERARCHY_FEATURES]
         rows = RiskCount.objects.filter(
-            Q(user__isnull=True) | Q(user=user), feature__in=names, value__in=values
+            Q(user__isnull=True) | Q(user_id=user.pk), feature__in=names, value__in=values
         ).values_list("user_id", "feature", "value", "count")
         self._site: dict[tuple[str, str], int] = {}
         self._mine: dict[tuple[str, str], int] = {}
@@ -265,7 +265,7 @@ def apply_to(
 def last_success(user: Any) -> SignInAttempt | None:
     """The user's last successful sign-in (one read of a partial index)."""
     return (
-        SignInAttempt.objects.filter(user=user, outcome__in=SUCCESSFUL_OUTCOMES)
+        SignInAttempt.objects.filter(user_id=user.pk, outcome__in=SUCCESSFUL_OUTCOMES)
         .order_by("-at")
         .only("country", "at")
         .first()
