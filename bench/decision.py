@@ -85,8 +85,8 @@ def main() -> None:
     from django.utils import timezone
 
     from trust.browser import request_fingerprint
-    from trust.cookie import Presented
     from trust.conf import conf
+    from trust.cookie import Presented
     from trust.rules import policy
     from trust.rules.fingerprint import parse_agent
 
