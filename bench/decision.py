@@ -23,6 +23,8 @@ import django
 USERS = 1000
 SAMPLES = int(os.environ.get("BENCH_DECISION_SAMPLES", "2000"))
 MANY = int(os.environ.get("BENCH_DECISION_ROWS", "1000000"))  # smaller only to smoke-test
+# Sign-in history rows for the risk decision (issue 10); 10 M is the target size.
+HISTORY = int(os.environ.get("BENCH_DECISION_HISTORY", "10000000"))
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/131.0.0.0 Safari/537.36"
@@ -44,6 +46,30 @@ INSERT INTO auth_user (password, is_superuser, username, first_name, last_name, 
                        is_staff, is_active, date_joined)
 SELECT '!', false, 'bench' || g, '', '', '', false, true, now()
 FROM generate_series(1, %(users)s) AS g
+"""
+
+
+# History: failed and successful attempts of the bench users, spread over
+# 180 days; the risk counts: a site-wide row per value and a row per user
+# and value, as the users' successful sign-ins left them.
+INSERT_HISTORY = """
+INSERT INTO trust_signinattempt (user_id, at, ip, network, asn, country, device_name,
+                                 outcome, reasons, score)
+SELECT %(first_user)s + (i %% %(users)s), now() - (i %% 15552000) * interval '1 second',
+       '203.0.113.7', '203.0.113.0/24', 'EXAMPLE-AS', 'DE', 'Chrome on Windows',
+       CASE WHEN i %% 10 = 0 THEN 'failed_password' ELSE 'allowed' END, '[]', 0.01
+FROM generate_series(%(start)s, %(stop)s) AS i
+"""
+INSERT_SITE_COUNTS = """
+INSERT INTO trust_riskcount (user_id, feature, value, count)
+SELECT NULL, f, 'v' || g, 10 FROM unnest(ARRAY['ip','network','asn','country','user_agent',
+       'browser','os','device_class']) AS f, generate_series(1, %(values)s) AS g
+"""
+INSERT_USER_COUNTS = """
+INSERT INTO trust_riskcount (user_id, feature, value, count)
+SELECT %(first_user)s + u, f, 'v' || (u %% 1000), 5 FROM unnest(ARRAY['ip','network','asn',
+       'country','user_agent','browser','os','device_class','*total']) AS f,
+       generate_series(0, %(users)s - 1) AS u
 """
 
 
@@ -138,6 +164,72 @@ def main() -> None:
             "plan": plan,
         }
 
+    def risk_decision(user_pk: int) -> str:
+        """Counts, score, last successful sign-in and the rules: the risk model's part."""
+        from trust.flows import risk
+        from trust.rules.risk.decision import RiskContext, decide
+        from trust.rules.risk.features import features_of
+        from trust.rules.risk.score import score
+
+        request = factory.get("/", HTTP_USER_AGENT=CHROME, REMOTE_ADDR="80.128.0.1")
+        fp = request_fingerprint(request)
+        features = features_of(fp, CHROME, timezone.now())
+        user = SimpleNamespace(pk=user_pk)
+        last = risk.last_success(user)
+        context = RiskContext(
+            features,
+            score(features, risk.DbCounts(user, features)),
+            previous_country=last.country if last else "",
+            previous_at=last.at if last else None,
+        )
+        return decide(context, thresholds=conf.RISK_THRESHOLDS).action
+
+    def measure_risk() -> dict:
+        from trust.rules.risk import geo
+
+        geo.warm()
+        rng = random.Random(7)
+        users = [first_user + rng.randrange(USERS) for _ in range(SAMPLES)]
+        for pk in users[:100]:
+            risk_decision(pk)
+        times = []
+        for pk in users:
+            began = time.perf_counter()
+            risk_decision(pk)
+            times.append(time.perf_counter() - began)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "EXPLAIN SELECT country, at FROM trust_signinattempt WHERE user_id = %s "
+                "AND outcome IN ('allowed', 'passed') ORDER BY at DESC LIMIT 1",
+                [users[0]],
+            )
+            plan = " / ".join(row[0].strip() for row in cursor.fetchall()[:2])
+        return {
+            "median_ms": statistics.median(times) * 1e3,
+            "p95_ms": statistics.quantiles(times, n=20)[-1] * 1e3,
+            "last_success_plan": plan,
+        }
+
+    def fill_risk(rows: int) -> float:
+        began = time.perf_counter()
+        with connection.cursor() as cursor:
+            cursor.execute(INSERT_SITE_COUNTS, {"values": 10000})
+            cursor.execute(INSERT_USER_COUNTS, {"first_user": first_user, "users": USERS})
+            step = 1_000_000
+            for start in range(1, rows + 1, step):
+                cursor.execute(
+                    INSERT_HISTORY,
+                    {
+                        "first_user": first_user,
+                        "users": USERS,
+                        "start": start,
+                        "stop": min(start + step - 1, rows),
+                    },
+                )
+            cursor.execute("ANALYZE trust_signinattempt")
+            cursor.execute("ANALYZE trust_riskcount")
+        return time.perf_counter() - began
+
     out = {"fill_1k_s": fill(1, 1000)}
     out["1k"] = measure(1000)
     out["fill_1m_s"] = fill(1001, MANY)
@@ -146,6 +238,8 @@ def main() -> None:
     out["first_touch_growth"] = (
         out["1m"]["first_touch_median_ms"] / out["1k"]["first_touch_median_ms"]
     )
+    out["fill_history_s"] = fill_risk(HISTORY)
+    out["risk"] = {"history_rows": HISTORY, "devices": MANY, **measure_risk()}
     json.dump(out, sys.stdout)
 
 

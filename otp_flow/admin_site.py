@@ -39,7 +39,13 @@ from django.db.models import Model
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import reverse
 
-from trust.models import SecurityEvent, SupersededToken, TrustedDevice, TrustedSession
+from trust.models import (
+    SecurityEvent,
+    SignInAttempt,
+    SupersededToken,
+    TrustedDevice,
+    TrustedSession,
+)
 
 from . import sudo
 from .conf import conf
@@ -66,6 +72,7 @@ def sudo_models() -> tuple[type[Model], ...]:
         TrustedSession,
         SupersededToken,
         SecurityEvent,
+        SignInAttempt,
     ]
     for label in extra_sudo_labels():
         try:

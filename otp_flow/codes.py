@@ -32,6 +32,7 @@ _LOOKALIKES = str.maketrans({"o": "0", "i": "1", "l": "1"})
 
 TOTP = "totp"
 BACKUP = "backup"
+EMAIL = "email"  # a 6-digit code e-mailed for a risky sign-in (trust.flows.email_codes)
 
 
 @dataclass(frozen=True)

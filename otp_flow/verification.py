@@ -24,6 +24,8 @@ from django.views.decorators.debug import sensitive_variables
 from django_otp.models import Device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from trust.flows import email_codes
+
 from . import codes
 from .conf import conf
 from .models import BackupCodeDevice
@@ -135,3 +137,29 @@ def reset_failures(user: Any) -> None:
         model.objects.filter(user=user).update(
             throttling_failure_count=0, throttling_failure_timestamp=None
         )
+
+
+@sensitive_variables()
+def verify_email_code(user: Any, code: codes.Code | None) -> Outcome:
+    """Check a code e-mailed for a risky sign-in (``trust.flows.email_codes``).
+
+    The same rules as an authenticator's code: the device row is locked for
+    the check, a failure (malformed input included) costs an attempt under
+    django-otp's throttle, ``OTP_FLOW_MAX_FAILURES`` failures stop checks,
+    and an accepted code is cleared, so it is accepted once.
+    """
+    device = email_codes.device_of(user)
+    if device is None:
+        return Outcome()
+    with transaction.atomic():
+        locked = _lock(device)
+        if locked is None or locked.confirmed:
+            return Outcome()  # SECURITY: only the unconfirmed sign-in-code device
+        refused = _refused([locked])
+        if refused is not None:
+            return refused
+        if code is None or code.kind != codes.TOTP:
+            locked.throttle_increment()
+            return Outcome()
+        accepted = django_otp.verify_token(user, locked.persistent_id, code.value)
+        return Outcome(device=accepted, kind=codes.EMAIL if accepted else None)

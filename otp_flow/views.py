@@ -14,10 +14,10 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
-from trust import flows
+from trust import flows, reason_labels
 from trust.http import safe_next, sensitive_page, wants_json
 
-from . import answers, lifecycle, passkeys, verification
+from . import answers, email_step_up, lifecycle, passkeys, verification
 from .forms import CodeForm, posted_code
 from .pages import (
     check_code,
@@ -49,6 +49,8 @@ def verify(request: HttpRequest) -> HttpResponse:
         if as_json:
             return JsonResponse({"error": "authentication_required"}, status=401)
         return redirect(resolve_url(settings.LOGIN_URL))
+    if email_step_up.owed(request):
+        return email_step_up.verify(request, next_url)
     if not verification.has_two_factor(request.user):
         # The factor went away (an admin removed it): the session owes no
         # code any more; without this, gate and code page would loop.
@@ -83,6 +85,7 @@ def verify(request: HttpRequest) -> HttpResponse:
             "pending": pending,
             "logout_url": logout_url(),
             "passkey": passkeys.has_passkey(request.user),
+            "reasons": reason_labels.labels(request.trust.reasons),  # type: ignore[attr-defined]
         },
     )
 

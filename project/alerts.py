@@ -39,13 +39,25 @@ SUBJECTS: dict[str, Promise] = {
     EventKind.PASSWORD_CHANGED: _("Your password was changed"),
     EventKind.PASSWORD_RESET: _("Your password was reset"),
     EventKind.PASSWORD_FAILURES: _("Someone signed in to your account after many wrong passwords"),
+    EventKind.NEW_COUNTRY: _("Someone signed in to your account from a new country"),
+    EventKind.RISKY_SIGN_IN_PASSED: _("An unusual sign-in to your account was confirmed"),
+    EventKind.RISKY_SIGN_IN_UNCHECKED: _("An unusual sign-in to your account was let in"),
 }
 # Alerts about a device carry a "this wasn't me" link that revokes it.
 DEVICE_KINDS = frozenset({EventKind.DEVICE_TRUSTED, EventKind.SUSPICIOUS_COOKIE})
 # Alerts about what a session did carry a link that ends that session. A
 # second factor added or removed outside Trustgate's pages (the admin, a
 # shell) was no session's doing: its alert has no link, only the devices page.
-SESSION_KINDS = frozenset({EventKind.BACKUP_CODE_USED, EventKind.TWO_FACTOR_DISABLED})
+SESSION_KINDS = frozenset(
+    {
+        EventKind.BACKUP_CODE_USED,
+        EventKind.TWO_FACTOR_DISABLED,
+        # The risk model's alerts: the sign-in they are about is a session.
+        EventKind.NEW_COUNTRY,
+        EventKind.RISKY_SIGN_IN_PASSED,
+        EventKind.RISKY_SIGN_IN_UNCHECKED,
+    }
+)
 
 
 def _absolute(path: str, request: HttpRequest | None) -> str:

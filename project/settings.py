@@ -81,6 +81,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    # E-mailed one-time codes for risky sign-ins of users without 2FA
+    # (Trustgate keeps these devices unconfirmed: they are no second factor).
+    "django_otp.plugins.otp_email",
     # Passkeys: a django-otp device plugin (WebAuthn).
     "django_otp_webauthn",
     "rest_framework",
@@ -241,6 +244,8 @@ else:
     EMAIL_BACKEND = _EMAIL_BACKEND
     EMAIL_FILE_PATH = _EMAIL_FILE_PATH
 DEFAULT_FROM_EMAIL = "security@trustgate.invalid"
+# The code e-mailed for a risky sign-in of a user without 2FA (trust.flows.email_codes).
+OTP_EMAIL_SUBJECT = "Your sign-in code"
 
 
 # Passkeys (django-otp-webauthn). WebAuthn needs a secure context and a

@@ -318,14 +318,20 @@ def test_a_burst_against_a_user_without_2fa_is_an_event_and_an_alert(make_user, 
 
     client = browser(REMOTE_ADDR=ELSEWHERE)
     assert signed_in(sign_in(client, carol))
-    assert client.get("/").status_code == 200  # no code to give: let in
+    # No second factor, but the risk model asks for a code by e-mail.
+    response = client.get("/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 401 and "password_failures" in response.json()["reasons"]
     event = SecurityEvent.objects.get(user=carol.user, kind=EventKind.PASSWORD_FAILURES)
     assert event.ip == ELSEWHERE and event.reasons == ["password_failures"]
     alerts = [m for m in mailoutbox if "many wrong passwords" in m.subject]
     assert len(alerts) == 1 and alerts[0].to == [carol.user.email]
+    [mailed] = [m for m in mailoutbox if m.subject == "Your sign-in code"]
+    code = re.findall(r"\b\d{6}\b", mailed.body)[-1]
+    assert client.post("/2fa/verify/", {"otp_token": code}).status_code == 302
 
     client.post("/accounts/logout/")
-    sign_in(client, carol)  # the same burst is reported once
+    sign_in(client, carol)  # the same burst is reported once, and was paid
+    assert client.get("/").status_code == 200
     assert SecurityEvent.objects.filter(kind=EventKind.PASSWORD_FAILURES).count() == 1
 
 

@@ -252,6 +252,74 @@ def _password_failures(account, clock):
     return lambda: sign_in(client, account)
 
 
+def always_step_up(context):
+    from trust.rules.risk.decision import STEP_UP, SignalResult
+
+    return SignalResult(("site_check",), STEP_UP)
+
+
+def always_deny(context):
+    from trust.rules.risk.decision import DENY, SignalResult
+
+    return SignalResult(("site_says_no",), DENY)
+
+
+def _risk_settings(**overrides):
+    from django.test import override_settings
+
+    return override_settings(
+        TRUST_PROXY_COUNT=1, TRUST_PROXY_NETWORKS=["127.0.0.1/32"], **overrides
+    )
+
+
+def _new_country(account, clock):
+    with _risk_settings():
+        client = browser(HTTP_X_FORWARDED_FOR="80.128.0.1")  # Germany
+        sign_in(client, account)
+        step_up(client, account, trust=True)
+        client.post("/accounts/logout/")
+        clock.shift(timedelta(days=2))
+        client.defaults["HTTP_X_FORWARDED_FOR"] = "203.178.141.194"  # Japan
+        sign_in(client, account)
+
+    def act():
+        with _risk_settings():
+            step_up(client, account, trust=False, at=None)
+
+    return act
+
+
+def _risky_passed(account, clock):
+    client = trusted_browser(account, clock)
+    with _risk_settings(TRUST_RISK_SIGNALS=[f"{__name__}.always_step_up"]):
+        sign_in(client, account)
+    clock.shift(timedelta(seconds=31))
+    return lambda: step_up(client, account, trust=False)
+
+
+def _risky_unchecked(account, clock):
+    account.device.delete()
+    account.user.email = ""
+    account.user.save()
+    client = browser()
+
+    def act():
+        with _risk_settings(TRUST_RISK_SIGNALS=[f"{__name__}.always_step_up"]):
+            sign_in(client, account)
+
+    return act
+
+
+def _refused(account, clock):
+    client = trusted_browser(account, clock)
+
+    def act():
+        with _risk_settings(TRUST_RISK_SIGNALS=[f"{__name__}.always_deny"]):
+            sign_in(client, account)
+
+    return act
+
+
 SCENARIOS = {
     EventKind.DEVICE_TRUSTED: _trusted,
     EventKind.DEVICE_REVOKED: _revoked,
@@ -274,6 +342,10 @@ SCENARIOS = {
     EventKind.PASSWORD_FAILURES: _password_failures,
     EventKind.SECOND_FACTOR_ADDED: _factor_added,
     EventKind.SECOND_FACTOR_REMOVED: _factor_removed,
+    EventKind.NEW_COUNTRY: _new_country,
+    EventKind.RISKY_SIGN_IN_PASSED: _risky_passed,
+    EventKind.RISKY_SIGN_IN_UNCHECKED: _risky_unchecked,
+    EventKind.SIGN_IN_REFUSED: _refused,
 }
 
 

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import flows
-from .models import PasswordThrottle, SecurityEvent, TrustedDevice
+from .models import PasswordThrottle, SecurityEvent, SignInAttempt, TrustedDevice
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -139,6 +139,35 @@ class SecurityEventAdmin(admin.ModelAdmin):
         "device_name",
         "reasons",
         "device",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(SignInAttempt)
+class SignInAttemptAdmin(admin.ModelAdmin):
+    """The sign-in history: read-only (it is evidence)."""
+
+    list_display = ["at", "user", "outcome", "ip", "country", "asn", "device_name", "reasons"]
+    list_filter = ["outcome", "country", "at"]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "user__email", "ip", "asn"]
+    date_hierarchy = "at"
+    fields = readonly_fields = (
+        "user",
+        "at",
+        "outcome",
+        "ip",
+        "network",
+        "asn",
+        "country",
+        "device_name",
+        "reasons",
+        "score",
     )
 
     def has_add_permission(self, request: HttpRequest) -> bool:

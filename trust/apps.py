@@ -16,6 +16,7 @@ class TrustConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save, pre_save
 
         from . import checks, receivers  # noqa: F401  (registers the checks)
+        from .conf import conf
         from .flows import factor_changes
 
         user_logged_out.connect(
@@ -53,3 +54,12 @@ class TrustConfig(AppConfig):
         from .flows import password_throttle
 
         password_throttle.connect()
+
+        if conf.RISK_ENABLED:
+            # The ASN data (~0.4 s) loads in the background, off the first
+            # sign-in and off start-up; a lookup meanwhile waits for it.
+            import threading
+
+            from .rules.risk import geo
+
+            threading.Thread(target=geo.warm, name="trustgate-geo-warm", daemon=True).start()

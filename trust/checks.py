@@ -522,3 +522,74 @@ def check_deprecated_settings(app_configs: Any = None, **kwargs: Any) -> list[Ch
                 )
             )
     return found
+
+
+@register()
+def check_risk_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The risk model's settings (trust.flows.risk), checked at start-up."""
+    from django.apps import apps
+
+    from .conf import RISK_NO_EMAIL_CHOICES
+    from .rules.risk.blocklist import BlockList
+
+    found: list[CheckMessage] = []
+    networks = getattr(settings, "TRUST_RISK_BLOCKED_NETWORKS", ())
+    try:
+        if isinstance(networks, str):
+            raise ValueError("a string, not a list")
+        BlockList(networks)
+    except (TypeError, ValueError) as error:
+        found.append(
+            Error(
+                f"TRUST_RISK_BLOCKED_NETWORKS is not a list of networks ({error}).",
+                hint='Give CIDRs, e.g. ["192.0.2.0/24", "2001:db8::/32"].',
+                id="trust.E040",
+            )
+        )
+    signals = getattr(settings, "TRUST_RISK_SIGNALS", ())
+    for signal in [] if isinstance(signals, str) else list(signals or ()):
+        try:
+            target = import_string(signal) if isinstance(signal, str) else signal
+        except ImportError as error:
+            target = None
+            problem = f"cannot be imported ({error})"
+        else:
+            problem = "is not callable"
+        if not callable(target):
+            found.append(
+                Error(
+                    f"TRUST_RISK_SIGNALS entry {signal!r} {problem}.",
+                    hint="Give dotted paths of functions f(RiskContext) -> SignalResult.",
+                    id="trust.E041",
+                )
+            )
+    if isinstance(signals, str):
+        found.append(
+            Error(
+                "TRUST_RISK_SIGNALS is a string, not a list of dotted paths.",
+                id="trust.E041",
+            )
+        )
+    if conf.RISK_NO_EMAIL not in RISK_NO_EMAIL_CHOICES:
+        found.append(
+            Error(
+                f"TRUST_RISK_NO_EMAIL must be one of {RISK_NO_EMAIL_CHOICES}, "
+                f"not {conf.RISK_NO_EMAIL!r}.",
+                id="trust.E042",
+            )
+        )
+    for name in ("TRUST_RISK_STEP_UP", "TRUST_RISK_TRUSTED_STEP_UP", "TRUST_RISK_DENY"):
+        value = getattr(settings, name, 1.0)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+            found.append(Error(f"{name} must be a number, not {value!r}.", id="trust.E043"))
+    if conf.RISK_ENABLED and not apps.is_installed("django_otp.plugins.otp_email"):
+        found.append(
+            Warning(
+                "django_otp.plugins.otp_email is not installed: a risky sign-in of a "
+                "user without 2FA cannot be asked for an e-mailed code, so "
+                "TRUST_RISK_NO_EMAIL decides for every such sign-in.",
+                hint='Add "django_otp.plugins.otp_email" to INSTALLED_APPS.',
+                id="trust.W040",
+            )
+        )
+    return found

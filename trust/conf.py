@@ -55,11 +55,33 @@ TRUST_API_TOKEN_REQUIRES       "verified"         What a session needs for
                                                   ``trust.contrib.drf``'s token view: "verified"
                                                   (a code, or a trusted device) or "code"
                                                   (a code entered in this session).
+TRUST_RISK_ENABLED             True               Score every password sign-in and apply the
+                                                  rules beside the score (docs/risk.md).
+TRUST_RISK_STEP_UP             0.3                A code is owed at or above this score
+                                                  (10^-0.5, from the evaluation).
+TRUST_RISK_TRUSTED_STEP_UP     inf                The same on a trusted device: the score
+                                                  alone never takes a valid trust away.
+TRUST_RISK_DENY                inf                Refused at or above it (inf: never by the
+                                                  score alone).
+TRUST_RISK_NEW_COUNTRY_ON_TRUSTED
+                               True               A trusted device in a country new to the
+                                                  user owes a code (a copied cookie abroad).
+TRUST_RISK_NEW_ASN_STEP_UP     True               A sign-in without a trusted device from an
+                                                  operator new to the user owes a code.
+TRUST_RISK_BLOCKED_NETWORKS    []                 CIDRs whose sign-ins are refused before the
+                                                  password is checked (``blocked_address``).
+TRUST_RISK_SIGNALS             []                 Dotted paths of the site's own signals:
+                                                  ``f(RiskContext) -> SignalResult``.
+TRUST_RISK_NO_EMAIL            "allow"            A user without 2FA and without an e-mail
+                                                  address whose sign-in owes a code: "allow"
+                                                  (let in, recorded and signalled) or "deny".
+TRUST_SIGN_IN_HISTORY_MAX_AGE  180 days           ``trust_prune`` drops older sign-in history.
 =============================  =================  ==========================================
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from functools import lru_cache
@@ -90,7 +112,19 @@ _DEFAULTS: dict[str, Any] = {
     "TRUST_PASSWORD_BURST": 10,
     "TRUST_PASSWORD_BURST_WINDOW": timedelta(minutes=15),
     "TRUST_API_TOKEN_REQUIRES": "verified",
+    "TRUST_RISK_ENABLED": True,
+    "TRUST_RISK_STEP_UP": 0.3,
+    "TRUST_RISK_TRUSTED_STEP_UP": math.inf,
+    "TRUST_RISK_DENY": math.inf,
+    "TRUST_RISK_NEW_COUNTRY_ON_TRUSTED": True,
+    "TRUST_RISK_NEW_ASN_STEP_UP": True,
+    "TRUST_RISK_BLOCKED_NETWORKS": (),
+    "TRUST_RISK_SIGNALS": (),
+    "TRUST_RISK_NO_EMAIL": "allow",
+    "TRUST_SIGN_IN_HISTORY_MAX_AGE": timedelta(days=180),
 }
+
+RISK_NO_EMAIL_CHOICES = ("allow", "deny")
 
 # The sign-out views Trustgate knows by URL name, tried in order when
 # TRUST_LOGOUT_URL_NAME is not set: Django's auth URLs, then django-allauth's.
@@ -197,6 +231,41 @@ class Conf:
     def API_TOKEN_REQUIRES(self) -> str:
         return _get("TRUST_API_TOKEN_REQUIRES")
 
+    @property
+    def RISK_ENABLED(self) -> bool:
+        return bool(_get("TRUST_RISK_ENABLED"))
+
+    @property
+    def RISK_THRESHOLDS(self) -> Any:
+        from .rules.risk.decision import Thresholds
+
+        return Thresholds(
+            step_up=float(_get("TRUST_RISK_STEP_UP")),
+            trusted_step_up=float(_get("TRUST_RISK_TRUSTED_STEP_UP")),
+            deny=float(_get("TRUST_RISK_DENY")),
+            new_country_on_trusted=bool(_get("TRUST_RISK_NEW_COUNTRY_ON_TRUSTED")),
+            new_asn_step_up=bool(_get("TRUST_RISK_NEW_ASN_STEP_UP")),
+        )
+
+    @property
+    def RISK_BLOCKED_NETWORKS(self) -> Any:
+        """The parsed block list (``trust.rules.risk.blocklist.BlockList``)."""
+        return _block_list(tuple(_get("TRUST_RISK_BLOCKED_NETWORKS") or ()))
+
+    @property
+    def RISK_SIGNALS(self) -> tuple[Callable[[Any], Any], ...]:
+        return tuple(
+            _imported(s) if isinstance(s, str) else s for s in _get("TRUST_RISK_SIGNALS") or ()
+        )
+
+    @property
+    def RISK_NO_EMAIL(self) -> str:
+        return _get("TRUST_RISK_NO_EMAIL")
+
+    @property
+    def SIGN_IN_HISTORY_MAX_AGE(self) -> timedelta:
+        return _get("TRUST_SIGN_IN_HISTORY_MAX_AGE")
+
 
 # Settings of earlier versions: still read where cheap, with a warning
 # (trust.W011); the others are constants now.
@@ -213,6 +282,14 @@ REMOVED = {
 def _imported(path: str) -> Any:
     # Once per path, not on every sign-in (trust.E012 checks it at start-up).
     return import_string(path)
+
+
+@lru_cache(maxsize=4)
+def _block_list(cidrs: tuple[str, ...]) -> Any:
+    # Parsed once per list (trust.E040 checks it at start-up).
+    from .rules.risk.blocklist import BlockList
+
+    return BlockList(cidrs)
 
 
 def _deprecated_exempt() -> list[str]:

@@ -26,7 +26,8 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import resolve_url
 from django.urls import Resolver404, resolve, reverse
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.functional import SimpleLazyObject, empty
@@ -186,6 +187,8 @@ class TrustMiddleware:
         if not user.is_authenticated:
             return response
         state = admission.begin(request, user)
+        if state.refused:
+            return _carrying(response, _refused(request))
         if state.pending:
             return _carrying(response, _step_up(request, state, _redirect_target(response)))
         if state.password_only and state.must_enroll:
@@ -223,7 +226,11 @@ def _has_session(request: HttpRequest) -> bool:
 def _begin(request: HttpRequest) -> SessionState | None:
     """First request of a sign-in (or of a different user): decide once."""
     user = request.user
-    return admission.begin(request, user) if user.is_authenticated else None
+    if not user.is_authenticated:
+        return None
+    state = admission.begin(request, user)
+    # The risk model refused it: admission.begin signed the session out.
+    return None if state.refused else state
 
 
 def _install(request: HttpRequest, state: SessionState | None) -> None:
@@ -344,6 +351,18 @@ def _sign_out(request: HttpRequest) -> HttpResponse:
     if _wants_json(request):
         return JsonResponse({"error": "authentication_required"}, status=401)
     return redirect_to_login(request.get_full_path())
+
+
+def _refused(request: HttpRequest) -> HttpResponse:
+    """The risk model refused a sign-in whose password was right: answered
+    as a failed sign-in (the session is already ended), never saying why."""
+    if _wants_json(request):
+        return JsonResponse({"error": "sign_in_refused"}, status=401)
+    return HttpResponseRedirect(f"{resolve_url(settings.LOGIN_URL)}?{REFUSED_PARAMETER}=1")
+
+
+# The login page shows its "wrong username or password" error when it sees it.
+REFUSED_PARAMETER = "refused"
 
 
 def _step_up(

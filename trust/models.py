@@ -141,6 +141,10 @@ class EventKind(models.TextChoices):
     PASSKEY_REMOVED = "passkey_removed", _("Passkey removed")
     PASSKEY_SIGN_IN = "passkey_sign_in", _("Signed in with a passkey alone")
     PASSWORD_FAILURES = "password_failures", _("Signed in after many wrong passwords")
+    NEW_COUNTRY = "new_country_sign_in", _("Signed in from a new country")
+    RISKY_SIGN_IN_PASSED = "risky_sign_in_passed", _("Unusual sign-in confirmed with a code")
+    RISKY_SIGN_IN_UNCHECKED = "risky_sign_in_unchecked", _("Unusual sign-in let in without a code")
+    SIGN_IN_REFUSED = "sign_in_refused", _("Sign-in refused")
 
 
 class SecurityEvent(models.Model):
@@ -214,3 +218,96 @@ class PasswordThrottle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.key if self.scope == self.ADDRESS else self.user_id or '?'}"
+
+
+class RiskCount(models.Model):
+    """A count of successful password sign-ins, kept for the risk score.
+
+    One row per feature value for the whole site (``user`` empty) and one
+    per user and feature value; a few bookkeeping rows beside them (see
+    ``trust.flows.risk``: totals, distinct values, users with history).
+    Incremented by atomic statements on each successful sign-in, never
+    recomputed. IP addresses and networks are stored as keyed digests, user
+    agents as digests (``trust.rules.risk.features``): the table holds no
+    address and no header.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    feature = models.CharField(max_length=16)
+    value = models.CharField(max_length=80)
+    count = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # Two partial unique indexes (NULLs are distinct in a plain
+            # one): also the indexes the score's one read uses.
+            models.UniqueConstraint(
+                fields=["feature", "value"],
+                condition=models.Q(user__isnull=True),
+                name="trust_riskcount_site",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "feature", "value"],
+                condition=models.Q(user__isnull=False),
+                name="trust_riskcount_user",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.feature}={self.value}: {self.count} ({self.user_id or 'site'})"
+
+
+class SignInOutcome(models.TextChoices):
+    ALLOWED = "allowed", _("Signed in")
+    STEPPED_UP = "stepped_up", _("Code asked")
+    PASSED = "passed", _("Code passed")
+    DENIED = "denied", _("Refused")
+    FAILED_PASSWORD = "failed_password", _("Wrong password")
+
+
+SUCCESSFUL_OUTCOMES = (SignInOutcome.ALLOWED, SignInOutcome.PASSED)
+
+
+class SignInAttempt(models.Model):
+    """One password sign-in attempt past the username: the user's sign-in history.
+
+    Pruned after ``TRUST_SIGN_IN_HISTORY_MAX_AGE`` by ``trust_prune``.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sign_in_attempts"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    network = models.CharField(max_length=64, blank=True)
+    asn = models.CharField(max_length=64, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    device_name = models.CharField(max_length=140, blank=True)
+    outcome = models.CharField(max_length=16, choices=SignInOutcome.choices)
+    reasons = models.JSONField(default=list, blank=True)
+    score = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [
+            # The devices page and the admin: a user's latest attempts.
+            models.Index(fields=["user", "-at"], name="trust_signin_user_at"),
+            # Impossible travel: the user's last successful sign-in, however
+            # many failed attempts came after it.
+            models.Index(
+                fields=["user", "-at"],
+                condition=models.Q(outcome__in=["allowed", "passed"]),
+                name="trust_signin_user_success",
+            ),
+            # trust_prune.
+            models.Index(fields=["at"], name="trust_signin_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.outcome} ({self.user_id}, {self.at:%Y-%m-%d %H:%M})"
+
+    @property
+    def reason_labels(self) -> list[str]:
+        return reason_labels.labels(self.reasons or [])

@@ -34,6 +34,13 @@ LABELS = {
     "password_reset": _("password reset"),
     "password_failures": _("many wrong passwords"),
     "passkey": _("passkey"),
+    # The risk model (trust.rules.risk.decision).
+    "new_country": _("sign-in from a new country"),
+    "new_asn": _("sign-in from a new internet provider"),
+    "impossible_travel": _("too far from your last sign-in for the time between them"),
+    "risk_score": _("unusual for your account"),
+    "blocked_address": _("blocked address"),
+    "signal_error": _("a check could not be made"),
     "passkey_removed": _("passkey removed"),
     # Which kind of second factor was added or removed (its model's label).
     "otp_totp.totpdevice": _("authenticator app"),

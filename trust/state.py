@@ -71,6 +71,12 @@ class SessionState:
     # signed in alone, with no password (passwordless).
     phishing_resistant: bool = False
     passwordless: bool = False
+    # The risk model (trust.flows.risk): the sign-in's history row, and
+    # whether the code owed is one e-mailed to a user without 2FA.
+    attempt: int | None = None
+    email_code: bool = False
+    # Refused by the risk model: never saved, the session is ended instead.
+    refused: bool = False
 
     # --- made, read and kept ------------------------------------------------
 
@@ -122,6 +128,23 @@ class SessionState:
         """A code is owed before the session goes on (a new device, trust lapsed...)."""
         self.status, self.pending_since = Status.PENDING, time.time()
         self.reasons = list(reasons)
+
+    def owe_email_code(self, reasons: list[str]) -> None:
+        """A user without 2FA owes a code e-mailed to them (a risky sign-in)."""
+        self.owe_code(reasons)
+        self.email_code = True
+
+    def email_code_passed(self) -> None:
+        """The e-mailed code was given: password-only again, nothing owed.
+
+        An e-mailed code is not a second factor: the session is not verified.
+        """
+        self.status, self.pending_since, self.reasons = Status.NO_FACTOR, None, []
+        self.email_code = False
+
+    def refuse(self, reasons: list[str]) -> None:
+        """The risk model refused the sign-in: the session is ended."""
+        self.refused, self.reasons = True, list(reasons)
 
     def verified_by(
         self, otp_device: str, *, phishing_resistant: bool = False, passwordless: bool = False

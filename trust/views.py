@@ -18,9 +18,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from . import flows
 from .flows import not_me
 from .http import sensitive_page, signed_in_required, wants_json
-from .models import SecurityEvent, TrustedDevice
+from .models import SecurityEvent, SignInAttempt, TrustedDevice
 
 RECENT_EVENTS = 20
+RECENT_SIGN_INS = 20
 
 
 def device_json(device: TrustedDevice, current: int | None) -> dict[str, Any]:
@@ -53,7 +54,12 @@ def device_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "trust/devices.html",
-        {"devices": listed, "current_device_id": current, "events": events},
+        {
+            "devices": listed,
+            "current_device_id": current,
+            "events": events,
+            "sign_ins": SignInAttempt.objects.filter(user=user)[:RECENT_SIGN_INS],
+        },
     )
 
 

@@ -5,10 +5,17 @@ actions and receivers call these; the names below are the public ones.
 """
 
 from .revoking import end_other_sessions, end_reported_session, password_changed, revoke, revoke_all
-from .trusting import current_device_id, mark_verified, second_factor_removed, trust_device
+from .trusting import (
+    current_device_id,
+    email_code_passed,
+    mark_verified,
+    second_factor_removed,
+    trust_device,
+)
 
 __all__ = [
     "current_device_id",
+    "email_code_passed",
     "end_other_sessions",
     "end_reported_session",
     "mark_verified",

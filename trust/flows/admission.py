@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import django_otp
+from django.contrib import auth
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -23,11 +24,21 @@ from ..browser import raw_user_agent, request_fingerprint
 from ..client_ip import client_ip
 from ..conf import conf
 from ..cookie import Presented, queue_cookie
-from ..models import EventKind, SupersededToken, TrustedDevice
+from ..models import EventKind, SignInOutcome, SupersededToken, TrustedDevice
 from ..rules import policy, tokens
 from ..rules.fingerprint import Fingerprint
+from ..rules.risk import decision as risk_decision
 from ..state import SessionState, agent_digest
-from . import events, password_throttle, recognition, revoking, rotation, sessions
+from . import (
+    email_codes,
+    events,
+    password_throttle,
+    recognition,
+    revoking,
+    risk,
+    rotation,
+    sessions,
+)
 from .rotation import session_digest
 
 # How often a session let in by trust refreshes its device's "last seen" and
@@ -68,13 +79,58 @@ def begin(request: HttpRequest, user: Any) -> SessionState:
         if not django_otp.user_has_device(user):
             required = conf.ENROLLMENT_REQUIRED
             state.must_enroll = bool(required and required(user))
+            _weigh_without_factor(request, user, state, fp)
         elif (verified := _verified_by_django_otp(request, user)) is not None:
             state.verified_by(verified.persistent_id)
         else:
             _assess(request, user, state, fp)
-        sessions.link(request, user, state, old_key="")
+        _deny_if_refused(request, state)
+        if not state.refused:
+            sessions.link(request, user, state, old_key="")
+        _record(request, user, state)
+    if state.refused:
+        # SECURITY: the password was right but the sign-in is refused: the
+        # session ends now, before anything is answered with it.
+        auth.logout(request)
+        return state
     state.save(request)
     return state
+
+
+def _weigh_without_factor(
+    request: HttpRequest, user: Any, state: SessionState, fp: Fingerprint
+) -> None:
+    """RBA for a user without 2FA: a risky sign-in owes a code by e-mail."""
+    found = risk.weigh(request, user, trusted_device=False, fp=fp)
+    if found is None or found.decision.action != risk_decision.STEP_UP:
+        return
+    reasons = list(found.decision.reasons)
+    if email_codes.send(user):
+        state.owe_email_code(reasons)
+    elif conf.RISK_NO_EMAIL == "deny":
+        state.refuse(reasons)
+    else:
+        # No address on file: let in (the site's choice), and say so.
+        events.record(user, EventKind.RISKY_SIGN_IN_UNCHECKED, request=request, reasons=reasons)
+
+
+def _deny_if_refused(request: HttpRequest, state: SessionState) -> None:
+    found = risk.weighed(request)
+    if found is not None and found.decision.action == risk_decision.DENY:
+        state.refuse(list(found.decision.reasons))
+
+
+def _record(request: HttpRequest, user: Any, state: SessionState) -> None:
+    """The sign-in's history row; counted now when it was let in."""
+    if state.refused:
+        outcome = SignInOutcome.DENIED
+    elif state.pending:
+        outcome = SignInOutcome.STEPPED_UP
+    else:
+        outcome = SignInOutcome.ALLOWED
+    attempt = risk.decided(request, user, outcome, state.reasons)
+    if attempt is not None and outcome == SignInOutcome.STEPPED_UP:
+        state.attempt = attempt.pk
 
 
 @sensitive_variables()
@@ -89,7 +145,9 @@ def _assess(
             return _stale(request, user, state, presented, stale_secret, stale, fp)
     now = timezone.now()
     assessment = recognition.assess(device, fp, now)
-    assessment = password_throttle.owe_code_after_burst(user, assessment)
+    # The risk model (score, travel, a burst of wrong passwords, blocked
+    # addresses, the site's signals) can only take the recognition away.
+    assessment = risk.apply_to(request, user, assessment, fp)
     if assessment.recognized and device is not None and secret is not None:
         return _admit(request, user, state, presented, secret, device, fp, assessment)
     state.owe_code(list(assessment.reasons))

@@ -36,7 +36,7 @@ from ..conf import conf
 from ..cookie import Presented
 from ..models import PasswordThrottle
 from ..rules import backoff, policy
-from . import events, recognition
+from . import email_codes, events, recognition
 
 ACCOUNT, ADDRESS = PasswordThrottle.ACCOUNT, PasswordThrottle.ADDRESS
 # Set on the request by the backend: this attempt was refused unchecked, so
@@ -86,8 +86,23 @@ def _count(row: PasswordThrottle) -> backoff.Count:
 # --- before the password is checked ------------------------------------------
 
 
+def password_checked(request: HttpRequest | None) -> bool:
+    """Did a password sign-in pass through ``refuses()`` (and so was checked)?"""
+    return request is not None and getattr(request, _REFUSED, None) is False
+
+
 def refuses(request: HttpRequest | None, username: object) -> bool:
     """Must this attempt be refused without checking its password?"""
+    from . import risk
+
+    if risk.blocked(request):
+        # SECURITY: the site blocks this address: refused like a wrong
+        # password, before the password is checked, and never counted.
+        if request is not None:
+            setattr(request, _REFUSED, True)
+        if username is not None:
+            risk.record_blocked(request, _user_named(username))
+        return True
     refused = _refuses(request, username)
     if request is not None:
         setattr(request, _REFUSED, refused)
@@ -195,7 +210,12 @@ def count_failure(
     username = typed_username(None, credentials)
     if username is not None:
         key = account_key(backoff.account_name(username))
-        _charge(ACCOUNT, key, now, user_id=_user_named(username))
+        user_id = _user_named(username)
+        _charge(ACCOUNT, key, now, user_id=user_id)
+        if user_id is not None:
+            from . import risk
+
+            risk.record_failed_password(request, user_id)
     address = _address(request)
     if address is not None:
         _charge(ADDRESS, address, now)
@@ -314,7 +334,14 @@ def burst_unpaid(user: Any) -> bool:
 
 def _code_entered_since(user: Any, when: datetime) -> bool:
     """Has any of the user's second factors accepted a code since ``when``?"""
-    for device in django_otp.devices_for_user(user, confirmed=True):
+    # Confirmed factors, and the e-mailed sign-in code of a user without 2FA
+    # (trust.flows.email_codes: unconfirmed on purpose, a code all the same).
+    devices = [
+        device
+        for device in django_otp.devices_for_user(user, confirmed=None)
+        if device.confirmed or getattr(device, "name", "") == email_codes.DEVICE_NAME
+    ]
+    for device in devices:
         used = getattr(device, "last_used_at", None)  # django-otp's TimestampMixin
         if used is not None and used >= when:
             return True

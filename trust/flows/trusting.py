@@ -24,9 +24,30 @@ from ..models import TrustedDevice
 from ..rules import tokens
 from ..rules.fingerprint import MAX_USER_AGENT_LENGTH, clean_user_agent
 from ..state import SessionState
-from . import events, revoking, sessions
+from . import events, revoking, risk, sessions
 
 # --- after a code ----------------------------------------------------------
+
+
+def email_code_passed(request: HttpRequest) -> SessionState | None:
+    """A user without 2FA gave the code e-mailed for a risky sign-in.
+
+    The session goes on password-only (an e-mailed code is no second
+    factor), under a new key and CSRF token, and the sign-in is counted.
+    """
+    state = SessionState.of(request)
+    if state is None or not state.email_code or not state.pending:
+        return state
+    old_key = request.session.session_key or ""
+    request.session.cycle_key()
+    rotate_token(request)
+    attempt = state.attempt
+    state.email_code_passed()
+    state.attempt = None
+    sessions.link(request, request.user, state, old_key=old_key or None)
+    state.save(request)
+    risk.passed(request, request.user, attempt)
+    return state
 
 
 def mark_verified(
@@ -51,11 +72,15 @@ def mark_verified(
     state = SessionState.of(request)
     if state is None or state.uid != str(user.pk):
         state = SessionState.signing_in(user, request_fingerprint(request), raw_user_agent(request))
+    attempt = state.attempt if state.pending else None
     state.verified_by(
         otp_device.persistent_id,
         phishing_resistant=phishing_resistant,
         passwordless=passwordless,
     )
+    state.attempt = None
+    # A sign-in the risk model weighed succeeded only now: it is counted.
+    risk.passed(request, user, attempt)
     sessions.link(request, user, state, old_key=old_key or None)
     state.save(request)
     return state

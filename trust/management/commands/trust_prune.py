@@ -4,7 +4,8 @@ Run it beside Django's ``clearsessions`` (a daily cron job): it drops the
 session index entries of sessions that expired or were flushed, the
 old-secret hashes of devices whose trust is over, the wrapped successors
 kept for a double submit once their few seconds are over, and the
-password-throttle records whose failures are forgotten (a day without one).
+password-throttle records whose failures are forgotten (a day without one),
+and sign-in history older than ``TRUST_SIGN_IN_HISTORY_MAX_AGE`` (180 days).
 Revoked and expired devices themselves are kept: the devices page and the
 admin show history.
 """
@@ -19,7 +20,7 @@ from django.core.management.base import BaseCommand
 from django.db.models import Q
 from django.utils import timezone
 
-from trust.flows import password_throttle, rotation
+from trust.flows import password_throttle, risk, rotation
 from trust.models import SupersededToken, TrustedSession
 
 
@@ -42,3 +43,5 @@ class Command(BaseCommand):
         self.stdout.write(f"Pruned {sessions} session index entries and {tokens} old secrets.")
         throttles = password_throttle.prune()
         self.stdout.write(f"Pruned {throttles} password-throttle records.")
+        history = risk.prune(now)
+        self.stdout.write(f"Pruned {history} sign-in history records.")

@@ -1,0 +1,341 @@
+"""The risk model on real sign-ins (issue 10): addresses from several
+countries through a configured proxy (X-Forwarded-For), time moved with the
+clock, e-mailed codes read from the outbox."""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import timedelta
+from io import StringIO
+
+import django_otp
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from tests.conftest import browser, sign_in, step_up
+from trust.flows import risk
+from trust.models import (
+    EventKind,
+    RiskCount,
+    SecurityEvent,
+    SignInAttempt,
+    SignInOutcome,
+    TrustedDevice,
+)
+from trust.rules.risk.decision import DENY, STEP_UP, SignalResult
+
+DE = "80.128.0.1"  # Deutsche Telekom, Germany
+DE_OTHER_NETWORK = "62.157.140.133"  # the same operator, another /24
+JP = "203.178.141.194"  # WIDE Project, Japan
+BR = "200.160.2.3"  # NIC.br, Brazil
+DE_V6 = "2003::1"  # Deutsche Telekom, IPv6
+
+
+@pytest.fixture(autouse=True)
+def _behind_a_proxy(settings):
+    settings.TRUST_PROXY_COUNT = 1
+    settings.TRUST_PROXY_NETWORKS = ["127.0.0.1/32"]
+
+
+def at(client, ip: str):
+    """The browser moves: its requests now come from ``ip``."""
+    client.defaults["HTTP_X_FORWARDED_FOR"] = ip
+    return client
+
+
+def signed_in(client) -> bool:
+    return "_auth_user_id" in client.session
+
+
+def json_reasons(client) -> list[str]:
+    response = client.get("/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 401
+    return response.json()["reasons"]
+
+
+def trusted_in(account, clock, ip: str):
+    """A browser that passed a code from ``ip`` and trusted itself, signed out."""
+    client = at(browser(), ip)
+    sign_in(client, account)
+    assert step_up(client, account, trust=True).status_code == 302
+    client.post("/accounts/logout/")
+    clock.shift(timedelta(seconds=31))
+    return client
+
+
+def sign_out(client, clock):
+    client.post("/accounts/logout/")
+    clock.shift(timedelta(seconds=31))
+
+
+def mailed_code(mailoutbox) -> str:
+    [mailed, *_] = [m for m in reversed(mailoutbox) if m.subject == "Your sign-in code"]
+    codes = re.findall(r"\b(\d{6})\b", mailed.body)
+    assert codes, mailed.body
+    return codes[-1]
+
+
+# --- users with 2FA ------------------------------------------------------------
+
+
+def test_a_trusted_browser_in_a_new_country_owes_a_code_and_keeps_its_trust(account, clock):
+    client = trusted_in(account, clock, DE)
+    sign_in(client, account)
+    assert signed_in(client) and client.get("/").status_code == 200  # trusted, at home
+    sign_out(client, clock)
+
+    clock.shift(timedelta(days=2))  # time enough to fly
+    sign_in(at(client, JP), account)
+    assert set(json_reasons(client)) == {"new_country", "new_asn", "new_network"}
+    page = client.get("/2fa/verify/")
+    assert "sign-in from a new country" in page.content.decode()
+    device = TrustedDevice.objects.get(user=account.user)
+    assert device.revoked_at is None  # step-up, not revocation
+
+    assert step_up(client, account, trust=False).status_code == 302
+    assert client.get("/").status_code == 200
+    attempt = SignInAttempt.objects.filter(user=account.user).first()
+    assert attempt.outcome == SignInOutcome.PASSED and attempt.country == "JP"
+    assert SecurityEvent.objects.filter(user=account.user, kind=EventKind.NEW_COUNTRY).count() == 1
+    sign_out(client, clock)
+
+    sign_in(client, account)  # Japan is known now: the trusted browser alone
+    assert client.get("/").status_code == 200
+    assert SignInAttempt.objects.filter(user=account.user).first().outcome == "allowed"
+
+
+def test_impossible_travel_steps_up_a_trusted_browser(account, clock):
+    client = trusted_in(account, clock, JP)
+    sign_in(client, account)  # Japan, then Germany a week later: both known
+    sign_out(client, clock)
+    clock.shift(timedelta(days=7))
+    sign_in(at(client, DE), account)
+    assert step_up(client, account, trust=False).status_code == 302
+    sign_out(client, clock)
+
+    clock.shift(timedelta(hours=1))  # Germany to Japan in an hour
+    sign_in(at(client, JP), account)
+    assert "impossible_travel" in json_reasons(client)
+
+
+def test_a_blocked_network_is_answered_as_a_wrong_password(account, clock, settings):
+    client = trusted_in(account, clock, JP)
+    wrong = sign_in(browser(HTTP_X_FORWARDED_FOR=BR), type(account)(account.user, "wrong", None))
+    settings.TRUST_RISK_BLOCKED_NETWORKS = ["203.178.141.0/24"]
+    refused = sign_in(client, account)
+    assert not signed_in(client)
+    assert refused.status_code == wrong.status_code == 200
+    assert "Please enter a correct" in refused.content.decode()
+    row = SignInAttempt.objects.filter(user=account.user).first()
+    assert (row.outcome, row.reasons) == (SignInOutcome.DENIED, ["blocked_address"])
+
+
+def deny_everything(context):
+    return SignalResult(("site_says_no",), DENY)
+
+
+def step_up_from_brazil(context):
+    if context.features.country == "BR":
+        return SignalResult(("brazil_check",), STEP_UP)
+    return SignalResult()
+
+
+def test_a_sites_signal_steps_up_or_refuses(account, clock, settings):
+    settings.TRUST_RISK_SIGNALS = ["tests.test_risk_sign_in.step_up_from_brazil"]
+    client = trusted_in(account, clock, BR)
+    sign_in(client, account)
+    assert json_reasons(client) == ["brazil_check"]
+    assert "brazil_check" in client.get("/2fa/verify/").content.decode()
+    sign_out(client, clock)
+
+    settings.TRUST_RISK_SIGNALS = ["tests.test_risk_sign_in.deny_everything"]
+    response = sign_in(client, account)
+    assert not signed_in(client)
+    assert response.status_code == 302 and response["Location"] == "/accounts/login/?refused=1"
+    assert "Please enter a correct" in client.get(response["Location"]).content.decode()
+    api = sign_in(at(browser(), BR), account, HTTP_ACCEPT="application/json")
+    assert api.status_code == 401 and api.json() == {"error": "sign_in_refused"}
+    row = SignInAttempt.objects.filter(user=account.user).first()
+    assert row.outcome == SignInOutcome.DENIED and row.reasons == ["site_says_no"]
+    assert SecurityEvent.objects.filter(kind=EventKind.SIGN_IN_REFUSED).count() == 2
+
+
+# --- users without 2FA -----------------------------------------------------------
+
+
+def history_at_home(carol, clock, times: int = 3):
+    client = at(browser(), DE)
+    for _ in range(times):
+        sign_in(client, carol)
+        assert signed_in(client)
+        sign_out(client, clock)
+    return client
+
+
+@pytest.mark.throttling
+def test_a_user_without_2fa_gets_an_e_mailed_code_throttled_and_used_once(
+    make_user, clock, mailoutbox, settings
+):
+    carol = make_user("carol", totp=False)
+    history_at_home(carol, clock)
+    assert not mailoutbox
+
+    client = at(browser(), JP)
+    sign_in(client, carol)
+    assert "new_asn" in json_reasons(client)
+    assert mailoutbox[-1].to == [carol.user.email]
+    assert mailoutbox[-1].subject == "Your sign-in code"
+    code = mailed_code(mailoutbox)
+    page = client.get("/2fa/verify/").content.decode()
+    assert "sent a 6-digit code to your e-mail" in page and "Trust this device" not in page
+
+    wrong = "000000" if code != "000000" else "111111"
+    assert client.post("/2fa/verify/", {"otp_token": wrong}).status_code == 200
+    throttled = client.post("/2fa/verify/", {"otp_token": code})  # right, but too soon
+    assert "Wait" in throttled.content.decode() and json_reasons(client)
+    clock.shift(timedelta(seconds=3))
+    assert client.post("/2fa/verify/", {"otp_token": code}).status_code == 302
+    assert client.get("/").status_code == 200
+    assert not django_otp.user_has_device(carol.user)  # an e-mailed code is no 2FA
+    assert SignInAttempt.objects.filter(user=carol.user).first().outcome == "passed"
+    sign_out(client, clock)
+
+    clock.shift(timedelta(minutes=2))
+    other = at(browser(), BR)
+    sign_in(other, carol)
+    replay = other.post("/2fa/verify/", {"otp_token": code})  # the used code again
+    assert replay.status_code == 200 and json_reasons(other)
+
+
+def test_no_address_on_file_lets_in_and_records(make_user, clock, mailoutbox, settings):
+    dave = make_user("dave", totp=False)
+    dave.user.email = ""
+    dave.user.save()
+    history_at_home(dave, clock)
+    client = at(browser(), JP)
+    sign_in(client, dave)
+    assert client.get("/").status_code == 200
+    event = SecurityEvent.objects.get(user=dave.user, kind=EventKind.RISKY_SIGN_IN_UNCHECKED)
+    assert "new_asn" in event.reasons
+    sign_out(client, clock)
+
+    settings.TRUST_RISK_NO_EMAIL = "deny"
+    sign_in(at(browser(), BR), dave)
+    assert SignInAttempt.objects.filter(user=dave.user).first().outcome == "denied"
+
+
+# --- history, counts, prune ------------------------------------------------------
+
+
+def test_every_outcome_is_in_the_history_and_on_the_devices_page(account, clock):
+    wrong = type(account)(account.user, "wrong", None)
+    sign_in(at(browser(), DE), wrong)
+    client = at(browser(), DE)
+    sign_in(client, account)  # a new browser: a code
+    step_up(client, account, trust=False)
+    outcomes = list(
+        SignInAttempt.objects.filter(user=account.user).values_list("outcome", flat=True)
+    )
+    assert outcomes == ["passed", "failed_password"]
+    page = client.get("/devices/").content.decode()
+    assert "Recent sign-ins" in page and "Code passed" in page and "Wrong password" in page
+
+
+def test_counts_grow_only_with_successful_sign_ins(account, clock):
+    def total():
+        row = RiskCount.objects.filter(user__isnull=True, feature=risk.TOTAL).first()
+        return row.count if row else 0
+
+    sign_in(at(browser(), DE), type(account)(account.user, "wrong", None))
+    client = at(browser(), DE)
+    sign_in(client, account)
+    assert total() == 0  # a wrong password, and a code still owed: nothing counted
+    step_up(client, account, trust=False)
+    assert total() == 1
+    stored = set(RiskCount.objects.filter(user=account.user).values_list("value", flat=True))
+    assert DE not in stored and "80.128.0.0/24" not in stored  # addresses are digests
+
+
+def test_trust_prune_drops_history_older_than_180_days(account, clock):
+    sign_in(at(browser(), DE), type(account)(account.user, "wrong", None))
+    clock.shift(timedelta(days=181))
+    sign_in(at(browser(), DE), type(account)(account.user, "wrong", None))
+    call_command("trust_prune", stdout=StringIO())
+    assert SignInAttempt.objects.filter(user=account.user).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_successes_are_all_counted(account, postgres_only):
+    from django.db import connections
+
+    features = risk.features_of(
+        risk.request_fingerprint(_request(DE)), "agent", risk.timezone.now()
+    )
+    barrier = threading.Barrier(6)
+    errors: list[BaseException] = []
+
+    def one():
+        try:
+            barrier.wait(timeout=10)
+            risk.count_success(account.user, features)
+        except BaseException as error:  # reported below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=one) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors
+    rows = {(r.user_id, r.feature, r.value): r.count for r in RiskCount.objects.all()}
+    assert rows[(None, risk.TOTAL, "")] == 6 == rows[(account.user.pk, risk.TOTAL, "")]
+    assert rows[(None, risk.USERS, "")] == 1
+    assert rows[(None, risk.DISTINCT, "country")] == 1
+    assert connection.vendor == "postgresql"
+
+
+def _request(ip: str):
+    from django.test import RequestFactory
+
+    return RequestFactory().get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=ip)
+
+
+# --- hostile input ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "forwarded",
+    [
+        "not-an-ip",
+        "999.1.1.1",
+        "10.0.0.1",
+        "fe80::1%eth0",
+        "::ffff:8.8.8.8",
+        DE_V6,
+        "1" * 5000,
+        "8.8.8.8, 9.9.9.9",
+        "\x00",
+        "2001:db8::1",
+    ],
+)
+def test_hostile_or_unknown_addresses_never_fail_a_sign_in(make_user, clock, forwarded):
+    carol = make_user("carol", totp=False)
+    history_at_home(carol, clock, times=1)
+    client = browser(HTTP_X_FORWARDED_FOR=forwarded)
+    response = sign_in(client, carol)
+    assert response.status_code in (200, 302)
+    assert client.get("/").status_code in (200, 302)
+
+
+def test_a_huge_history_costs_no_scan(account, clock, django_assert_max_num_queries):
+    SignInAttempt.objects.bulk_create(
+        [SignInAttempt(user=account.user, outcome="failed_password") for _ in range(5000)]
+    )
+    client = trusted_in(account, clock, DE)
+    with django_assert_max_num_queries(60):
+        sign_in(client, account)
+    assert client.get("/").status_code == 200

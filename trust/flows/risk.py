@@ -1,0 +1,391 @@
+"""The risk model in the sign-in flow: counts, the decision, the history.
+
+The pure model is ``trust.rules.risk``; this module gives it what it reads
+(the request's features, the user's counts, their last successful sign-in,
+a burst of wrong passwords) and keeps what it needs next time:
+
+- ``RiskCount`` rows, incremented on each **successful** password sign-in
+  (let in, or a code passed after a step-up), by atomic statements that
+  take the rows' locks in one order (no deadlock between parallel sign-ins);
+- ``SignInAttempt`` rows: every attempt past the username, with its outcome.
+
+A sign-in is weighed once, in ``admission.begin``; the result is kept on
+the request (``weighed``) for the history row written after the decision.
+Only password sign-ins are weighed (``password_throttle.password_checked``):
+a passkey alone, a remote user or ``force_login`` are not the model's.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+from ..browser import raw_user_agent, request_fingerprint
+from ..conf import conf
+from ..models import (
+    SUCCESSFUL_OUTCOMES,
+    EventKind,
+    RiskCount,
+    SignInAttempt,
+    SignInOutcome,
+)
+from ..rules import policy
+from ..rules.fingerprint import Fingerprint
+from ..rules.risk import decision as risk_decision
+from ..rules.risk import geo
+from ..rules.risk.decision import RiskContext, RiskDecision
+from ..rules.risk.features import FEATURES, IP, NETWORK, SignInFeatures, features_of
+from ..rules.risk.score import GROUPS, Score, score
+from . import events, password_throttle
+
+logger = logging.getLogger("trust.risk")
+
+# Bookkeeping rows beside the value rows (their feature names are not features).
+TOTAL = "*total"  # successful sign-ins (site: all; user: theirs)
+DISTINCT = "*distinct"  # distinct values seen, one row per feature (value = its name)
+USERS = "*users"  # site only: users with at least one successful sign-in
+
+# The device policy's reasons (and the burst's, which has its own alert): an
+# attempt stepped up for any other reason (the risk model's, a site's signal)
+# that then passed is an alert, not only a new device.
+_DEVICE_REASONS = frozenset(
+    value for name, value in vars(policy).items() if name.isupper() and isinstance(value, str)
+)
+_HIERARCHY_FEATURES = frozenset(name for levels in GROUPS for name, _ in levels[1:])
+
+_ATTR = "_trustgate_risk"
+
+
+@dataclass
+class Weighed:
+    """One password sign-in, as the risk model saw it."""
+
+    features: SignInFeatures
+    decision: RiskDecision
+    location: geo.Location
+    device_name: str
+
+
+# --- what is stored -----------------------------------------------------------
+
+
+def _stored(feature: str, value: str) -> str:
+    """The value as kept in ``RiskCount``: addresses and networks as keyed
+    digests (privacy: the counts hold no address), everything bounded."""
+    if feature in (IP, NETWORK) and value:
+        return salted_hmac("trust.risk.count", f"{feature}:{value}").hexdigest()[:32]
+    return value[:80]
+
+
+def _value_keys(features: SignInFeatures) -> list[tuple[str, str]]:
+    return [(name, _stored(name, features.value(name))) for name in FEATURES]
+
+
+class DbCounts:
+    """``trust.rules.risk.score.Counts`` for one user, read in one indexed query.
+
+    The query asks the two partial unique indexes of ``RiskCount`` for the
+    sign-in's eight values (site and user), the totals and the per-feature
+    distinct counters: ~31 rows, never a scan.
+    """
+
+    def __init__(self, user: Any, features: SignInFeatures) -> None:
+        keys = _value_keys(features)
+        names = [TOTAL, USERS, DISTINCT, *(name for name, _ in keys)]
+        values = ["", *(value for _, value in keys), *_HIERARCHY_FEATURES]
+        rows = RiskCount.objects.filter(
+            Q(user__isnull=True) | Q(user_id=user.pk), feature__in=names, value__in=values
+        ).values_list("user_id", "feature", "value", "count")
+        self._site: dict[tuple[str, str], int] = {}
+        self._mine: dict[tuple[str, str], int] = {}
+        for user_id, feature, value, count in rows:
+            (self._site if user_id is None else self._mine)[(feature, value)] = count
+        self._features = features
+
+    def population(self, feature: str, value: str) -> int:
+        return self._site.get((feature, _stored(feature, value)), 0)
+
+    def population_total(self) -> int:
+        return self._site.get((TOTAL, ""), 0)
+
+    def population_distinct(self, feature: str) -> int:
+        return self._site.get((DISTINCT, feature), 0)
+
+    def population_users(self) -> int:
+        return self._site.get((USERS, ""), 0)
+
+    def user(self, feature: str, value: str) -> int:
+        return self._mine.get((feature, _stored(feature, value)), 0)
+
+    def user_total(self) -> int:
+        return self._mine.get((TOTAL, ""), 0)
+
+    def user_distinct(self, feature: str) -> int:
+        return self._mine.get((DISTINCT, feature), 0)
+
+
+def _increment(keys: Iterable[tuple[Any, str, str]]) -> dict[tuple[Any, str, str], int]:
+    """Add one to each (user_id or None, feature, value) row, creating it at 0
+    first; return each row's count before the increment.
+
+    Race-safe on PostgreSQL and SQLite: the create is ``ON CONFLICT DO
+    NOTHING``, the rows are locked in primary-key order before the one
+    ``UPDATE ... SET count = count + 1``, so parallel sign-ins wait for each
+    other instead of deadlocking, and no increment is lost.
+    """
+    wanted = sorted(set(keys), key=lambda k: (k[0] is not None, k[0] or 0, k[1], k[2]))
+    if not wanted:
+        return {}
+    RiskCount.objects.bulk_create(
+        [RiskCount(user_id=u, feature=f, value=v, count=0) for u, f, v in wanted],
+        ignore_conflicts=True,
+    )
+    match = Q(pk__in=[])
+    for user_id, feature, value in wanted:
+        owner = Q(user__isnull=True) if user_id is None else Q(user_id=user_id)
+        match |= owner & Q(feature=feature, value=value)
+    locked = list(
+        RiskCount.objects.select_for_update()
+        .filter(match)
+        .order_by("pk")
+        .values_list("pk", "user_id", "feature", "value", "count")
+    )
+    RiskCount.objects.filter(pk__in=[row[0] for row in locked]).update(count=F("count") + 1)
+    return {(u, f, v): c for _, u, f, v, c in locked}
+
+
+def count_success(user: Any, features: SignInFeatures) -> None:
+    """Count one successful sign-in of ``user`` (``CountStore.add``, in rows)."""
+    keys = _value_keys(features)
+    with transaction.atomic():
+        before = _increment(
+            [
+                (None, TOTAL, ""),
+                (user.pk, TOTAL, ""),
+                *((None, f, v) for f, v in keys),
+                *((user.pk, f, v) for f, v in keys),
+            ]
+        )
+        # Values (and users) seen for the first time grow the distinct counters.
+        second: list[tuple[Any, str, str]] = []
+        for (owner, feature, _value), count in before.items():
+            if count:
+                continue
+            if feature == TOTAL:
+                if owner is not None:
+                    second.append((None, USERS, ""))
+            elif feature in _HIERARCHY_FEATURES:
+                second.append((owner, DISTINCT, feature))
+        _increment(second)
+
+
+# --- the decision -----------------------------------------------------------
+
+
+def weighed(request: HttpRequest) -> Weighed | None:
+    """The risk model's view of this request's sign-in, if it weighed one."""
+    return getattr(request, _ATTR, None)
+
+
+def weigh(
+    request: HttpRequest, user: Any, *, trusted_device: bool, fp: Fingerprint | None = None
+) -> Weighed | None:
+    """Score this password sign-in and apply the rules (``None``: not weighed)."""
+    if not conf.RISK_ENABLED or not password_throttle.password_checked(request):
+        return None
+    fp = fp or request_fingerprint(request)
+    now = timezone.now()
+    location = geo.locate(fp.ip, ipv4_prefix=conf.IPV4_PREFIX, ipv6_prefix=conf.IPV6_PREFIX)
+    features = features_of(fp, raw_user_agent(request), now, location=location)
+    the_score = _score(user, features)
+    last = last_success(user)
+    context = RiskContext(
+        features=features,
+        score=the_score,
+        trusted_device=trusted_device,
+        password_failures=password_throttle.burst_unpaid(user),
+        previous_country=last.country if last is not None else "",
+        previous_at=last.at if last is not None else None,
+    )
+    result = risk_decision.decide(
+        context,
+        thresholds=conf.RISK_THRESHOLDS,
+        blocked=conf.RISK_BLOCKED_NETWORKS,
+        signals=conf.RISK_SIGNALS,
+    )
+    found = Weighed(features, result, location, fp.name)
+    setattr(request, _ATTR, found)
+    return found
+
+
+def _score(user: Any, features: SignInFeatures) -> Score:
+    try:
+        return score(features, DbCounts(user, features))
+    except (ArithmeticError, ValueError):  # SECURITY: never a 500; the rules still apply
+        logger.exception("risk score failed for user %s", user.pk)
+        return Score(math.nan, 0)
+
+
+def apply_to(
+    request: HttpRequest, user: Any, assessment: policy.Assessment, fp: Fingerprint
+) -> policy.Assessment:
+    """The device policy's assessment of a 2FA user's sign-in, with the risk
+    model's word added: it can only take the recognition away, never give it.
+
+    SECURITY: ``step_up`` makes even a recognized trusted device owe a code
+    (the device stays trusted); ``deny`` refuses the sign-in (``begin``).
+    Without the model, a burst of wrong passwords still owes a code.
+    """
+    found = weigh(request, user, trusted_device=assessment.recognized, fp=fp)
+    if found is None:
+        return password_throttle.owe_code_after_burst(user, assessment)
+    action, extra = found.decision.action, found.decision.reasons
+    if not assessment.recognized:
+        # A code is owed anyway: the device's reasons say why; the model's
+        # go to the sign-in history (``decided``).
+        return assessment
+    if action == risk_decision.ALLOW:
+        return assessment
+    reasons = (*assessment.reasons, *(r for r in extra if r not in assessment.reasons))
+    return policy.Assessment(False, reasons)
+
+
+# --- the history ---------------------------------------------------------------
+
+
+def last_success(user: Any) -> SignInAttempt | None:
+    """The user's last successful sign-in (one read of a partial index)."""
+    return (
+        SignInAttempt.objects.filter(user_id=user.pk, outcome__in=SUCCESSFUL_OUTCOMES)
+        .order_by("-at")
+        .only("country", "at")
+        .first()
+    )
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def record_attempt(
+    request: HttpRequest, user: Any, found: Weighed, outcome: str, reasons: Iterable[str]
+) -> SignInAttempt:
+    where = found.location
+    return SignInAttempt.objects.create(
+        user=user,
+        at=found.features.at,
+        ip=where.ip or None,
+        network=where.network[:64],
+        asn=where.asn[:64],
+        country=where.country[:2],
+        device_name=found.device_name[:140],
+        outcome=outcome,
+        reasons=list(reasons),
+        score=_finite(found.decision.score),
+    )
+
+
+def record_failed_password(request: HttpRequest | None, user_id: Any) -> None:
+    """A wrong password for an account that exists: a history row."""
+    if request is None or not conf.RISK_ENABLED:
+        return
+    fp = request_fingerprint(request)
+    where = geo.locate(fp.ip, ipv4_prefix=conf.IPV4_PREFIX, ipv6_prefix=conf.IPV6_PREFIX)
+    SignInAttempt.objects.create(
+        user_id=user_id,
+        ip=where.ip or None,
+        network=where.network[:64],
+        asn=where.asn[:64],
+        country=where.country[:2],
+        device_name=fp.name[:140],
+        outcome=SignInOutcome.FAILED_PASSWORD,
+    )
+
+
+def record_blocked(request: HttpRequest | None, user_id: Any) -> None:
+    """A sign-in refused before its password was checked (a blocked address)."""
+    if request is None or user_id is None:
+        return
+    fp = request_fingerprint(request)
+    where = geo.locate(fp.ip, ipv4_prefix=conf.IPV4_PREFIX, ipv6_prefix=conf.IPV6_PREFIX)
+    SignInAttempt.objects.create(
+        user_id=user_id,
+        ip=where.ip or None,
+        network=where.network[:64],
+        asn=where.asn[:64],
+        country=where.country[:2],
+        device_name=fp.name[:140],
+        outcome=SignInOutcome.DENIED,
+        reasons=[risk_decision.BLOCKED_ADDRESS],
+    )
+
+
+def blocked(request: HttpRequest | None) -> bool:
+    """Is the client address in the site's block list?"""
+    if request is None or not conf.RISK_ENABLED:
+        return False
+    block_list = conf.RISK_BLOCKED_NETWORKS
+    return bool(block_list) and request_fingerprint(request).ip in block_list
+
+
+def decided(
+    request: HttpRequest, user: Any, outcome: str, reasons: Iterable[str]
+) -> SignInAttempt | None:
+    """After ``begin`` decided a weighed sign-in: its history row, its counts
+    (when let in) and its alert. Returns the row (``None``: not weighed)."""
+    found = weighed(request)
+    if found is None:
+        return None
+    reasons = [*reasons, *(r for r in found.decision.reasons if r not in reasons)]
+    attempt = record_attempt(request, user, found, outcome, reasons)
+    if outcome == SignInOutcome.ALLOWED:
+        count_success(user, found.features)
+        _alert(request, user, reasons, passed=False)
+    elif outcome == SignInOutcome.DENIED:
+        events.record(user, EventKind.SIGN_IN_REFUSED, request=request, reasons=reasons)
+    return attempt
+
+
+def passed(request: HttpRequest, user: Any, attempt_id: int | None) -> None:
+    """The code a weighed sign-in owed was given: the attempt succeeded."""
+    if attempt_id is None:
+        return
+    attempt = SignInAttempt.objects.filter(
+        pk=attempt_id, user=user, outcome=SignInOutcome.STEPPED_UP
+    ).first()
+    if attempt is None:
+        return
+    updated = SignInAttempt.objects.filter(pk=attempt.pk, outcome=SignInOutcome.STEPPED_UP).update(
+        outcome=SignInOutcome.PASSED
+    )
+    if not updated:
+        return  # a parallel request counted it already
+    fp = request_fingerprint(request)
+    location = geo.locate(fp.ip, ipv4_prefix=conf.IPV4_PREFIX, ipv6_prefix=conf.IPV6_PREFIX)
+    # The features of the request that completed the sign-in (same session).
+    count_success(user, features_of(fp, raw_user_agent(request), attempt.at, location=location))
+    _alert(request, user, list(attempt.reasons or []), passed=True)
+
+
+def _alert(request: HttpRequest, user: Any, reasons: list[str], *, passed: bool) -> None:
+    """A new country, or an unusual sign-in that passed its code: an alert."""
+    if risk_decision.NEW_COUNTRY in reasons:
+        events.record(user, EventKind.NEW_COUNTRY, request=request, reasons=reasons)
+    elif passed and any(r not in _DEVICE_REASONS for r in reasons):
+        events.record(user, EventKind.RISKY_SIGN_IN_PASSED, request=request, reasons=reasons)
+
+
+def prune(now: Any = None) -> int:
+    """Drop sign-in history older than ``TRUST_SIGN_IN_HISTORY_MAX_AGE``."""
+    now = now or timezone.now()
+    deleted, _ = SignInAttempt.objects.filter(at__lt=now - conf.SIGN_IN_HISTORY_MAX_AGE).delete()
+    return deleted
