@@ -81,7 +81,8 @@ def servers(database, artifacts, tmp_path_factory) -> Iterator[tuple[str, str]]:
         CACHE_KEY_PREFIX=f"trustgate-multi-{secrets.token_hex(6)}",
         DJANGO_DEBUG="0",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(48),
-        DJANGO_ALLOWED_HOSTS="127.0.0.1",
+        # localhost: the demo's passkey relying party (otp_flow.E021 checks it).
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
     )
     manage(env, "migrate", "--noinput")
     port_a, port_b = free_port(), free_port()
