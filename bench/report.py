@@ -94,6 +94,18 @@ def markdown(results: dict) -> str:
             f"PostgreSQL {d['postgresql'] // 10000}.{d['postgresql'] % 10000}, {SAMPLES_NOTE}; "
             f"plan: `{big['plan']}`.",
         ]
+        risk = d.get("risk")
+        if risk:
+            total = big["first_touch_median_ms"] + risk["median_ms"]
+            ok = "✓" if total <= 2 else "✗"
+            lines += [
+                "",
+                f"**Risk decision** (features, score from the population and user counts, "
+                f"travel against the last sign-in) with {risk['devices']:,} trusted devices "
+                f"and {risk['history_rows']:,} sign-in history rows: median "
+                f"{risk['median_ms']:.2f} ms, p95 {risk['p95_ms']:.2f} ms; with the device "
+                f"look-up above, {total:.2f} ms {ok} (target ≤ 2).",
+            ]
     w = results["worst_case"]
     lines += [
         "",

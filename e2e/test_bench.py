@@ -21,6 +21,7 @@ def test_bench_runs_and_reports_every_measurement(tmp_path):
         BENCH_PER_ROUND="3",
         BENCH_DECISION_ROWS="5000",
         BENCH_DECISION_SAMPLES="50",
+        BENCH_DECISION_HISTORY="20000",
         BENCH_RESULTS=str(tmp_path),
     )
     done = subprocess.run(
