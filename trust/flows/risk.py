@@ -298,23 +298,18 @@ def record_failed_password(request: HttpRequest | None, user_id: Any) -> None:
     """A wrong password for an account that exists: a history row."""
     if request is None or not conf.RISK_ENABLED:
         return
-    fp = request_fingerprint(request)
-    where = geo.locate(fp.ip, ipv4_prefix=conf.IPV4_PREFIX, ipv6_prefix=conf.IPV6_PREFIX)
-    SignInAttempt.objects.create(
-        user_id=user_id,
-        ip=where.ip or None,
-        network=where.network[:64],
-        asn=where.asn[:64],
-        country=where.country[:2],
-        device_name=fp.name[:140],
-        outcome=SignInOutcome.FAILED_PASSWORD,
-    )
+    _record_unchecked(request, user_id, SignInOutcome.FAILED_PASSWORD, [])
 
 
 def record_blocked(request: HttpRequest | None, user_id: Any) -> None:
     """A sign-in refused before its password was checked (a blocked address)."""
     if request is None or user_id is None:
         return
+    _record_unchecked(request, user_id, SignInOutcome.DENIED, [risk_decision.BLOCKED_ADDRESS])
+
+
+def _record_unchecked(request: HttpRequest, user_id: Any, outcome: str, reasons: list[str]) -> None:
+    """A history row for an attempt that never got as far as a decision."""
     fp = request_fingerprint(request)
     where = geo.locate(fp.ip, ipv4_prefix=conf.IPV4_PREFIX, ipv6_prefix=conf.IPV6_PREFIX)
     SignInAttempt.objects.create(
@@ -324,8 +319,8 @@ def record_blocked(request: HttpRequest | None, user_id: Any) -> None:
         asn=where.asn[:64],
         country=where.country[:2],
         device_name=fp.name[:140],
-        outcome=SignInOutcome.DENIED,
-        reasons=[risk_decision.BLOCKED_ADDRESS],
+        outcome=outcome,
+        reasons=reasons,
     )
 
 
