@@ -82,7 +82,9 @@ def _stored(feature: str, value: str) -> str:
     """The value as kept in ``RiskCount``: addresses and networks as keyed
     digests (privacy: the counts hold no address), everything bounded."""
     if feature in (IP, NETWORK) and value:
-        return salted_hmac("trust.risk.count", f"{feature}:{value}").hexdigest()[:32]
+        return salted_hmac(
+            "trust.risk.count", f"{feature}:{value}", algorithm="sha256"
+        ).hexdigest()[:32]
     return value[:80]
 
 
