@@ -35,6 +35,16 @@ class StatusFilter(admin.SimpleListFilter):
         return queryset
 
 
+class RecordAdmin(admin.ModelAdmin):
+    """A record of what happened: shown, never added or edited by hand."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 @admin.register(TrustedDevice)
 class TrustedDeviceAdmin(admin.ModelAdmin):
     list_display = [
@@ -125,7 +135,7 @@ class TrustedDeviceAdmin(admin.ModelAdmin):
 
 
 @admin.register(SecurityEvent)
-class SecurityEventAdmin(admin.ModelAdmin):
+class SecurityEventAdmin(RecordAdmin):
     list_display = ["created_at", "user", "kind", "ip", "device_name", "reasons"]
     list_filter = ["kind", ("user", admin.RelatedOnlyFieldListFilter), "created_at"]
     list_select_related = ["user"]
@@ -141,15 +151,9 @@ class SecurityEventAdmin(admin.ModelAdmin):
         "device",
     )
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
 
 @admin.register(SignInAttempt)
-class SignInAttemptAdmin(admin.ModelAdmin):
+class SignInAttemptAdmin(RecordAdmin):
     """The sign-in history: read-only (it is evidence)."""
 
     list_display = ["at", "user", "outcome", "ip", "country", "asn", "device_name", "reasons"]
@@ -170,15 +174,9 @@ class SignInAttemptAdmin(admin.ModelAdmin):
         "score",
     )
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
 
 @admin.register(PasswordThrottle)
-class PasswordThrottleAdmin(admin.ModelAdmin):
+class PasswordThrottleAdmin(RecordAdmin):
     """Who is being guessed at, and from where; lifting forgets the failures."""
 
     list_display = ["scope", "subject", "failures", "last_failure_at", "burst_at"]
@@ -202,12 +200,6 @@ class PasswordThrottleAdmin(admin.ModelAdmin):
         if obj.scope == PasswordThrottle.ADDRESS:
             return obj.key
         return str(obj.user) if obj.user is not None else str(_("(no such account)"))
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
     @admin.action(
         description=_("Lift the selected throttles (forget their failures)"),
