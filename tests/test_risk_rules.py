@@ -217,3 +217,67 @@ def test_the_most_severe_action_wins():
         "password_failures",
         "risk_score",
     }
+
+
+# --- address blocks and the countries of a trusted device ------------------------
+
+IN_BLOCK = replace(HOME, block="81.2.0.0/16")
+
+
+@pytest.mark.parametrize(
+    ("unseen", "trusted", "history", "action"),
+    [
+        ({"block", "network", "ip"}, False, 20, STEP_UP),  # the operator's, another block
+        ({"network", "ip"}, False, 20, ALLOW),  # another network of a block the user had
+        ({"block", "network", "ip"}, True, 20, ALLOW),  # the trusted device vouches
+        ({"block", "network", "ip"}, False, 0, ALLOW),  # no history to compare with
+    ],
+)
+def test_an_address_block_new_to_the_user(unseen, trusted, history, action):
+    context = RiskContext(
+        features=IN_BLOCK,
+        score=Score(0.0, history, frozenset(unseen)),
+        trusted_device=trusted,
+    )
+    decision = decide(context)
+    assert decision.action == action
+    # A network new to the user is a reason either way; only a new block owes a code.
+    assert ("new_network" in decision.reasons) is ("network" in unseen and history > 0)
+    assert decide(context, thresholds=Thresholds(new_network_step_up=False)).action == ALLOW
+
+
+def _on_device(countries, *, previous="GB", share=0.1, trusted=True, unseen=frozenset()):
+    return RiskContext(
+        features=replace(HOME, country="FR"),
+        score=Score(0.0, 20, frozenset(unseen), country_share=share),
+        trusted_device=trusted,
+        previous_country=previous,
+        previous_at=T0 - timedelta(days=3),
+        device_countries=frozenset(countries),
+    )
+
+
+@pytest.mark.parametrize(
+    ("context", "action"),
+    [
+        # The user was in France before, but never with this device: a copy?
+        (_on_device({"GB"}), STEP_UP),
+        (_on_device({"GB", "FR"}), ALLOW),  # this device has been to France
+        (_on_device(set()), ALLOW),  # nothing recorded yet (trust from before)
+        (_on_device({"GB"}, previous="FR"), ALLOW),  # the user's last sign-in was there
+        (_on_device({"GB"}, share=0.6), ALLOW),  # most of their sign-ins are there
+        (_on_device({"GB"}, trusted=False), ALLOW),  # no device to speak of
+    ],
+)
+def test_a_trusted_device_in_a_country_it_was_never_used_in(context, action):
+    decision = decide(context)
+    assert decision.action == action
+    assert ("new_device_country" in decision.reasons) is (action == STEP_UP)
+    off = Thresholds(new_country_on_device=False)
+    assert decide(context, thresholds=off).action == ALLOW
+
+
+def test_a_country_new_to_the_user_is_one_reason_not_two():
+    decision = decide(_on_device({"GB"}, unseen={"country"}))
+    assert decision.action == STEP_UP
+    assert "new_country" in decision.reasons and "new_device_country" not in decision.reasons

@@ -9,7 +9,7 @@ import pytest
 
 from trust.rules.risk.counts import CountStore
 from trust.rules.risk.features import SignInFeatures
-from trust.rules.risk.score import AGENT_GROUP, IP_GROUP, score
+from trust.rules.risk.score import AGENT_GROUP, IP_GROUP, UNSCORED, score
 
 AT = datetime(2026, 3, 1, 12, 0)
 HOME = SignInFeatures(
@@ -143,5 +143,7 @@ def test_counts_are_read_one_value_at_a_time():
 
     score(ABROAD, Recording())
     per_level = len(IP_GROUP) + len(AGENT_GROUP)
-    assert calls.count("population") == calls.count("user") == per_level
+    assert calls.count("population") == per_level
+    # The user's side also reads the features counted but not scored.
+    assert calls.count("user") == per_level + len(UNSCORED)
     assert len(calls) <= 4 * per_level

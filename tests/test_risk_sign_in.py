@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from tests.conftest import browser, sign_in, step_up
+from tests.test_theft_evident_tokens import copy_of
 from trust.flows import risk
 from trust.models import (
     EventKind,
@@ -27,7 +28,9 @@ from trust.models import (
 from trust.rules.risk.decision import DENY, STEP_UP, SignalResult
 
 DE = "80.128.0.1"  # Deutsche Telekom, Germany
-DE_OTHER_NETWORK = "62.157.140.133"  # the same operator, another /24
+DE_OTHER_NETWORK = "62.157.140.133"  # the same operator, another /16
+DE_SAME_BLOCK = "80.128.1.1"  # the same operator and /16 as DE, another /24
+FR = "90.0.0.1"  # Orange, France
 JP = "203.178.141.194"  # WIDE Project, Japan
 BR = "200.160.2.3"  # NIC.br, Brazil
 DE_V6 = "2003::1"  # Deutsche Telekom, IPv6
@@ -104,6 +107,61 @@ def test_a_trusted_browser_in_a_new_country_owes_a_code_and_keeps_its_trust(acco
     sign_in(client, account)  # Japan is known now: the trusted browser alone
     assert client.get("/").status_code == 200
     assert SignInAttempt.objects.filter(user=account.user).first().outcome == "allowed"
+
+
+def test_a_copied_cookie_in_a_country_visited_with_another_device_owes_a_code(account, clock):
+    """The user was in France once, on their phone; their desktop never was.
+    The desktop's cookie signing in from France is a copy until a code says not."""
+    desktop = trusted_in(account, clock, DE)
+    assert TrustedDevice.objects.get(user=account.user).countries == "DE"
+    clock.shift(timedelta(days=3))
+    phone = trusted_in(account, clock, FR)  # the phone passed a code in France
+    phone_device = TrustedDevice.objects.filter(user=account.user).first()
+    assert phone_device.countries == "FR"
+    clock.shift(timedelta(days=3))
+    for _ in range(3):  # back home, on the desktop
+        sign_in(at(desktop, DE), account)
+        assert desktop.get("/").status_code == 200
+        sign_out(desktop, clock)
+    clock.shift(timedelta(days=2))
+
+    thief = at(copy_of(desktop), FR)
+    sign_in(thief, account)
+    reasons = json_reasons(thief)  # (and the device policy's "new network")
+    assert "new_device_country" in reasons and "new_country" not in reasons
+    page = thief.get("/2fa/verify/").content.decode()
+    assert "a country this device was never used in" in page
+    desktop_device = TrustedDevice.objects.get(user=account.user, countries="DE")
+    assert desktop_device.revoked_at is None  # step-up, not revocation
+
+    sign_in(at(phone, FR), account)  # the phone has been to France: let in
+    assert phone.get("/").status_code == 200
+
+
+def test_a_known_operator_in_a_new_address_block_owes_an_e_mailed_code(
+    make_user, clock, mailoutbox
+):
+    """A targeted attacker in the victim's country on the victim's own operator
+    is still in another address block than the victim's (users without 2FA)."""
+    for name, where in (("dave", JP), ("erin", BR)):  # a site with more than one user
+        other = make_user(name, totp=False)
+        for _ in range(3):
+            sign_in(at(browser(), where), other)
+            clock.shift(timedelta(seconds=31))
+    carol = make_user("carol", totp=False)
+    history_at_home(carol, clock)
+    neighbour = at(browser(), DE_SAME_BLOCK)  # another /24 of the same /16: let in
+    sign_in(neighbour, carol)
+    assert neighbour.get("/").status_code == 200 and not mailoutbox
+    sign_out(neighbour, clock)
+
+    elsewhere = at(browser(), DE_OTHER_NETWORK)  # Deutsche Telekom, another /16
+    sign_in(elsewhere, carol)
+    reasons = json_reasons(elsewhere)
+    assert "new_network" in reasons and "new_asn" not in reasons
+    assert mailoutbox[-1].to == [carol.user.email]
+    assert elsewhere.post("/2fa/verify/", {"otp_token": mailed_code(mailoutbox)}).status_code == 302
+    assert elsewhere.get("/").status_code == 200
 
 
 def test_impossible_travel_steps_up_a_trusted_browser(account, clock):
@@ -339,3 +397,19 @@ def test_a_huge_history_costs_no_scan(account, clock, django_assert_max_num_quer
     with django_assert_max_num_queries(60):
         sign_in(client, account)
     assert client.get("/").status_code == 200
+
+
+def test_each_rule_is_a_setting(make_user, clock, mailoutbox, settings):
+    settings.TRUST_RISK_NEW_NETWORK_STEP_UP = False
+    carol = make_user("carol", totp=False)
+    history_at_home(carol, clock)
+    settings.TRUST_RISK_STEP_UP = float("inf")  # the score aside: only the rule is tried
+    elsewhere = at(browser(), DE_OTHER_NETWORK)
+    sign_in(elsewhere, carol)
+    assert elsewhere.get("/").status_code == 200 and not mailoutbox
+    sign_out(elsewhere, clock)
+
+    settings.TRUST_RISK_NEW_NETWORK_STEP_UP = True
+    again = at(browser(), "62.156.0.1")  # Telekom's next /16, new to carol
+    sign_in(again, carol)
+    assert "new_network" in json_reasons(again) and mailoutbox

@@ -68,6 +68,13 @@ TRUST_RISK_NEW_COUNTRY_ON_TRUSTED
                                                   user owes a code (a copied cookie abroad).
 TRUST_RISK_NEW_ASN_STEP_UP     True               A sign-in without a trusted device from an
                                                   operator new to the user owes a code.
+TRUST_RISK_NEW_NETWORK_STEP_UP True               The same from an address block (/16, /48)
+                                                  new to the user (``new_network``).
+TRUST_RISK_NEW_COUNTRY_ON_DEVICE
+                               True               A trusted device in a country it was never
+                                                  used in owes a code, unless the user's last
+                                                  sign-in or most of them were from there
+                                                  (``new_device_country``).
 TRUST_RISK_BLOCKED_NETWORKS    []                 CIDRs whose sign-ins are refused before the
                                                   password is checked (``blocked_address``).
 TRUST_RISK_SIGNALS             []                 Dotted paths of the site's own signals:
@@ -118,6 +125,8 @@ _DEFAULTS: dict[str, Any] = {
     "TRUST_RISK_DENY": math.inf,
     "TRUST_RISK_NEW_COUNTRY_ON_TRUSTED": True,
     "TRUST_RISK_NEW_ASN_STEP_UP": True,
+    "TRUST_RISK_NEW_NETWORK_STEP_UP": True,
+    "TRUST_RISK_NEW_COUNTRY_ON_DEVICE": True,
     "TRUST_RISK_BLOCKED_NETWORKS": (),
     "TRUST_RISK_SIGNALS": (),
     "TRUST_RISK_NO_EMAIL": "allow",
@@ -245,6 +254,8 @@ class Conf:
             deny=float(_get("TRUST_RISK_DENY")),
             new_country_on_trusted=bool(_get("TRUST_RISK_NEW_COUNTRY_ON_TRUSTED")),
             new_asn_step_up=bool(_get("TRUST_RISK_NEW_ASN_STEP_UP")),
+            new_network_step_up=bool(_get("TRUST_RISK_NEW_NETWORK_STEP_UP")),
+            new_country_on_device=bool(_get("TRUST_RISK_NEW_COUNTRY_ON_DEVICE")),
         )
 
     @property

@@ -38,6 +38,9 @@ class TrustedDevice(models.Model):
     network = models.CharField(max_length=64, blank=True)
     first_ip = models.GenericIPAddressField(null=True, blank=True)
     last_ip = models.GenericIPAddressField(null=True, blank=True)
+    # The countries this device signed in from (ISO codes, space-separated,
+    # the latest last): the risk model's ``new_country_on_device`` rule.
+    countries = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     created_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)

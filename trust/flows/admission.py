@@ -147,7 +147,7 @@ def _assess(
     assessment = recognition.assess(device, fp, now)
     # The risk model (score, travel, a burst of wrong passwords, blocked
     # addresses, the site's signals) can only take the recognition away.
-    assessment = risk.apply_to(request, user, assessment, fp)
+    assessment = risk.apply_to(request, user, assessment, fp, device)
     if assessment.recognized and device is not None and secret is not None:
         return _admit(request, user, state, presented, secret, device, fp, assessment)
     state.owe_code(list(assessment.reasons))

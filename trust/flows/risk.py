@@ -37,6 +37,7 @@ from ..models import (
     RiskCount,
     SignInAttempt,
     SignInOutcome,
+    TrustedDevice,
 )
 from ..rules import policy
 from ..rules.fingerprint import Fingerprint
@@ -65,6 +66,10 @@ _HIERARCHY_FEATURES = frozenset(name for levels in GROUPS for name, _ in levels[
 _ATTR = "_trustgate_risk"
 
 
+# A device remembers this many countries (the latest ones), in 64 characters.
+MAX_DEVICE_COUNTRIES = 16
+
+
 @dataclass
 class Weighed:
     """One password sign-in, as the risk model saw it."""
@@ -73,6 +78,31 @@ class Weighed:
     decision: RiskDecision
     location: geo.Location
     device_name: str
+    device: TrustedDevice | None = None  # the trusted device it came with
+
+
+# --- the countries of a trusted device ---------------------------------------------
+
+
+def device_countries(device: TrustedDevice | None) -> frozenset[str]:
+    """The countries ``device`` signed in from (empty: none recorded yet)."""
+    return frozenset(device.countries.split()) if device is not None else frozenset()
+
+
+def with_country(countries: str, country: str) -> str:
+    """``countries`` with ``country`` added last, the oldest dropped past the cap."""
+    kept = [c for c in countries.split() if c != country]
+    if country:
+        kept.append(country)
+    return " ".join(kept[-MAX_DEVICE_COUNTRIES:])
+
+
+def remember_country(device: TrustedDevice, country: str) -> None:
+    """Add a country to a trusted device's record (a write only when new)."""
+    if not country or country in device_countries(device):
+        return
+    device.countries = with_country(device.countries, country)
+    TrustedDevice.objects.filter(pk=device.pk).update(countries=device.countries)
 
 
 # --- what is stored -----------------------------------------------------------
@@ -199,9 +229,17 @@ def weighed(request: HttpRequest) -> Weighed | None:
 
 
 def weigh(
-    request: HttpRequest, user: Any, *, trusted_device: bool, fp: Fingerprint | None = None
+    request: HttpRequest,
+    user: Any,
+    *,
+    trusted_device: bool,
+    fp: Fingerprint | None = None,
+    device: TrustedDevice | None = None,
 ) -> Weighed | None:
-    """Score this password sign-in and apply the rules (``None``: not weighed)."""
+    """Score this password sign-in and apply the rules (``None``: not weighed).
+
+    ``device``: the trusted device the sign-in came with, when recognized.
+    """
     if not conf.RISK_ENABLED or not password_throttle.password_checked(request):
         return None
     fp = fp or request_fingerprint(request)
@@ -217,6 +255,7 @@ def weigh(
         password_failures=password_throttle.burst_unpaid(user),
         previous_country=last.country if last is not None else "",
         previous_at=last.at if last is not None else None,
+        device_countries=device_countries(device),
     )
     result = risk_decision.decide(
         context,
@@ -224,7 +263,7 @@ def weigh(
         blocked=conf.RISK_BLOCKED_NETWORKS,
         signals=conf.RISK_SIGNALS,
     )
-    found = Weighed(features, result, location, fp.name)
+    found = Weighed(features, result, location, fp.name, device)
     setattr(request, _ATTR, found)
     return found
 
@@ -238,7 +277,11 @@ def _score(user: Any, features: SignInFeatures) -> Score:
 
 
 def apply_to(
-    request: HttpRequest, user: Any, assessment: policy.Assessment, fp: Fingerprint
+    request: HttpRequest,
+    user: Any,
+    assessment: policy.Assessment,
+    fp: Fingerprint,
+    device: TrustedDevice | None = None,
 ) -> policy.Assessment:
     """The device policy's assessment of a 2FA user's sign-in, with the risk
     model's word added: it can only take the recognition away, never give it.
@@ -247,7 +290,8 @@ def apply_to(
     (the device stays trusted); ``deny`` refuses the sign-in (``begin``).
     Without the model, a burst of wrong passwords still owes a code.
     """
-    found = weigh(request, user, trusted_device=assessment.recognized, fp=fp)
+    recognized = device if assessment.recognized else None
+    found = weigh(request, user, trusted_device=assessment.recognized, fp=fp, device=recognized)
     if found is None:
         return password_throttle.owe_code_after_burst(user, assessment)
     action, extra = found.decision.action, found.decision.reasons
@@ -346,6 +390,8 @@ def decided(
     attempt = record_attempt(request, user, found, outcome, reasons)
     if outcome == SignInOutcome.ALLOWED:
         count_success(user, found.features)
+        if found.device is not None:
+            remember_country(found.device, found.features.country)
         _alert(request, user, reasons, passed=False)
     elif outcome == SignInOutcome.DENIED:
         events.record(user, EventKind.SIGN_IN_REFUSED, request=request, reasons=reasons)

@@ -23,6 +23,7 @@ from ..cookie import Presented, queue_cookie
 from ..models import TrustedDevice
 from ..rules import tokens
 from ..rules.fingerprint import MAX_USER_AGENT_LENGTH, clean_user_agent
+from ..rules.risk import geo
 from ..state import SessionState
 from . import events, revoking, risk, sessions
 
@@ -103,6 +104,8 @@ def trust_device(request: HttpRequest, otp_device: Device) -> TrustedDevice | No
     old_secret, old = presented.for_user(user)
     secret = tokens.new_secret()
     now = timezone.now()
+    # A browser trusted anew keeps the countries its live trust was used in.
+    carried = old.countries if old is not None and old.revoked_at is None else ""
     with transaction.atomic():
         if old is not None and old.revoked_at is None:
             revoking.revoke_one(old, reason="replaced", request=request, end_sessions=False)
@@ -118,6 +121,7 @@ def trust_device(request: HttpRequest, otp_device: Device) -> TrustedDevice | No
             network=fp.network,
             first_ip=fp.ip or None,
             last_ip=fp.ip or None,
+            countries=risk.with_country(carried, geo.country_of(fp.ip)),
             created_at=now,
             last_seen_at=now,
             expires_at=now + conf.LIFETIME,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .blocklist import BlockList
-from .features import ASN, COUNTRY, NETWORK, SignInFeatures
+from .features import ASN, BLOCK, COUNTRY, NETWORK, SignInFeatures
 from .score import Score
 from .travel import impossible_travel
 
@@ -24,6 +24,7 @@ _SEVERITY = {ALLOW: 0, STEP_UP: 1, DENY: 2}
 NEW_COUNTRY = "new_country"
 NEW_ASN = "new_asn"
 NEW_NETWORK = "new_network"
+NEW_DEVICE_COUNTRY = "new_device_country"
 IMPOSSIBLE_TRAVEL = "impossible_travel"
 PASSWORD_FAILURES = "password_failures"
 RISK_SCORE = "risk_score"
@@ -48,6 +49,13 @@ class Thresholds:
     (ASN) the user has never signed in from owes a code: the score's
     interpolation gives the ASN a bounded weight, and a targeted attacker
     (the victim's country and user agent) differs from the user mostly there.
+    ``new_network_step_up``: the same for an address block (/16, /48) the
+    user has never signed in from: a targeted attacker on the victim's own
+    operator is almost always in another block than the victim's home and
+    mobile networks. ``new_country_on_device``: a trusted device in a country
+    it was never used in owes a code, unless the user's last sign-in was from
+    there or most of their sign-ins are (a copied cookie in a country the
+    user once visited with another device).
     """
 
     step_up: float = 0.3
@@ -55,6 +63,8 @@ class Thresholds:
     deny: float = math.inf
     new_country_on_trusted: bool = True
     new_asn_step_up: bool = True
+    new_network_step_up: bool = True
+    new_country_on_device: bool = True
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,8 @@ class RiskContext:
     password_failures: bool = False  # a burst of failures against the account
     previous_country: str = ""  # of the user's last successful sign-in
     previous_at: datetime | None = None
+    # Countries the trusted device was used in (empty: not known, not checked).
+    device_countries: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -96,6 +108,27 @@ def _new_reasons(context: RiskContext) -> list[str]:
         for feature, reason in _NEW
         if feature in context.score.unseen and context.features.value(feature)
     ]
+
+
+def _new_block(context: RiskContext) -> bool:
+    """Is the address block one the user has never signed in from?"""
+    return (
+        context.score.history > 0 and bool(context.features.block) and BLOCK in context.score.unseen
+    )
+
+
+def _new_to_device(context: RiskContext) -> bool:
+    """A trusted device in a country it was never used in, that is neither
+    where the user last signed in nor where most of their sign-ins are."""
+    country = context.features.country
+    return (
+        context.trusted_device
+        and bool(context.device_countries)
+        and bool(country)
+        and country not in context.device_countries
+        and country != context.previous_country
+        and context.score.country_share < 0.5
+    )
 
 
 def decide(
@@ -141,6 +174,11 @@ def decide(
         ask(STEP_UP)
     if not context.trusted_device and limits.new_asn_step_up and NEW_ASN in new:
         ask(STEP_UP)
+    if not context.trusted_device and limits.new_network_step_up and _new_block(context):
+        ask(STEP_UP, NEW_NETWORK)
+    if limits.new_country_on_device and _new_to_device(context):
+        # A country new to the user is new to the device too: one reason.
+        ask(STEP_UP, None if NEW_COUNTRY in new else NEW_DEVICE_COUNTRY)
     for signal in signals:
         try:
             result = signal(context)

@@ -23,8 +23,11 @@ USER_AGENT = "user_agent"
 BROWSER = "browser"
 OS = "os"
 DEVICE_CLASS = "device_class"
+# Counted but not scored (no level of Wiefling's hierarchy): the /16 (/48)
+# address block, for the rule on blocks new to the user (``decision``).
+BLOCK = "block"
 
-FEATURES = (IP, NETWORK, ASN, COUNTRY, USER_AGENT, BROWSER, OS, DEVICE_CLASS)
+FEATURES = (IP, NETWORK, ASN, COUNTRY, USER_AGENT, BROWSER, OS, DEVICE_CLASS, BLOCK)
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class SignInFeatures:
     os: str
     device_class: str
     at: datetime
+    block: str = ""  # the /16 (/48) address block, "" when not known
 
     def value(self, feature: str) -> str:
         return str(getattr(self, feature))
@@ -70,4 +74,5 @@ def features_of(
         os=fingerprint.agent.os,
         device_class=fingerprint.agent.device_class,
         at=at,
+        block=where.block,
     )

@@ -45,6 +45,14 @@ class Location:
     network: str  # /24 or /64 as CIDR text, "" when not an address
     asn: str  # operator name, UNKNOWN when not known
     country: str  # ISO 3166-1 alpha-2, UNKNOWN when not known
+    block: str = ""  # the address block (/16, /48) as CIDR text, "" when not an address
+
+
+# The address block: coarser than the network, finer than most operators. A
+# carrier hands a user addresses from a few neighbouring networks of one
+# block; an attacker elsewhere in the same operator is in another one.
+BLOCK_IPV4_PREFIX = 16
+BLOCK_IPV6_PREFIX = 48
 
 
 def _global_address(ip: str | None) -> str:
@@ -123,4 +131,5 @@ def locate(ip: str | None, *, ipv4_prefix: int = 24, ipv6_prefix: int = 64) -> L
         network=network_of(canonical, ipv4_prefix, ipv6_prefix) if canonical else "",
         asn=asn_of(canonical),
         country=country_of(canonical),
+        block=network_of(canonical, BLOCK_IPV4_PREFIX, BLOCK_IPV6_PREFIX) if canonical else "",
     )

@@ -21,6 +21,7 @@ from typing import Protocol
 
 from .features import (
     ASN,
+    BLOCK,
     BROWSER,
     COUNTRY,
     DEVICE_CLASS,
@@ -44,6 +45,8 @@ AGENT_GROUP: tuple[tuple[str, float], ...] = (
     (DEVICE_CLASS, 0.0051065150812021525),
 )
 GROUPS = (IP_GROUP, AGENT_GROUP)
+# Counted and compared with the user's history, but not in the score.
+UNSCORED = (BLOCK,)
 
 
 class Counts(Protocol):
@@ -68,6 +71,7 @@ class Score:
     value: float  # Freeman's S: above 1, the sign-in looks more like an attack
     history: int  # the user's successful sign-ins it was measured against
     unseen: frozenset[str] = field(default_factory=frozenset)  # features new to the user
+    country_share: float = 0.0  # the user's successful sign-ins from this country, a share
 
     @property
     def log10(self) -> float:
@@ -132,14 +136,17 @@ def score(features: SignInFeatures, counts: Counts) -> Score:
     users = max(counts.population_users(), 1)
     value = (1.0 / users) / (history / population)  # p(u|A) / p(u|L)
     unseen: set[str] = set()
+    mine: dict[str, int] = {}
     for levels in GROUPS:
         names = [name for name, _ in levels]
         pop_count = {n: counts.population(n, features.value(n)) for n in names}
         user_count = {n: counts.user(n, features.value(n)) for n in names}
         pop_distinct = {n: counts.population_distinct(n) for n in names[1:]}
         user_distinct = {n: counts.user_distinct(n) for n in names[1:]}
+        mine.update(user_count)
         unseen.update(n for n in names if user_count[n] == 0)
         p_x = _group_likelihood(levels, pop_count, population, pop_distinct)
         p_x_u = _user_likelihood(levels, user_count, history, user_distinct)
         value *= p_x / p_x_u
-    return Score(value, history, frozenset(unseen))
+    unseen.update(n for n in UNSCORED if counts.user(n, features.value(n)) == 0)
+    return Score(value, history, frozenset(unseen), mine[COUNTRY] / history)
