@@ -108,9 +108,14 @@ test-bench: install-e2e
 
 # Ratios measured within one run; prints a table, writes bench-results/latest.json.
 # `make bench BENCH_ARGS=--readme` also puts the table in README.md.
+# Then the risk model's evaluation (10,000 simulated users, ~6 min on 2 cores;
+# RBA_ARGS=--quick for a short one), written to bench-results/rba.md.
 BENCH_ARGS ?=
+RBA_ARGS ?=
 bench: install-e2e
 	PG_BASE=$(PG_BASE) $(BIN)/python -m bench $(BENCH_ARGS)
+	mkdir -p bench-results
+	$(BIN)/python -m bench.rba $(RBA_ARGS) | tee bench-results/rba.md
 
 test: lint test-package test-sqlite test-postgres test-django6 test-e2e test-multiserver test-bench
 

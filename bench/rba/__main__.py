@@ -131,7 +131,9 @@ def main(argv: list[str] | None = None) -> int:
         f"seed {args.seed}; thresholds: step_up={limits.step_up:g}, "
         f"trusted_step_up={limits.trusted_step_up:g}, deny={limits.deny:g}, "
         f"new_country_on_trusted={limits.new_country_on_trusted}, "
-        f"new_asn_step_up={limits.new_asn_step_up}.\n"
+        f"new_asn_step_up={limits.new_asn_step_up}, "
+        f"new_network_step_up={limits.new_network_step_up}, "
+        f"new_country_on_device={limits.new_country_on_device}.\n"
     )
     print("Share of sign-ins stepped up or denied:\n")
     print(table(run, limits))

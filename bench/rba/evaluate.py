@@ -12,13 +12,19 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from trust.rules.fingerprint import Agent, clean_user_agent, parse_agent
 from trust.rules.risk import geo
 from trust.rules.risk.counts import CountStore
-from trust.rules.risk.decision import ALLOW, RiskContext, Thresholds, decide
-from trust.rules.risk.features import SignInFeatures, user_agent_digest
+from trust.rules.risk.decision import (
+    ALLOW,
+    NEW_DEVICE_COUNTRY,
+    RiskContext,
+    Thresholds,
+    decide,
+)
+from trust.rules.risk.features import BLOCK, SignInFeatures, user_agent_digest
 
 from .population import DAY, SignIn, User, at, make_user, sign_ins
 from .world import Agents, World
@@ -29,7 +35,14 @@ LEGIT = "legitimate"
 LIFETIME = 30 * DAY  # TRUST_LIFETIME's default
 IDLE = 14 * DAY  # TRUST_IDLE_TIMEOUT's default
 COOKIE_CLEARED = 0.04  # share of sign-ins where the browser lost its cookies
-NO_SCORE = Thresholds(step_up=float("inf"), new_country_on_trusted=False, new_asn_step_up=False)
+# The rules that never depend on a threshold: travel, blocked, failures.
+NO_SCORE = Thresholds(
+    step_up=float("inf"),
+    new_country_on_trusted=False,
+    new_asn_step_up=False,
+    new_network_step_up=False,
+    new_country_on_device=False,
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,8 @@ class Sample:
     rules: bool  # a rule beside the score asked for a code (travel, blocked, failures)
     new_country: bool
     new_asn: bool
+    new_block: bool  # an address block (/16, /48) new to the user
+    new_device_country: bool  # a country the trusted device was never used in
 
 
 @dataclass
@@ -83,6 +98,7 @@ class _Features:
             os=agent[0].os,
             device_class=agent[0].device_class,
             at=at(t),
+            block=where.block,
         )
 
 
@@ -116,20 +132,27 @@ def simulate(users: int, days: float, seed: int, v4_draws: int, v6_draws: int) -
         if history in HISTORY_SIZES and (person.id, history) not in measured:
             measured.add((person.id, history))
             previous = last[person.id]
-            samples.append(_measure(LEGIT, features, history, person, cookie, previous, store))
+            used_in = frozenset(device.countries) if cookie else frozenset()
+            samples.append(
+                _measure(LEGIT, features, history, person, cookie, previous, store, used_in)
+            )
             scored.append(features)
             t_attack = previous[1] + (event.t - previous[1]) * rng.random()
             for attack in ATTACKS:
                 ua, ip = _attack(rng, world, agents, attack, person, device.ua)
                 hostile = feats(ua, ip, t_attack)
+                thief = attack == "thief"  # holds the victim's cookie
+                used_in = frozenset(device.countries) if thief else frozenset()
                 samples.append(
-                    _measure(attack, hostile, history, person, attack == "thief", previous, store)
+                    _measure(attack, hostile, history, person, thief, previous, store, used_in)
                 )
         store.add(person.id, features)
         if cookie:
             device.cookie_used = event.t
         else:  # the code was passed: the device is trusted anew
             device.cookie_issued = device.cookie_used = event.t
+            device.countries = set()
+        device.countries.add(features.country)  # as the trusted device's record keeps them
         last[person.id] = (features.country, event.t)
     return Run(users, len(events), samples, scored, store, agents.available)
 
@@ -156,6 +179,7 @@ def _measure(
     cookie: bool,
     previous: tuple[str, float],
     store: CountStore,
+    device_countries: frozenset[str],
 ) -> Sample:
     from trust.rules.risk.score import score
 
@@ -166,8 +190,10 @@ def _measure(
         trusted_device=cookie,
         previous_country=previous[0],
         previous_at=at(previous[1]),
+        device_countries=device_countries,
     )
     decision = decide(context, thresholds=NO_SCORE)
+    on_device = decide(context, thresholds=replace(NO_SCORE, new_country_on_device=True))
     return Sample(
         who,
         history,
@@ -177,6 +203,8 @@ def _measure(
         decision.action != ALLOW,
         "new_country" in decision.reasons,
         "new_asn" in decision.reasons,
+        history > 0 and bool(features.block) and BLOCK in result.unseen,
+        NEW_DEVICE_COUNTRY in on_device.reasons,
     )
 
 
@@ -192,6 +220,8 @@ def stopped(sample: Sample, mode: str, limits: Thresholds) -> bool:
         or (sample.history > 0 and by_score)
         or (trusted and limits.new_country_on_trusted and sample.new_country)
         or (not trusted and limits.new_asn_step_up and sample.new_asn and sample.history > 0)
+        or (not trusted and limits.new_network_step_up and sample.new_block)
+        or (trusted and limits.new_country_on_device and sample.new_device_country)
     )
     return risk if mode == "score" else device or risk
 

@@ -31,6 +31,7 @@ class Device:
     cookie_issued: float = -math.inf
     cookie_used: float = -math.inf
     next_update: float = 0.0
+    countries: set[str] = field(default_factory=set)  # seen with the current cookie
 
 
 @dataclass
@@ -86,7 +87,7 @@ def make_user(rng: random.Random, world: World, agents: Agents, uid: int, days: 
         devices.append(Device(DESKTOP, agents.pick(rng, DESKTOP)))
     if rng.random() < 0.75 or not devices:
         carrier = world.operator_in(rng, country, exclude=home_asn)
-        mobile = [world.network_of(rng, country, carrier) for _ in range(4)]
+        mobile = world.pool(rng, country, carrier, rng.randint(4, 16))
         devices.append(Device(MOBILE, agents.pick(rng, MOBILE)))
     if rng.random() < 0.15:
         devices.append(Device(TABLET, agents.pick(rng, TABLET)))

@@ -95,6 +95,27 @@ class World:
     def in_asn(self, rng: random.Random, asn: str) -> Network:
         return rng.choice(self.by_asn[asn])
 
+    def pool(self, rng: random.Random, country: str, asn: str, size: int) -> list[Network]:
+        """A carrier's address pool as one user meets it: ``size`` neighbouring
+        /24s (/64s) from one of the operator's networks, those the lookups
+        still place in the same operator (carrier-grade NAT hands out
+        addresses from blocks, not from anywhere in the operator's space)."""
+        first = self.network_of(rng, country, asn)
+        step = 1 << 8 if first.version == 4 else 1 << 64
+        pool = [first]
+        for i in range(1, size):
+            base = first.base + i * step
+            if first.version == 4 and base >= 1 << 32:
+                break
+            probe = str(
+                ipaddress.IPv4Address(base + 1)
+                if first.version == 4
+                else ipaddress.IPv6Address(base + 1)
+            )
+            if geo.asn_of(probe) == asn and geo.country_of(probe) == country:
+                pool.append(Network(first.version, base, country, asn))
+        return pool
+
 
 class Agents:
     """Real user agents, grouped by what trust.rules.fingerprint makes of them."""
