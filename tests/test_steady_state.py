@@ -77,3 +77,26 @@ def test_anonymous_pages_stay_cacheable(db, settings, plain_urls):
     assert response.status_code == 200
     assert "Cookie" not in response.get("Vary", "")
     assert response.wsgi_request.trust.method is None
+
+
+def test_a_decided_session_makes_no_risk_lookup(account, clock, settings, plain_urls):
+    """The risk model weighs the sign-in once; later requests look nothing up."""
+    from trust.rules.risk import geo
+
+    settings.TRUST_PROXY_COUNT = 1
+    settings.TRUST_PROXY_NETWORKS = ["127.0.0.1/32"]
+    client = browser(CHROME_WINDOWS, HTTP_X_FORWARDED_FOR="80.128.0.1")  # Germany
+    sign_in(client, account)
+    step_up(client, account, trust=True)
+    client.post("/accounts/logout/")
+    clock.shift(timedelta(seconds=31))
+    geo._asn_of_global.cache_clear()
+    sign_in(client, account)
+    assert geo._asn_of_global.cache_info().misses >= 1  # the sign-in was weighed
+    assert client.get("/whoami/").wsgi_request.trust.method == "trusted_device"
+
+    geo._asn_of_global.cache_clear()
+    for _ in range(3):
+        assert client.get("/whoami/").status_code == 200
+    info = geo._asn_of_global.cache_info()
+    assert info.hits + info.misses == 0
