@@ -153,3 +153,17 @@ def test_enrollment_policy_a_dotted_path_or_a_callable_passes(settings):
     assert checks.check_enrollment_policy() == []
     settings.TRUST_ENROLLMENT_REQUIRED = lambda user: False
     assert checks.check_enrollment_policy() == []
+
+
+@pytest.mark.parametrize("bad", ["high", float("nan"), True])
+def test_e043_risk_threshold_not_a_number(settings, bad):
+    settings.TRUST_RISK_STEP_UP = bad
+    assert ids(checks.check_risk_settings()) == ["trust.E043"]
+
+
+@pytest.mark.parametrize("bad", [-1, 2.5, "50", True])
+def test_e044_risk_min_users_not_a_whole_number(settings, bad):
+    settings.TRUST_RISK_MIN_USERS = bad
+    assert ids(checks.check_risk_settings()) == ["trust.E044"]
+    settings.TRUST_RISK_MIN_USERS = 0
+    assert ids(checks.check_risk_settings()) == []

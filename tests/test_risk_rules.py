@@ -241,8 +241,7 @@ def test_an_address_block_new_to_the_user(unseen, trusted, history, action):
     )
     decision = decide(context)
     assert decision.action == action
-    # A network new to the user is a reason either way; only a new block owes a code.
-    assert ("new_network" in decision.reasons) is ("network" in unseen and history > 0)
+    assert ("new_block" in decision.reasons) is (action == STEP_UP)
     assert decide(context, thresholds=Thresholds(new_network_step_up=False)).action == ALLOW
 
 
@@ -281,3 +280,19 @@ def test_a_country_new_to_the_user_is_one_reason_not_two():
     decision = decide(_on_device({"GB"}, unseen={"country"}))
     assert decision.action == STEP_UP
     assert "new_country" in decision.reasons and "new_device_country" not in decision.reasons
+
+
+def test_a_score_that_failed_fails_closed():
+    """The wiring answers a score it could not compute as not a number."""
+    decision = decide(RiskContext(features=HOME, score=Score(math.nan, 0)))
+    assert (decision.action, decision.reasons) == (STEP_UP, ("risk_score",))
+
+
+@pytest.mark.parametrize(("users", "action"), [(None, STEP_UP), (49, ALLOW), (50, STEP_UP)])
+def test_the_score_waits_for_a_population(users, action):
+    """On a site of a handful of users the population is those users: their
+    own usual sign-ins score high. The rules apply meanwhile."""
+    context = RiskContext(features=HOME, score=Score(5.0, 20, users=users))
+    assert decide(context).action == action
+    blocked = BlockList(["81.2.69.0/24"])
+    assert decide(context, blocked=blocked).action == DENY

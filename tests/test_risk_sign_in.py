@@ -158,7 +158,7 @@ def test_a_known_operator_in_a_new_address_block_owes_an_e_mailed_code(
     elsewhere = at(browser(), DE_OTHER_NETWORK)  # Deutsche Telekom, another /16
     sign_in(elsewhere, carol)
     reasons = json_reasons(elsewhere)
-    assert "new_network" in reasons and "new_asn" not in reasons
+    assert "new_block" in reasons and "new_asn" not in reasons
     assert mailoutbox[-1].to == [carol.user.email]
     assert elsewhere.post("/2fa/verify/", {"otp_token": mailed_code(mailoutbox)}).status_code == 302
     assert elsewhere.get("/").status_code == 200
@@ -412,4 +412,4 @@ def test_each_rule_is_a_setting(make_user, clock, mailoutbox, settings):
     settings.TRUST_RISK_NEW_NETWORK_STEP_UP = True
     again = at(browser(), "62.156.0.1")  # Telekom's next /16, new to carol
     sign_in(again, carol)
-    assert "new_network" in json_reasons(again) and mailoutbox
+    assert "new_block" in json_reasons(again) and mailoutbox

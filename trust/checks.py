@@ -582,6 +582,14 @@ def check_risk_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
         value = getattr(settings, name, 1.0)
         if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
             found.append(Error(f"{name} must be a number, not {value!r}.", id="trust.E043"))
+    minimum = getattr(settings, "TRUST_RISK_MIN_USERS", 0)
+    if isinstance(minimum, bool) or not isinstance(minimum, int) or minimum < 0:
+        found.append(
+            Error(
+                f"TRUST_RISK_MIN_USERS must be a whole number >= 0, not {minimum!r}.",
+                id="trust.E044",
+            )
+        )
     if conf.RISK_ENABLED and not apps.is_installed("django_otp.plugins.otp_email"):
         found.append(
             Warning(

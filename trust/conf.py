@@ -69,12 +69,16 @@ TRUST_RISK_NEW_COUNTRY_ON_TRUSTED
 TRUST_RISK_NEW_ASN_STEP_UP     True               A sign-in without a trusted device from an
                                                   operator new to the user owes a code.
 TRUST_RISK_NEW_NETWORK_STEP_UP True               The same from an address block (/16, /48)
-                                                  new to the user (``new_network``).
+                                                  new to the user (``new_block``).
 TRUST_RISK_NEW_COUNTRY_ON_DEVICE
                                True               A trusted device in a country it was never
                                                   used in owes a code, unless the user's last
                                                   sign-in or most of them were from there
                                                   (``new_device_country``).
+TRUST_RISK_MIN_USERS           50                 The score applies once this many users have
+                                                  sign-in history (on a smaller site the
+                                                  population is too few to stand for an
+                                                  attacker); the rules apply from the start.
 TRUST_RISK_BLOCKED_NETWORKS    []                 CIDRs whose sign-ins are refused before the
                                                   password is checked (``blocked_address``).
 TRUST_RISK_SIGNALS             []                 Dotted paths of the site's own signals:
@@ -127,6 +131,7 @@ _DEFAULTS: dict[str, Any] = {
     "TRUST_RISK_NEW_ASN_STEP_UP": True,
     "TRUST_RISK_NEW_NETWORK_STEP_UP": True,
     "TRUST_RISK_NEW_COUNTRY_ON_DEVICE": True,
+    "TRUST_RISK_MIN_USERS": 50,
     "TRUST_RISK_BLOCKED_NETWORKS": (),
     "TRUST_RISK_SIGNALS": (),
     "TRUST_RISK_NO_EMAIL": "allow",
@@ -256,6 +261,7 @@ class Conf:
             new_asn_step_up=bool(_get("TRUST_RISK_NEW_ASN_STEP_UP")),
             new_network_step_up=bool(_get("TRUST_RISK_NEW_NETWORK_STEP_UP")),
             new_country_on_device=bool(_get("TRUST_RISK_NEW_COUNTRY_ON_DEVICE")),
+            min_users=int(_get("TRUST_RISK_MIN_USERS")),
         )
 
     @property

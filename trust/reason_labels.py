@@ -37,6 +37,7 @@ LABELS = {
     # The risk model (trust.rules.risk.decision).
     "new_country": _("sign-in from a new country"),
     "new_asn": _("sign-in from a new internet provider"),
+    "new_block": _("sign-in from a new range of addresses"),
     "new_device_country": _("sign-in from a country this device was never used in"),
     "impossible_travel": _("too far from your last sign-in for the time between them"),
     "risk_score": _("unusual for your account"),

@@ -57,6 +57,7 @@ class Sample:
     new_asn: bool
     new_block: bool  # an address block (/16, /48) new to the user
     new_device_country: bool  # a country the trusted device was never used in
+    users: int  # users with history on the site then (the score waits for min_users)
 
 
 @dataclass
@@ -205,6 +206,7 @@ def _measure(
         "new_asn" in decision.reasons,
         history > 0 and bool(features.block) and BLOCK in result.unseen,
         NEW_DEVICE_COUNTRY in on_device.reasons,
+        result.users or 0,
     )
 
 
@@ -214,7 +216,9 @@ def stopped(sample: Sample, mode: str, limits: Thresholds) -> bool:
     if mode == "device":
         return device
     trusted = sample.cookie and mode == "both"
-    by_score = sample.score >= (limits.trusted_step_up if trusted else limits.step_up)
+    by_score = sample.users >= limits.min_users and sample.score >= (
+        limits.trusted_step_up if trusted else limits.step_up
+    )
     risk = (
         sample.rules
         or (sample.history > 0 and by_score)

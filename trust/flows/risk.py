@@ -44,8 +44,8 @@ from ..rules.fingerprint import Fingerprint
 from ..rules.risk import decision as risk_decision
 from ..rules.risk import geo
 from ..rules.risk.decision import RiskContext, RiskDecision
-from ..rules.risk.features import FEATURES, IP, NETWORK, SignInFeatures, features_of
-from ..rules.risk.score import GROUPS, Score, score
+from ..rules.risk.features import BLOCK, FEATURES, IP, NETWORK, SignInFeatures, features_of
+from ..rules.risk.score import GROUPS, UNSCORED, Score, score
 from . import events, password_throttle
 
 logger = logging.getLogger("trust.risk")
@@ -61,7 +61,10 @@ USERS = "*users"  # site only: users with at least one successful sign-in
 _DEVICE_REASONS = frozenset(
     value for name, value in vars(policy).items() if name.isupper() and isinstance(value, str)
 )
-_HIERARCHY_FEATURES = frozenset(name for levels in GROUPS for name, _ in levels[1:])
+# Features whose distinct values are counted (site and user): the coarser
+# levels of each hierarchy (the score's smoothing), and those counted but not
+# scored (the rules ask whether the user has any history of them).
+_DISTINCT_FEATURES = frozenset((*(name for levels in GROUPS for name, _ in levels[1:]), *UNSCORED))
 
 _ATTR = "_trustgate_risk"
 
@@ -85,8 +88,17 @@ class Weighed:
 
 
 def device_countries(device: TrustedDevice | None) -> frozenset[str]:
-    """The countries ``device`` signed in from (empty: none recorded yet)."""
-    return frozenset(device.countries.split()) if device is not None else frozenset()
+    """The countries ``device`` signed in from (empty: none known).
+
+    A device trusted before the record was kept (or only ever used from
+    addresses no table places) falls back on the countries of its first and
+    last addresses, so a copy's sign-in is checked, not recorded as its own.
+    """
+    if device is None:
+        return frozenset()
+    if device.countries:
+        return frozenset(device.countries.split())
+    return frozenset({geo.country_of(device.first_ip), geo.country_of(device.last_ip)} - {""})
 
 
 def with_country(countries: str, country: str) -> str:
@@ -98,20 +110,31 @@ def with_country(countries: str, country: str) -> str:
 
 
 def remember_country(device: TrustedDevice, country: str) -> None:
-    """Add a country to a trusted device's record (a write only when new)."""
-    if not country or country in device_countries(device):
-        return
-    device.countries = with_country(device.countries, country)
-    TrustedDevice.objects.filter(pk=device.pk).update(countries=device.countries)
+    """Add a country to a trusted device's record (a write only when new).
+
+    A compare-and-swap on the record as read, so a parallel writer's country
+    is not lost (a lost one would only cost a code, but it is kept all the same).
+    """
+    for _ in range(3):
+        known = device_countries(device)
+        if not country or country in known:
+            return
+        seen = device.countries
+        wanted = with_country(seen or " ".join(sorted(known)), country)
+        if TrustedDevice.objects.filter(pk=device.pk, countries=seen).update(countries=wanted):
+            device.countries = wanted
+            return
+        fresh = TrustedDevice.objects.filter(pk=device.pk).values_list("countries", flat=True)
+        device.countries = next(iter(fresh), "")
 
 
 # --- what is stored -----------------------------------------------------------
 
 
 def _stored(feature: str, value: str) -> str:
-    """The value as kept in ``RiskCount``: addresses and networks as keyed
-    digests (privacy: the counts hold no address), everything bounded."""
-    if feature in (IP, NETWORK) and value:
+    """The value as kept in ``RiskCount``: addresses, networks and blocks as
+    keyed digests (privacy: the counts hold no address), everything bounded."""
+    if feature in (IP, NETWORK, BLOCK) and value:
         return salted_hmac(
             "trust.risk.count", f"{feature}:{value}", algorithm="sha256"
         ).hexdigest()[:32]
@@ -133,7 +156,7 @@ class DbCounts:
     def __init__(self, user: Any, features: SignInFeatures) -> None:
         keys = _value_keys(features)
         names = [TOTAL, USERS, DISTINCT, *(name for name, _ in keys)]
-        values = ["", *(value for _, value in keys), *_HIERARCHY_FEATURES]
+        values = ["", *(value for _, value in keys), *_DISTINCT_FEATURES]
         rows = RiskCount.objects.filter(
             Q(user__isnull=True) | Q(user_id=user.pk), feature__in=names, value__in=values
         ).values_list("user_id", "feature", "value", "count")
@@ -215,7 +238,7 @@ def count_success(user: Any, features: SignInFeatures) -> None:
             if feature == TOTAL:
                 if owner is not None:
                     second.append((None, USERS, ""))
-            elif feature in _HIERARCHY_FEATURES:
+            elif feature in _DISTINCT_FEATURES:
                 second.append((owner, DISTINCT, feature))
         _increment(second)
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from . import geo
 from .blocklist import BlockList
 from .features import ASN, BLOCK, COUNTRY, NETWORK, SignInFeatures
 from .score import Score
@@ -24,6 +25,7 @@ _SEVERITY = {ALLOW: 0, STEP_UP: 1, DENY: 2}
 NEW_COUNTRY = "new_country"
 NEW_ASN = "new_asn"
 NEW_NETWORK = "new_network"
+NEW_BLOCK = "new_block"
 NEW_DEVICE_COUNTRY = "new_device_country"
 IMPOSSIBLE_TRAVEL = "impossible_travel"
 PASSWORD_FAILURES = "password_failures"
@@ -55,7 +57,11 @@ class Thresholds:
     mobile networks. ``new_country_on_device``: a trusted device in a country
     it was never used in owes a code, unless the user's last sign-in was from
     there or most of their sign-ins are (a copied cookie in a country the
-    user once visited with another device).
+    user once visited with another device). ``min_users``: the score is
+    applied once the site has this many users with history: the population
+    is the score's model of an attacker, and on a site of a handful of users
+    it is those users (a user's own usual sign-in scores near 1 there); the
+    rules apply from the first user on.
     """
 
     step_up: float = 0.3
@@ -65,6 +71,7 @@ class Thresholds:
     new_asn_step_up: bool = True
     new_network_step_up: bool = True
     new_country_on_device: bool = True
+    min_users: int = 50
 
 
 @dataclass(frozen=True)
@@ -110,6 +117,10 @@ def _new_reasons(context: RiskContext) -> list[str]:
     ]
 
 
+def _population_enough(score: Score, limits: Thresholds) -> bool:
+    return score.users is None or score.users >= limits.min_users
+
+
 def _new_block(context: RiskContext) -> bool:
     """Is the address block one the user has never signed in from?"""
     return (
@@ -120,12 +131,16 @@ def _new_block(context: RiskContext) -> bool:
 def _new_to_device(context: RiskContext) -> bool:
     """A trusted device in a country it was never used in, that is neither
     where the user last signed in nor where most of their sign-ins are."""
+    if not (context.trusted_device and context.device_countries):
+        return False
     country = context.features.country
+    if not country:
+        # SECURITY: a public address no table places (a 6to4 relay's,
+        # unallocated space) is no alibi: fail closed. The site's own
+        # networks are placed nowhere and a remote client cannot have them.
+        return not geo.is_local(context.features.ip)
     return (
-        context.trusted_device
-        and bool(context.device_countries)
-        and bool(country)
-        and country not in context.device_countries
+        country not in context.device_countries
         and country != context.previous_country
         and context.score.country_share < 0.5
     )
@@ -165,7 +180,9 @@ def decide(
     ):
         ask(STEP_UP, IMPOSSIBLE_TRAVEL)
     value = context.score.value
-    if context.score.history > 0 and not math.isnan(value):
+    if math.isnan(value):
+        ask(STEP_UP, RISK_SCORE)  # SECURITY: a score that failed clears nothing
+    elif context.score.history > 0 and _population_enough(context.score, limits):
         if math.isfinite(limits.deny) and value >= limits.deny:
             ask(DENY, RISK_SCORE)
         elif value >= (limits.trusted_step_up if context.trusted_device else limits.step_up):
@@ -175,7 +192,7 @@ def decide(
     if not context.trusted_device and limits.new_asn_step_up and NEW_ASN in new:
         ask(STEP_UP)
     if not context.trusted_device and limits.new_network_step_up and _new_block(context):
-        ask(STEP_UP, NEW_NETWORK)
+        ask(STEP_UP, NEW_BLOCK)
     if limits.new_country_on_device and _new_to_device(context):
         # A country new to the user is new to the device too: one reason.
         ask(STEP_UP, None if NEW_COUNTRY in new else NEW_DEVICE_COUNTRY)

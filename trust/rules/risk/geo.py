@@ -55,15 +55,59 @@ BLOCK_IPV4_PREFIX = 16
 BLOCK_IPV6_PREFIX = 48
 
 
-def _global_address(ip: str | None) -> str:
-    """``ip`` in canonical form when it is a public, routable address, else ""."""
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # the well-known NAT64 prefix (RFC 6052)
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address a transition address carries (6to4, Teredo's client,
+    NAT64), which no registry's table delegates under its IPv6 form."""
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def _looked_up(ip: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address the lookups should place: ``ip``, or the IPv4 it carries."""
     text = normalize_ip(ip)  # unmaps IPv4-mapped IPv6, drops zones, "" if not an IP
     if not text:
-        return ""
+        return None
+    address = ipaddress.ip_address(text)
+    if isinstance(address, ipaddress.IPv6Address):
+        return _embedded_ipv4(address) or address
+    return address
+
+
+def _global_address(ip: str | None) -> str:
+    """``ip`` in canonical form when it is a public, routable address, else ""."""
+    address = _looked_up(ip)
     # SECURITY: is_global is False for private, loopback, link-local,
     # shared (100.64/10), documentation and reserved ranges: none of them
     # says where the client is, and a lookup table may still "find" them.
-    return text if ipaddress.ip_address(text).is_global else ""
+    return str(address) if address is not None and address.is_global else ""
+
+
+def is_local(ip: str | None) -> bool:
+    """Is ``ip`` an address of the site's own networks (private, loopback,
+    link-local, shared 100.64/10, unique local)? Behind a configured proxy no
+    remote client can appear with one; no table places it, and that says
+    nothing about the client. Anything else no table places (6to4 relays,
+    unallocated space, no address at all) is unknown, not local."""
+    text = normalize_ip(ip)
+    if not text:
+        return False
+    address = ipaddress.ip_address(text)
+    if isinstance(address, ipaddress.IPv6Address) and _embedded_ipv4(address) is not None:
+        return False  # reached through public relays: never the site's own network
+    return bool(
+        address.is_private or address.is_loopback or address.is_link_local or address in _SHARED
+    )
+
+
+_SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT (RFC 6598)
 
 
 def country_of(ip: str | None) -> str:

@@ -72,6 +72,7 @@ class Score:
     history: int  # the user's successful sign-ins it was measured against
     unseen: frozenset[str] = field(default_factory=frozenset)  # features new to the user
     country_share: float = 0.0  # the user's successful sign-ins from this country, a share
+    users: int | None = None  # users with history on the site (None: not counted)
 
     @property
     def log10(self) -> float:
@@ -148,5 +149,11 @@ def score(features: SignInFeatures, counts: Counts) -> Score:
         p_x = _group_likelihood(levels, pop_count, population, pop_distinct)
         p_x_u = _user_likelihood(levels, user_count, history, user_distinct)
         value *= p_x / p_x_u
-    unseen.update(n for n in UNSCORED if counts.user(n, features.value(n)) == 0)
-    return Score(value, history, frozenset(unseen), mine[COUNTRY] / history)
+    # Only once the user's history has the feature at all (history counted
+    # before it was a feature says nothing about it).
+    unseen.update(
+        n
+        for n in UNSCORED
+        if counts.user_distinct(n) > 0 and counts.user(n, features.value(n)) == 0
+    )
+    return Score(value, history, frozenset(unseen), mine[COUNTRY] / history, users)
