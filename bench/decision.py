@@ -4,7 +4,10 @@ Run in its own process (``python -m bench.decision``) with ``DATABASE_URL``
 pointing at a throwaway database; prints JSON. The decision is what a
 sign-in with a trust cookie does before admitting anyone: read the client's
 fingerprint, find the device by the SHA-256 of the cookie's secret, and let
-the policy compare the two.
+the policy compare the two. Then, with the sign-in history and the risk
+counts in place, the whole decision as ``admission.begin`` makes it for a
+2FA user's password sign-in: the device part, then ``risk.apply_to`` (the
+real ``weigh``: geo lookup, counts, score, last success, burst, rules).
 """
 
 from __future__ import annotations
@@ -25,26 +28,33 @@ SAMPLES = int(os.environ.get("BENCH_DECISION_SAMPLES", "2000"))
 MANY = int(os.environ.get("BENCH_DECISION_ROWS", "1000000"))  # smaller only to smoke-test
 # Sign-in history rows for the risk decision (issue 10); 10 M is the target size.
 HISTORY = int(os.environ.get("BENCH_DECISION_HISTORY", "10000000"))
+# A path: the whole decision's samples once more under cProfile, stats written there.
+PROFILE = os.environ.get("BENCH_DECISION_PROFILE", "")
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/131.0.0.0 Safari/537.36"
 )
 # Secret i is i written as 43 digits: a well-formed cookie secret whose
-# SHA-256 PostgreSQL can compute while it generates the rows.
+# SHA-256 PostgreSQL can compute while it generates the rows. Device i was
+# trusted from its own /24 in 84.128.0.0/10 (one operator, one country, the
+# history's, the device's ``countries``), where its sign-ins come from
+# (``address_of``).
 INSERT_DEVICES = """
 INSERT INTO trust_trusteddevice (
     user_id, token_hash, otp_device, browser, os, device_class, user_agent, network,
-    first_ip, last_ip, created_at, last_seen_at, expires_at, revoked_at, revoked_reason)
+    first_ip, last_ip, created_at, last_seen_at, expires_at, revoked_at, revoked_reason,
+    countries)
 SELECT %(first_user)s + (i %% %(users)s),
        encode(sha256(convert_to(lpad(i::text, 43, '0'), 'UTF8')), 'hex'),
-       'otp_totp.totpdevice/1', 'Chrome', 'Windows', 'desktop', '', '203.0.113.0/24',
-       '203.0.113.7', '203.0.113.7', now(), now(), now() + interval '30 days', NULL, ''
+       'otp_totp.totpdevice/1', 'Chrome', 'Windows', 'desktop', '',
+       '84.' || (128 + i %% 64) || '.' || (i / 64 %% 256) || '.0/24',
+       '84.128.0.1', '84.128.0.1', now(), now(), now() + interval '30 days', NULL, '', 'DE'
 FROM generate_series(%(start)s, %(stop)s) AS i
 """
 INSERT_USERS = """
 INSERT INTO auth_user (password, is_superuser, username, first_name, last_name, email,
                        is_staff, is_active, date_joined)
-SELECT '!', false, 'bench' || g, '', '', '', false, true, now()
+SELECT '!', false, 'bench' || g, '', '', 'bench' || g || '@example.com', false, true, now()
 FROM generate_series(1, %(users)s) AS g
 """
 
@@ -65,6 +75,35 @@ INSERT INTO trust_riskcount (user_id, feature, value, count)
 SELECT NULL, f, 'v' || g, 10 FROM unnest(ARRAY['ip','network','asn','country','user_agent',
        'browser','os','device_class']) AS f, generate_series(1, %(values)s) AS g
 """
+# What the bench users' own sign-ins left (the rows above are other values):
+# the counters, and the values their browser and country are counted under,
+# so the score is computed in full (the IP, network and ASN are new to them).
+INSERT_SEEN_COUNTS = """
+INSERT INTO trust_riskcount (user_id, feature, value, count)
+SELECT NULL::integer, f, v, n
+  FROM (VALUES ('*total', '', 5000000), ('*users', '', %(users)s)) AS t(f, v, n)
+UNION ALL
+SELECT NULL, '*distinct', f, 10000 FROM unnest(%(levels)s::text[]) AS f
+UNION ALL
+SELECT u, f, v, n FROM generate_series(%(first_user)s, %(first_user)s + %(users)s - 1) AS u,
+       (VALUES ('*total', '', 200), ('country', 'DE', 200), ('browser', 'Chrome', 200),
+               ('os', 'Windows', 200), ('device_class', 'desktop', 200),
+               ('user_agent', %(agent)s, 150)) AS t(f, v, n)
+UNION ALL
+SELECT u, '*distinct', f, 20 FROM generate_series(%(first_user)s, %(first_user)s + %(users)s - 1)
+       AS u, unnest(%(levels)s::text[]) AS f
+ON CONFLICT DO NOTHING
+"""
+# Other accounts' and addresses' wrong passwords (a tenth of them bursts, long
+# paid): the burst check reads an index that is not empty.
+INSERT_THROTTLES = """
+INSERT INTO trust_passwordthrottle (scope, key, failures, last_failure_at, recent,
+                                    burst_at, burst_reported_at)
+SELECT CASE WHEN g %% 2 = 0 THEN 'account' ELSE 'address' END, md5(g::text), 3,
+       now() - interval '1 hour', '[]',
+       CASE WHEN g %% 10 = 0 THEN now() - interval '2 days' END, NULL
+FROM generate_series(1, %(rows)s) AS g
+"""
 INSERT_USER_COUNTS = """
 INSERT INTO trust_riskcount (user_id, feature, value, count)
 SELECT %(first_user)s + u, f, 'v' || (u %% 1000), 5 FROM unnest(ARRAY['ip','network','asn',
@@ -73,22 +112,41 @@ SELECT %(first_user)s + u, f, 'v' || (u %% 1000), 5 FROM unnest(ARRAY['ip','netw
 """
 
 
+def profile(run) -> None:
+    import cProfile
+
+    profiler = cProfile.Profile()
+    profiler.runcall(run)
+    profiler.dump_stats(PROFILE)
+
+
 def secret(i: int) -> str:
     return f"{i:043d}"
 
 
+def address_of(i: int) -> str:
+    """An address in device i's network (``INSERT_DEVICES``), one of many:
+    the ASN cache (8,192 addresses) sees mostly new ones, as in production."""
+    return f"84.{128 + i % 64}.{i // 64 % 256}.{1 + i * 7 % 250}"
+
+
 def main() -> None:
     django.setup()
+    from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connection
     from django.test import RequestFactory
+    from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
     from trust.browser import request_fingerprint
     from trust.conf import conf
     from trust.cookie import Presented
+    from trust.flows import password_throttle, recognition, risk
     from trust.rules import policy
     from trust.rules.fingerprint import clear_caches
+    from trust.rules.risk import geo
+    from trust.rules.risk.features import user_agent_digest
 
     call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:
@@ -99,7 +157,7 @@ def main() -> None:
     factory = RequestFactory()
 
     def signing_in(i: int):
-        request = factory.get("/", HTTP_USER_AGENT=CHROME, REMOTE_ADDR="203.0.113.7")
+        request = factory.get("/", HTTP_USER_AGENT=CHROME, REMOTE_ADDR=address_of(i))
         request.COOKIES[conf.COOKIE_NAME] = secret(i)
         return i, request
 
@@ -164,50 +222,71 @@ def main() -> None:
             "plan": plan,
         }
 
-    def risk_decision(user_pk: int) -> str:
-        """Counts, score, last successful sign-in and the rules: the risk model's part."""
-        from trust.flows import risk
-        from trust.rules.risk.decision import RiskContext, decide
-        from trust.rules.risk.features import features_of
-        from trust.rules.risk.score import score
+    def sign_in(i: int, user):
+        """Device i's browser signing in to ``user``, its password checked."""
+        _, request = signing_in(i)
+        # As ``password_throttle.refuses`` leaves a password sign-in it let
+        # through to the password check: the risk model weighs only those.
+        setattr(request, password_throttle._REFUSED, False)
+        return request
 
-        request = factory.get("/", HTTP_USER_AGENT=CHROME, REMOTE_ADDR="80.128.0.1")
+    def whole_decision(request, user) -> tuple[float, float, bool]:
+        """``admission._assess`` up to its decision, for a 2FA user with a
+        trust cookie: fingerprint, device look-up and policy, then the risk
+        model's word (``risk.apply_to``: the real ``weigh``). Returns the
+        seconds of the two parts and whether the device let the user in."""
+        began = time.perf_counter()
+        clear_caches()  # a sign-in from a browser not seen lately
         fp = request_fingerprint(request)
-        features = features_of(fp, CHROME, timezone.now())
-        user = SimpleNamespace(pk=user_pk)
-        last = risk.last_success(user)
-        context = RiskContext(
-            features,
-            score(features, risk.DbCounts(user, features)),
-            previous_country=last.country if last else "",
-            previous_at=last.at if last else None,
-        )
-        return decide(context, thresholds=conf.RISK_THRESHOLDS).action
+        _, device = Presented.read(request).for_user(user)
+        assessment = recognition.assess(device, fp, timezone.now())
+        middle = time.perf_counter()
+        assessment = risk.apply_to(request, user, assessment, fp, device)
+        return middle - began, time.perf_counter() - middle, assessment.recognized
 
-    def measure_risk() -> dict:
-        from trust.rules.risk import geo
-
+    def measure_whole(rows: int) -> dict:
         geo.warm()
-        rng = random.Random(7)
-        users = [first_user + rng.randrange(USERS) for _ in range(SAMPLES)]
-        for pk in users[:100]:
-            risk_decision(pk)
-        times = []
-        for pk in users:
-            began = time.perf_counter()
-            risk_decision(pk)
-            times.append(time.perf_counter() - began)
+        users = get_user_model().objects.in_bulk()  # authenticate() loaded the user
+        rng = random.Random(rows + 7)
+
+        def arrival(i: int):
+            user = users[first_user + (i % USERS)]
+            return sign_in(i, user), user
+
+        picks = [rng.randint(1, rows) for _ in range(SAMPLES)]
+        for i in [rng.randint(1, rows) for _ in range(100)]:
+            whole_decision(*arrival(i))  # warm the connection and the plans
+        request, user = arrival(picks[0])
+        with CaptureQueriesContext(connection) as queries:
+            _, _, recognized = whole_decision(request, user)
+        assert recognized, f"a trusted device at home, no burst: let in ({risk.weighed(request)})"
+        device_part, risk_part, whole = [], [], []
+        for i in picks:
+            request, user = arrival(i)  # a fresh request, as each sign-in is
+            device_s, risk_s, _ = whole_decision(request, user)
+            device_part.append(device_s)
+            risk_part.append(risk_s)
+            whole.append(device_s + risk_s)
+        if PROFILE:
+            profile(lambda: [whole_decision(*arrival(i)) for i in picks])
+        plans = []
         with connection.cursor() as cursor:
-            cursor.execute(
-                "EXPLAIN SELECT country, at FROM trust_signinattempt WHERE user_id = %s "
-                "AND outcome IN ('allowed', 'passed') ORDER BY at DESC LIMIT 1",
-                [users[0]],
-            )
-            plan = " / ".join(row[0].strip() for row in cursor.fetchall()[:2])
+            for query in queries.captured_queries:
+                cursor.execute("EXPLAIN ANALYZE " + query["sql"])
+                plans.append([row[0] for row in cursor.fetchall()])
+
+        def figures(times: list[float]) -> dict:
+            return {
+                "median_ms": statistics.median(times) * 1e3,
+                "p95_ms": statistics.quantiles(times, n=20)[-1] * 1e3,
+            }
+
         return {
-            "median_ms": statistics.median(times) * 1e3,
-            "p95_ms": statistics.quantiles(times, n=20)[-1] * 1e3,
-            "last_success_plan": plan,
+            **figures(whole),
+            "device": figures(device_part),
+            "risk": figures(risk_part),
+            "queries": [q["sql"] for q in queries.captured_queries],
+            "plans": plans,
         }
 
     def fill_risk(rows: int) -> float:
@@ -215,6 +294,17 @@ def main() -> None:
         with connection.cursor() as cursor:
             cursor.execute(INSERT_SITE_COUNTS, {"values": 10000})
             cursor.execute(INSERT_USER_COUNTS, {"first_user": first_user, "users": USERS})
+            cursor.execute(
+                INSERT_SEEN_COUNTS,
+                {
+                    "first_user": first_user,
+                    "users": USERS,
+                    "levels": sorted(risk._DISTINCT_FEATURES),
+                    "agent": user_agent_digest(CHROME),
+                },
+            )
+            cursor.execute(INSERT_THROTTLES, {"rows": 100_000})
+            cursor.execute("ANALYZE trust_passwordthrottle")
             step = 1_000_000
             for start in range(1, rows + 1, step):
                 cursor.execute(
@@ -239,7 +329,7 @@ def main() -> None:
         out["1m"]["first_touch_median_ms"] / out["1k"]["first_touch_median_ms"]
     )
     out["fill_history_s"] = fill_risk(HISTORY)
-    out["risk"] = {"history_rows": HISTORY, "devices": MANY, **measure_risk()}
+    out["whole"] = {"history_rows": HISTORY, "devices": MANY, **measure_whole(MANY)}
     json.dump(out, sys.stdout)
 
 
