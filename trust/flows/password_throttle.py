@@ -16,7 +16,7 @@ by ``TRUST_PASSWORD_MAX_DELAY`` from the last failure that was checked.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +24,7 @@ import django_otp
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.db import transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -325,9 +325,23 @@ def owe_code_after_burst(user: Any, assessment: policy.Assessment) -> policy.Ass
 
 def burst_unpaid(user: Any) -> bool:
     """Has a burst of wrong passwords hit ``user`` since their last code?"""
-    bursts = PasswordThrottle.objects.filter(
+    return unpaid(user, bursts_of(user).values_list("burst_at", flat=True))
+
+
+def bursts_of(user: Any) -> QuerySet[PasswordThrottle]:
+    """The budgets of ``user``'s names that a burst hit (at most one a name).
+
+    ``trust.flows.risk`` reads the same rows within its one statement
+    (``_READ``): a change here goes there too (tests/test_risk_read.py).
+    """
+    return PasswordThrottle.objects.filter(
         scope=ACCOUNT, key__in=keys_of(user), burst_at__isnull=False
-    ).values_list("burst_at", flat=True)
+    )
+
+
+def unpaid(user: Any, bursts: Iterable[datetime | None]) -> bool:
+    """Is the latest of ``bursts`` (``bursts_of``'s times) not yet paid for
+    by a code? Without a burst, this reads nothing more."""
     latest = max((when for when in bursts if when is not None), default=None)
     return latest is not None and not _code_entered_since(user, latest)
 

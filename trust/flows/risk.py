@@ -17,14 +17,17 @@ a passkey alone, a remote user or ``force_login`` are not the model's.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connections, router, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import DateTimeField, F, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -145,29 +148,51 @@ def _value_keys(features: SignInFeatures) -> list[tuple[str, str]]:
     return [(name, _stored(name, features.value(name))) for name in FEATURES]
 
 
-class DbCounts:
-    """``trust.rules.risk.score.Counts`` for one user, read in one indexed query.
+# Rows of ``DbCounts``' read that are not counts (no count row has these names).
+_LAST_SUCCESS = "*last-success"
+_BURST = "*burst"
 
-    The query asks the two partial unique indexes of ``RiskCount`` for the
-    sign-in's eight values (site and user), the totals and the per-feature
-    distinct counters: ~31 rows, never a scan.
+
+@dataclass(frozen=True)
+class LastSuccess:
+    """The user's last successful sign-in, as impossible travel reads it."""
+
+    country: str
+    at: datetime
+
+
+class DbCounts:
+    """``trust.rules.risk.score.Counts`` for one user, with the rest of what
+    weighing a sign-in reads from the database, in one statement (``_READ``).
+
+    Why one: a query costs far more in the ORM, the driver and the round
+    trip than in the index probes (docs/risk.md, "The wiring"), and the
+    decision has a 2 ms budget.
     """
 
     def __init__(self, user: Any, features: SignInFeatures) -> None:
         keys = _value_keys(features)
-        names = [TOTAL, USERS, DISTINCT, *(name for name, _ in keys)]
-        values = ["", *(value for _, value in keys), *_DISTINCT_FEATURES]
-        rows = RiskCount.objects.filter(
-            Q(user__isnull=True) | Q(user_id=user.pk), feature__in=names, value__in=values
-        ).values_list("user_id", "feature", "value", "count")
+        # The stored form of this sign-in's values, digested once (the score
+        # asks for each of them twice).
+        self._digests = {(name, features.value(name)): stored for name, stored in keys}
         self._site: dict[tuple[str, str], int] = {}
         self._mine: dict[tuple[str, str], int] = {}
-        for user_id, feature, value, count in rows:
-            (self._site if user_id is None else self._mine)[(feature, value)] = count
-        self._features = features
+        self.last_success: LastSuccess | None = None
+        self.bursts: list[datetime] = []  # ``password_throttle.bursts_of``'s times
+        for user_id, feature, value, count, at in _read(user, keys):
+            if feature == _LAST_SUCCESS:
+                self.last_success = LastSuccess(value, at)
+            elif feature == _BURST:
+                self.bursts.append(at)
+            else:
+                (self._site if user_id is None else self._mine)[(feature, value)] = count
+
+    def _stored(self, feature: str, value: str) -> str:
+        digest = self._digests.get((feature, value))
+        return digest if digest is not None else _stored(feature, value)
 
     def population(self, feature: str, value: str) -> int:
-        return self._site.get((feature, _stored(feature, value)), 0)
+        return self._site.get((feature, self._stored(feature, value)), 0)
 
     def population_total(self) -> int:
         return self._site.get((TOTAL, ""), 0)
@@ -179,13 +204,97 @@ class DbCounts:
         return self._site.get((USERS, ""), 0)
 
     def user(self, feature: str, value: str) -> int:
-        return self._mine.get((feature, _stored(feature, value)), 0)
+        return self._mine.get((feature, self._stored(feature, value)), 0)
 
     def user_total(self) -> int:
         return self._mine.get((TOTAL, ""), 0)
 
     def user_distinct(self, feature: str) -> int:
         return self._mine.get((DISTINCT, feature), 0)
+
+
+# ``DbCounts``' statement: three indexed reads, never a scan, as one UNION ALL
+# of five columns (user_id, feature, value, count, at), the feature telling
+# the parts apart:
+# - the two partial unique indexes of ``RiskCount`` for the sign-in's eight
+#   values (site and user), the totals and the distinct counters (~31 rows);
+# - the user's last successful sign-in (``last_success``; the partial index
+#   ``trust_signin_user_success``, then the primary key: one row);
+# - the bursts on the user's names (``password_throttle.bursts_of``; the
+#   throttle's unique index: at most one row a name).
+# Plain SQL, not the ORM: building and compiling this union took longer than
+# running it (~1.3 ms against ~0.4 ms on the bench machine). Its text only
+# depends on how many names the user has, so it is built once for each.
+_READ = """
+SELECT user_id, feature, value, count, CAST(NULL AS {datetime})
+  FROM trust_riskcount
+ WHERE (user_id IS NULL OR user_id = %s) AND feature IN ({names}) AND value IN ({values})
+UNION ALL
+SELECT user_id, %s, country, 0, at
+  FROM trust_signinattempt
+ WHERE id = (SELECT id FROM trust_signinattempt
+              WHERE user_id = %s AND outcome IN ({successes})
+              ORDER BY at DESC {limit_1})
+UNION ALL
+SELECT user_id, %s, '', 0, burst_at
+  FROM trust_passwordthrottle
+ WHERE scope = %s AND key IN ({keys}) AND burst_at IS NOT NULL
+"""
+_COUNT_NAMES = (TOTAL, USERS, DISTINCT, *FEATURES)
+_COUNT_VALUES = 1 + len(FEATURES) + len(_DISTINCT_FEATURES)  # "", the values, the names
+
+
+def _read(user: Any, keys: list[tuple[str, str]]) -> list[tuple[Any, ...]]:
+    names = password_throttle.keys_of(user)
+    params = [
+        user.pk,
+        *_COUNT_NAMES,
+        "",
+        *(value for _, value in keys),
+        *_DISTINCT_FEATURES,
+        _LAST_SUCCESS,
+        user.pk,
+        *SUCCESSFUL_OUTCOMES,
+        _BURST,
+        password_throttle.ACCOUNT,
+        *names,
+    ]
+    connection = connections[router.db_for_read(RiskCount)]
+    with connection.cursor() as cursor:
+        cursor.execute(_read_sql(connection.alias, len(names)), params)
+        rows = cursor.fetchall()
+    return [(*row[:4], _datetime(row[4], connection)) for row in rows]
+
+
+@functools.cache
+def _read_sql(alias: str, names: int) -> str:
+    """``_READ`` for a database and a number of user names."""
+    connection = connections[alias]
+
+    def marks(count: int) -> str:
+        return ", ".join(["%s"] * count)
+
+    return _READ.format(
+        datetime=DateTimeField().db_type(connection),
+        names=marks(len(_COUNT_NAMES)),
+        values=marks(_COUNT_VALUES),
+        successes=marks(len(SUCCESSFUL_OUTCOMES)),
+        limit_1=connection.ops.limit_offset_sql(0, 1),
+        keys=marks(names),
+    )
+
+
+def _datetime(value: Any, connection: BaseDatabaseWrapper) -> datetime | None:
+    """A time as the ORM would give it (SQLite returns text)."""
+    if value is None:
+        return None
+    column = _AT.cached_col
+    for convert in connection.ops.get_db_converters(column):
+        value = convert(value, column, connection)
+    return value
+
+
+_AT = SignInAttempt._meta.get_field("at")
 
 
 def _increment(keys: Iterable[tuple[Any, str, str]]) -> dict[tuple[Any, str, str], int]:
@@ -269,13 +378,14 @@ def weigh(
     now = timezone.now()
     location = geo.locate(fp.ip, ipv4_prefix=conf.IPV4_PREFIX, ipv6_prefix=conf.IPV6_PREFIX)
     features = features_of(fp, raw_user_agent(request), now, location=location)
-    the_score = _score(user, features)
-    last = last_success(user)
+    counts = DbCounts(user, features)  # also the last success and the bursts
+    the_score = _score(user, features, counts)
+    last = counts.last_success
     context = RiskContext(
         features=features,
         score=the_score,
         trusted_device=trusted_device,
-        password_failures=password_throttle.burst_unpaid(user),
+        password_failures=password_throttle.unpaid(user, counts.bursts),
         previous_country=last.country if last is not None else "",
         previous_at=last.at if last is not None else None,
         device_countries=device_countries(device),
@@ -291,9 +401,9 @@ def weigh(
     return found
 
 
-def _score(user: Any, features: SignInFeatures) -> Score:
+def _score(user: Any, features: SignInFeatures, counts: DbCounts) -> Score:
     try:
-        return score(features, DbCounts(user, features))
+        return score(features, counts)
     except (ArithmeticError, ValueError):  # SECURITY: never a 500; the rules still apply
         logger.exception("risk score failed for user %s", user.pk)
         return Score(math.nan, 0)
@@ -331,14 +441,16 @@ def apply_to(
 # --- the history ---------------------------------------------------------------
 
 
-def last_success(user: Any) -> SignInAttempt | None:
-    """The user's last successful sign-in (one read of a partial index)."""
-    return (
-        SignInAttempt.objects.filter(user_id=user.pk, outcome__in=SUCCESSFUL_OUTCOMES)
-        .order_by("-at")
-        .only("country", "at")
-        .first()
-    )
+def _successes(user: Any) -> QuerySet[SignInAttempt]:
+    """The user's successful sign-ins (the partial index ``trust_signin_user_success``)."""
+    return SignInAttempt.objects.filter(user_id=user.pk, outcome__in=SUCCESSFUL_OUTCOMES)
+
+
+def last_success(user: Any) -> LastSuccess | None:
+    """The user's last successful sign-in, on its own (``weigh`` reads it
+    with the counts: ``DbCounts.last_success``)."""
+    row = _successes(user).order_by("-at").values_list("country", "at").first()
+    return LastSuccess(*row) if row is not None else None
 
 
 def _finite(value: float) -> float | None:

@@ -1,0 +1,151 @@
+"""The risk model's one read (``trust.flows.risk.DbCounts``): after real
+sign-ins it finds what the history, the counts and the throttle hold (the
+user's last successful sign-in, the bursts on any of their names), in one
+statement, on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import RequestFactory
+from django.utils import timezone
+
+from tests.conftest import CHROME_WINDOWS, browser, sign_in, step_up, trusted_browser
+from tests.test_password_throttle import ATTACKER, fail_checked
+from trust.browser import raw_user_agent, request_fingerprint
+from trust.flows import password_throttle, risk
+from trust.models import SUCCESSFUL_OUTCOMES, RiskCount, SignInAttempt, SignInOutcome
+from trust.rules.risk import geo
+from trust.rules.risk.decision import ALLOW
+from trust.rules.risk.features import features_of
+
+DE = "80.128.0.1"  # Deutsche Telekom, Germany
+JP = "203.178.141.194"  # WIDE Project, Japan
+
+
+@pytest.fixture(autouse=True)
+def _behind_a_proxy(settings):
+    settings.TRUST_PROXY_COUNT = 1
+    settings.TRUST_PROXY_NETWORKS = ["127.0.0.1/32"]
+
+
+def at(client, ip: str):
+    client.defaults["HTTP_X_FORWARDED_FOR"] = ip
+    return client
+
+
+def sign_out(client, clock):
+    client.post("/accounts/logout/")
+    clock.shift(timedelta(seconds=31))
+
+
+def checked_password(ip: str):
+    """A sign-in request from ``ip`` whose password was checked, as
+    ``password_throttle.refuses`` leaves it (only those are weighed)."""
+    request = RequestFactory().get("/", HTTP_USER_AGENT=CHROME_WINDOWS, HTTP_X_FORWARDED_FOR=ip)
+    request.META["REMOTE_ADDR"] = "127.0.0.1"
+    password_throttle.refuses(request, None)
+    return request
+
+
+def read(user, ip: str) -> risk.DbCounts:
+    request = checked_password(ip)
+    fp = request_fingerprint(request)
+    features = features_of(fp, raw_user_agent(request), timezone.now(), location=geo.locate(fp.ip))
+    return risk.DbCounts(user, features)
+
+
+def latest_success(user) -> SignInAttempt:
+    return (
+        SignInAttempt.objects.filter(user=user, outcome__in=SUCCESSFUL_OUTCOMES)
+        .order_by("-at")
+        .first()
+    )
+
+
+def test_the_last_success_is_the_latest_allowed_or_passed_attempt(account, clock):
+    user = account.user
+    assert read(user, DE).last_success is None  # no history yet
+
+    client = at(browser(), DE)
+    sign_in(client, account)
+    assert step_up(client, account, trust=True).status_code == 302  # passed, in Germany
+    sign_out(client, clock)
+    first = latest_success(user)
+    assert (
+        risk.last_success(user) == read(user, DE).last_success == (risk.LastSuccess("DE", first.at))
+    )
+
+    clock.shift(timedelta(days=2))
+    sign_in(at(client, JP), account)  # a new country: a code is owed, not yet given
+    client.post("/accounts/login/", {"username": "alice", "password": "wrong"})
+    assert read(user, JP).last_success == risk.LastSuccess("DE", first.at)
+    assert step_up(client, account, trust=False).status_code == 302
+    sign_out(client, clock)
+    passed = latest_success(user)
+    assert passed.outcome == SignInOutcome.PASSED and passed.country == "JP"
+    found = read(user, JP).last_success
+    assert found == risk.last_success(user) == risk.LastSuccess("JP", passed.at)
+    assert timezone.is_aware(found.at)
+
+    clock.shift(timedelta(days=2))
+    sign_in(at(client, DE), account)  # trusted, and Germany is known: let in
+    allowed = latest_success(user)
+    assert allowed.outcome == SignInOutcome.ALLOWED
+    assert read(user, DE).last_success == risk.LastSuccess("DE", allowed.at)
+
+
+def test_the_counts_are_the_rows_count_success_keeps(account, make_user, clock):
+    client = at(browser(), DE)
+    sign_in(client, account)
+    step_up(client, account, trust=True)
+    for _ in range(2):
+        sign_out(client, clock)
+        sign_in(client, account)
+    make_user("bob")  # no sign-in: no rows
+    counts = read(account.user, DE)
+    stored = {(r.user_id, r.feature, r.value): r.count for r in RiskCount.objects.all()}
+    assert counts.user_total() == stored[(account.user.pk, risk.TOTAL, "")] == 3
+    assert counts.population_total() == stored[(None, risk.TOTAL, "")] == 3
+    assert counts.population_users() == 1
+    assert counts.user("country", "DE") == counts.population("country", "DE") == 3
+    assert counts.user("ip", DE) == 3  # asked by address, stored as its digest
+    assert counts.user_distinct("network") == stored[(account.user.pk, risk.DISTINCT, "network")]
+    assert read(make_user("carol").user, DE).user_total() == 0
+
+
+def test_a_burst_on_either_name_is_read_and_owes_a_code(account, clock):
+    laptop = trusted_browser(account, clock)
+    assert read(account.user, DE).bursts == []
+    # Guessed under the e-mail address: the throttle row names no user, the
+    # budget is still one of alice's.
+    fail_checked(browser(REMOTE_ADDR=ATTACKER), "alice@example.com", 10, clock)
+    bursts = read(account.user, DE).bursts
+    assert bursts == list(
+        password_throttle.bursts_of(account.user).values_list("burst_at", flat=True)
+    )
+    assert len(bursts) == 1 and timezone.is_aware(bursts[0])
+    assert password_throttle.unpaid(account.user, bursts) and password_throttle.burst_unpaid(
+        account.user
+    )
+
+    sign_in(laptop, account)
+    owed = laptop.get("/", HTTP_ACCEPT="application/json")
+    assert owed.status_code == 401 and "password_failures" in owed.json()["reasons"]
+    assert step_up(laptop, account, trust=False).status_code == 302
+    # Paid by the code: the burst is still read, but no longer owed.
+    paid = read(account.user, DE).bursts
+    assert paid == bursts and not password_throttle.unpaid(account.user, paid)
+
+
+def test_weighing_a_sign_in_costs_one_query(account, clock, django_assert_num_queries):
+    client = at(browser(), DE)
+    sign_in(client, account)
+    step_up(client, account, trust=True)
+    sign_out(client, clock)
+    request = checked_password(DE)
+    with django_assert_num_queries(1):
+        found = risk.weigh(request, account.user, trusted_device=True)
+    assert found is not None and found.decision.action == ALLOW
+    assert found.features.country == "DE"
