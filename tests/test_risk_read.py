@@ -7,37 +7,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from django.test import RequestFactory
 from django.utils import timezone
 
 from tests.conftest import CHROME_WINDOWS, browser, sign_in, step_up, trusted_browser
 from tests.test_password_throttle import ATTACKER, fail_checked
+from tests.test_risk_sign_in import DE, JP, _behind_a_proxy, at, sign_out  # noqa: F401
 from trust.browser import raw_user_agent, request_fingerprint
 from trust.flows import password_throttle, risk
 from trust.models import SUCCESSFUL_OUTCOMES, RiskCount, SignInAttempt, SignInOutcome
 from trust.rules.risk import geo
 from trust.rules.risk.decision import ALLOW
 from trust.rules.risk.features import features_of
-
-DE = "80.128.0.1"  # Deutsche Telekom, Germany
-JP = "203.178.141.194"  # WIDE Project, Japan
-
-
-@pytest.fixture(autouse=True)
-def _behind_a_proxy(settings):
-    settings.TRUST_PROXY_COUNT = 1
-    settings.TRUST_PROXY_NETWORKS = ["127.0.0.1/32"]
-
-
-def at(client, ip: str):
-    client.defaults["HTTP_X_FORWARDED_FOR"] = ip
-    return client
-
-
-def sign_out(client, clock):
-    client.post("/accounts/logout/")
-    clock.shift(timedelta(seconds=31))
 
 
 def checked_password(ip: str):
