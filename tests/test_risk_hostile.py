@@ -11,6 +11,7 @@ import pytest
 
 from tests.agents import CHROME_WINDOWS
 from tests.conftest import browser, sign_in, step_up
+from tests.test_risk_read import latest_success
 from tests.test_risk_sign_in import (
     DE,
     DE_OTHER_NETWORK,
@@ -265,4 +266,4 @@ def test_held_a_thief_cannot_grow_the_device_record_without_a_code(account, cloc
         assert "new_device_country" in json_reasons(thief)
         clock.shift(timedelta(seconds=31))
     assert desktop_device(account).countries == "DE"
-    assert risk.last_success(account.user).country == "DE"
+    assert latest_success(account.user).country == "DE"

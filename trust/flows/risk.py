@@ -27,7 +27,7 @@ from typing import Any
 
 from django.db import connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import DateTimeField, F, Q, QuerySet
+from django.db.models import DateTimeField, F, Q
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -414,7 +414,7 @@ def weigh(
 def _score(user: Any, features: SignInFeatures, counts: DbCounts) -> Score:
     try:
         return score(features, counts)
-    except (ArithmeticError, ValueError):  # SECURITY: never a 500; the rules still apply
+    except (ArithmeticError, ValueError):  # SECURITY: never a 500; a NaN score owes a code
         logger.exception("risk score failed for user %s", user.pk)
         return Score(math.nan, 0)
 
@@ -449,18 +449,6 @@ def apply_to(
 
 
 # --- the history ---------------------------------------------------------------
-
-
-def _successes(user: Any) -> QuerySet[SignInAttempt]:
-    """The user's successful sign-ins (the partial index ``trust_signin_user_success``)."""
-    return SignInAttempt.objects.filter(user_id=user.pk, outcome__in=SUCCESSFUL_OUTCOMES)
-
-
-def last_success(user: Any) -> LastSuccess | None:
-    """The user's last successful sign-in, on its own (``weigh`` reads it
-    with the counts: ``DbCounts.last_success``)."""
-    row = _successes(user).order_by("-at").values_list("country", "at").first()
-    return LastSuccess(*row) if row is not None else None
 
 
 def _finite(value: float) -> float | None:
