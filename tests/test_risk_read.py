@@ -128,3 +128,57 @@ def test_weighing_a_sign_in_costs_one_query(account, clock, django_assert_num_qu
         found = risk.weigh(request, account.user, trusted_device=True)
     assert found is not None and found.decision.action == ALLOW
     assert found.features.country == "DE"
+
+
+def test_one_plan_for_every_user_still_finds_the_last_success_by_its_index(
+    account, clock, postgres_only
+):
+    """A site that binds on the server with prepared statements (``OPTIONS``:
+    ``server_side_binding``, ``prepare_threshold``) gets one plan for all
+    users. That plan must still reach the last success through the partial
+    index of successes: with the outcomes bound, it read every attempt of a
+    user whose last success was long ago (76 ms at 10,000 of them)."""
+    import psycopg
+    from django.db import connection
+
+    client = at(browser(), DE)
+    sign_in(client, account)
+    assert step_up(client, account, trust=True).status_code == 302
+    sign_out(client, clock)
+    fail_checked(at(browser(), DE), "alice", 3, clock)  # attempts after it, none a success
+
+    statements = []
+
+    def keep(execute, sql, params, many, context):
+        statements.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(keep):
+        client_bound = read(account.user, DE)
+    [(sql, params)] = [s for s in statements if "trust_riskcount" in s[0]]
+
+    raw = connection.connection
+    threshold, raw.prepare_threshold = raw.prepare_threshold, 0  # Django's default: never
+    with psycopg.Cursor(raw) as server_bound, psycopg.ClientCursor(raw) as plain:
+        plain.execute("SET plan_cache_mode = force_generic_plan")
+        server_bound.execute(sql, params)
+        rows = server_bound.fetchall()
+        plain.execute(
+            "SELECT name, generic_plans FROM pg_prepared_statements"
+            " WHERE statement LIKE '%trust_riskcount%'"
+        )
+        [(name, generic_plans)] = plain.fetchall()
+        marks = ", ".join(["%s"] * len(params))
+        plain.execute(f"EXPLAIN EXECUTE {name} ({marks})", params)
+        plan = "\n".join(line for (line,) in plain.fetchall())
+        plain.execute("RESET plan_cache_mode")
+    raw.prepare_threshold = threshold
+    assert generic_plans == 1
+    assert "trust_signin_user_success" in plan, plan
+    last = [row for row in rows if row[1] == "*last-success"]
+    assert [(country, at_) for _, _, country, _, at_ in last] == [
+        (client_bound.last_success.country, client_bound.last_success.at)
+    ]
+    assert len(rows) == len(client_bound._site) + len(client_bound._mine) + 1 + len(
+        client_bound.bursts
+    )
