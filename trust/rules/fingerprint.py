@@ -190,7 +190,11 @@ def parse_agent(user_agent: str) -> Agent:
     return Agent(_family(parsed.browser.family), os_family, device_class)
 
 
-def _address(ip: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def parse_ip(ip: str | None) -> Address | None:
+    """``ip`` as an address, IPv4-mapped IPv6 unmapped, zone dropped (None if not an IP)."""
     if not ip or len(ip) > 64:
         return None
     try:
@@ -207,20 +211,17 @@ def _address(ip: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | 
 
 def normalize_ip(ip: str | None) -> str:
     """``ip`` in canonical text form, IPv4-mapped IPv6 unmapped ("" if not an IP)."""
-    address = _address(ip)
+    address = parse_ip(ip)
     return "" if address is None else str(address)
 
 
 def network_of(ip: str | None, ipv4_prefix: int = 24, ipv6_prefix: int = 64) -> str:
     """The network ``ip`` belongs to, as CIDR text ("" when ``ip`` is not an IP)."""
-    return _network(_address(ip), ipv4_prefix, ipv6_prefix)
+    return address_network(parse_ip(ip), ipv4_prefix, ipv6_prefix)
 
 
-def _network(
-    address: ipaddress.IPv4Address | ipaddress.IPv6Address | None,
-    ipv4_prefix: int,
-    ipv6_prefix: int,
-) -> str:
+def address_network(address: Address | None, ipv4_prefix: int, ipv6_prefix: int) -> str:
+    """The network of an already parsed address, as CIDR text."""
     if address is None:
         return ""
     bits = address.max_prefixlen
@@ -253,9 +254,9 @@ def fingerprint(
 ) -> Fingerprint:
     """The fingerprint of a request's user agent and client IP."""
     agent = parse_agent(clean_user_agent(user_agent, max_length))
-    address = _address(ip)
+    address = parse_ip(ip)
     return Fingerprint(
         agent=agent,
         ip="" if address is None else str(address),
-        network=_network(address, ipv4_prefix, ipv6_prefix),
+        network=address_network(address, ipv4_prefix, ipv6_prefix),
     )

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from ..fingerprint import network_of, normalize_ip
+from ..fingerprint import Address, address_network, parse_ip
 
 UNKNOWN = ""
 
@@ -70,24 +70,22 @@ def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | No
     return None
 
 
-def _looked_up(ip: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """The address the lookups should place: ``ip``, or the IPv4 it carries."""
-    text = normalize_ip(ip)  # unmaps IPv4-mapped IPv6, drops zones, "" if not an IP
-    if not text:
-        return None
-    address = ipaddress.ip_address(text)
+def _placed(address: Address) -> Address:
+    """The address the lookups should place: ``address``, or the IPv4 it carries."""
     if isinstance(address, ipaddress.IPv6Address):
         return _embedded_ipv4(address) or address
     return address
 
 
-def _global_address(ip: str | None) -> str:
-    """``ip`` in canonical form when it is a public, routable address, else ""."""
-    address = _looked_up(ip)
+def _public(address: Address | None) -> str:
+    """The placed address in canonical form when it is public and routable, else ""."""
+    if address is None:
+        return ""
+    placed = _placed(address)
     # SECURITY: is_global is False for private, loopback, link-local,
     # shared (100.64/10), documentation and reserved ranges: none of them
     # says where the client is, and a lookup table may still "find" them.
-    return str(address) if address is not None and address.is_global else ""
+    return str(placed) if placed.is_global else ""
 
 
 def is_local(ip: str | None) -> bool:
@@ -96,10 +94,9 @@ def is_local(ip: str | None) -> bool:
     remote client can appear with one; no table places it, and that says
     nothing about the client. Anything else no table places (6to4 relays,
     unallocated space, no address at all) is unknown, not local."""
-    text = normalize_ip(ip)
-    if not text:
+    address = parse_ip(ip)
+    if address is None:
         return False
-    address = ipaddress.ip_address(text)
     if isinstance(address, ipaddress.IPv6Address) and _embedded_ipv4(address) is not None:
         return False  # reached through public relays: never the site's own network
     return bool(
@@ -112,7 +109,10 @@ _SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT (RFC 6598)
 
 def country_of(ip: str | None) -> str:
     """ISO 3166-1 alpha-2 country the address is delegated to, or UNKNOWN."""
-    address = _global_address(ip)
+    return _country_of_public(_public(parse_ip(ip)))
+
+
+def _country_of_public(address: str) -> str:
     if not address:
         return UNKNOWN
     try:
@@ -145,10 +145,8 @@ def warm() -> None:
 
 def asn_of(ip: str | None) -> str:
     """The operator (autonomous system) the address is announced by, or UNKNOWN."""
-    address = _global_address(ip)
-    if not address:
-        return UNKNOWN
-    return _asn_of_global(address)
+    address = _public(parse_ip(ip))
+    return _asn_of_global(address) if address else UNKNOWN
 
 
 @lru_cache(maxsize=8192)
@@ -169,11 +167,14 @@ def _asn_of_global(address: str) -> str:
 
 def locate(ip: str | None, *, ipv4_prefix: int = 24, ipv6_prefix: int = 64) -> Location:
     """Everything the risk model reads from an address. Total: never raises."""
-    canonical = normalize_ip(ip)
+    address = parse_ip(ip)  # once: a sign-in's address is read here five ways
+    if address is None:
+        return Location(ip="", network="", asn=UNKNOWN, country=UNKNOWN, block="")
+    public = _public(address)
     return Location(
-        ip=canonical,
-        network=network_of(canonical, ipv4_prefix, ipv6_prefix) if canonical else "",
-        asn=asn_of(canonical),
-        country=country_of(canonical),
-        block=network_of(canonical, BLOCK_IPV4_PREFIX, BLOCK_IPV6_PREFIX) if canonical else "",
+        ip=str(address),
+        network=address_network(address, ipv4_prefix, ipv6_prefix),
+        asn=_asn_of_global(public) if public else UNKNOWN,
+        country=_country_of_public(public),
+        block=address_network(address, BLOCK_IPV4_PREFIX, BLOCK_IPV6_PREFIX),
     )
