@@ -1,7 +1,13 @@
 """Settings of the ``trust`` app, each with its documented default.
 
-Read them through ``conf`` (``from trust.conf import conf``): every property
-reads ``django.conf.settings`` at call time, so ``override_settings`` works.
+Read them through ``conf`` (``from trust.conf import conf``). A value is
+read from ``django.conf.settings`` once and kept while the settings are the
+same object: ``override_settings`` (and pytest-django's ``settings``
+fixture) put a new one in place, and Django's ``setting_changed`` signal
+clears what was kept too. Why keep them: an unset setting costs an exception
+inside ``settings`` on every read (~7 µs), and the middleware reads several
+on every request. Like Django, this assumes settings are not altered by hand
+at run time.
 
 =============================  =================  ==========================================
 Setting                        Default            Meaning
@@ -99,6 +105,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
 _DEFAULTS: dict[str, Any] = {
@@ -145,8 +152,28 @@ RISK_NO_EMAIL_CHOICES = ("allow", "deny")
 LOGOUT_URL_NAMES = ("logout", "account_logout")
 
 
+_read: dict[str, Any] = {}
+_read_from: list[Any] = [None]  # the settings object ``_read`` holds values of
+
+
 def _get(name: str) -> Any:
-    return getattr(settings, name, _DEFAULTS[name])
+    current = settings._wrapped  # replaced by each override_settings
+    if current is not _read_from[0]:
+        _read.clear()
+        _read_from[0] = current
+    try:
+        return _read[name]
+    except KeyError:
+        value = _read[name] = getattr(settings, name, _DEFAULTS[name])
+        return value
+
+
+def _setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting.startswith("TRUST_"):
+        _read.clear()
+
+
+setting_changed.connect(_setting_changed, dispatch_uid="trust.conf")
 
 
 class Conf:
