@@ -157,7 +157,7 @@ _read_from: list[Any] = [None]  # the settings object ``_read`` holds values of
 
 
 def _get(name: str) -> Any:
-    current = settings._wrapped  # replaced by each override_settings
+    current = settings._wrapped  # type: ignore[misc]  # override_settings replaces it
     if current is not _read_from[0]:
         _read.clear()
         _read_from[0] = current

@@ -66,9 +66,12 @@ def _converters(alias: str) -> list[tuple[int, list[Any], Any]]:
     JSON): (column index, converters, the column expression)."""
     connection = connections[alias]
     found = []
-    for index, field in enumerate(TrustedDevice._meta.concrete_fields):
-        column = field.get_col(TrustedDevice._meta.db_table)
-        converters = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+    for index, model_field in enumerate(TrustedDevice._meta.concrete_fields):
+        column = model_field.get_col(TrustedDevice._meta.db_table)
+        converters = [
+            *connection.ops.get_db_converters(column),
+            *model_field.get_db_converters(connection),  # type: ignore[attr-defined]
+        ]
         if converters:
             found.append((index, converters, column))
     return found
