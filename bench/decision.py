@@ -7,7 +7,10 @@ fingerprint, find the device by the SHA-256 of the cookie's secret, and let
 the policy compare the two. Then, with the sign-in history and the risk
 counts in place, the whole decision as ``admission.begin`` makes it for a
 2FA user's password sign-in: the device part, then ``risk.apply_to`` (the
-real ``weigh``: geo lookup, counts, score, last success, burst, rules).
+real ``weigh``: geo lookup, counts, score, last success, burst, rules),
+under Django's default binding and under the opt-in a site makes for
+prepared statements (``OPTIONS``: ``server_side_binding``,
+``prepare_threshold``), which spares PostgreSQL planning each statement.
 """
 
 from __future__ import annotations
@@ -28,6 +31,12 @@ SAMPLES = int(os.environ.get("BENCH_DECISION_SAMPLES", "2000"))
 MANY = int(os.environ.get("BENCH_DECISION_ROWS", "1000000"))  # smaller only to smoke-test
 # Sign-in history rows for the risk decision (issue 10); 10 M is the target size.
 HISTORY = int(os.environ.get("BENCH_DECISION_HISTORY", "10000000"))
+# The whole decision is measured in chunks of this many sign-ins, alternating
+# Django's default binding and the prepared opt-in, each chunk after a warm-up.
+CHUNK = max(1, min(250, SAMPLES // 4))
+WARM_UP = 20
+# ``prepare_threshold`` of the opt-in: psycopg's own default.
+PREPARED_AFTER = 5
 # A path: the whole decision's samples once more under cProfile, stats written there.
 PROFILE = os.environ.get("BENCH_DECISION_PROFILE", "")
 CHROME = (
@@ -244,7 +253,22 @@ def main() -> None:
         assessment = risk.apply_to(request, user, assessment, fp, device)
         return middle - began, time.perf_counter() - middle, assessment.recognized
 
+    def use_binding(prepared: bool) -> None:
+        """Reconnect with Django's default (client-side binding, nothing
+        prepared) or with the opt-in a site makes in ``OPTIONS``: binding on
+        the server and statements prepared after ``PREPARED_AFTER`` runs."""
+        connection.close()
+        options = connection.settings_dict["OPTIONS"]
+        for key in ("server_side_binding", "prepare_threshold"):
+            options.pop(key, None)
+        if prepared:
+            options.update(server_side_binding=True, prepare_threshold=PREPARED_AFTER)
+        connection.ensure_connection()
+
     def measure_whole(rows: int) -> dict:
+        """The whole decision under both bindings, in alternating chunks of
+        ``CHUNK`` sign-ins (each after a fresh connection and a warm-up), so
+        a slower spell of a shared machine falls on both alike."""
         geo.warm()
         users = get_user_model().objects.in_bulk()  # authenticate() loaded the user
         rng = random.Random(rows + 7)
@@ -254,24 +278,32 @@ def main() -> None:
             return sign_in(i, user), user
 
         picks = [rng.randint(1, rows) for _ in range(SAMPLES)]
-        for i in [rng.randint(1, rows) for _ in range(100)]:
-            whole_decision(*arrival(i))  # warm the connection and the plans
-        request, user = arrival(picks[0])
-        with CaptureQueriesContext(connection) as queries:
-            _, _, recognized = whole_decision(request, user)
-        assert recognized, f"a trusted device at home, no burst: let in ({risk.weighed(request)})"
-        device_part, risk_part, whole = [], [], []
-        for i in picks:
-            request, user = arrival(i)  # a fresh request, as each sign-in is
-            device_s, risk_s, _ = whole_decision(request, user)
-            device_part.append(device_s)
-            risk_part.append(risk_s)
-            whole.append(device_s + risk_s)
+        times = {False: ([], [], []), True: ([], [], [])}
+        queries: dict[bool, list] = {}
+        for start in range(0, SAMPLES, CHUNK):
+            for prepared in (False, True):
+                use_binding(prepared)
+                for i in [rng.randint(1, rows) for _ in range(WARM_UP)]:
+                    whole_decision(*arrival(i))  # warm the connection and the plans
+                if prepared not in queries:
+                    request, user = arrival(picks[0])
+                    with CaptureQueriesContext(connection) as captured:
+                        _, _, recognized = whole_decision(request, user)
+                    assert recognized, f"a trusted device at home: let in ({risk.weighed(request)})"
+                    queries[prepared] = captured.captured_queries
+                device_part, risk_part, whole = times[prepared]
+                for i in picks[start : start + CHUNK]:
+                    request, user = arrival(i)  # a fresh request, as each sign-in is
+                    device_s, risk_s, _ = whole_decision(request, user)
+                    device_part.append(device_s)
+                    risk_part.append(risk_s)
+                    whole.append(device_s + risk_s)
         if PROFILE:
             profile(lambda: [whole_decision(*arrival(i)) for i in picks])
+        use_binding(False)
         plans = []
         with connection.cursor() as cursor:
-            for query in queries.captured_queries:
+            for query in queries[False]:
                 cursor.execute("EXPLAIN ANALYZE " + query["sql"])
                 plans.append([row[0] for row in cursor.fetchall()])
 
@@ -281,12 +313,23 @@ def main() -> None:
                 "p95_ms": statistics.quantiles(times, n=20)[-1] * 1e3,
             }
 
+        def summary(prepared: bool) -> dict:
+            device_part, risk_part, whole = times[prepared]
+            return {
+                **figures(whole),
+                "device": figures(device_part),
+                "risk": figures(risk_part),
+                # Django records no SQL text for a statement bound on the server.
+                "queries": [q["sql"] or "(bound on the server)" for q in queries[prepared]],
+            }
+
         return {
-            **figures(whole),
-            "device": figures(device_part),
-            "risk": figures(risk_part),
-            "queries": [q["sql"] for q in queries.captured_queries],
+            **summary(False),
             "plans": plans,
+            "prepared": {
+                "options": {"server_side_binding": True, "prepare_threshold": PREPARED_AFTER},
+                **summary(True),
+            },
         }
 
     def fill_risk(rows: int) -> float:

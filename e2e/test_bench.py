@@ -63,6 +63,14 @@ def test_bench_runs_and_reports_every_measurement(tmp_path):
     if "skipped" not in decision:
         for size in ("1k", "1m"):
             assert decision[size]["first_touch_median_ms"] > 0, decision
+        # The whole decision under both bindings, the prepared one as a site opts in.
+        whole = decision["whole"]
+        assert whole["prepared"]["options"] == {"server_side_binding": True, "prepare_threshold": 5}
+        for row in (whole, whole["prepared"]):
+            assert row["median_ms"] > 0 and len(row["queries"]) == 2, row
+        assert re.search(
+            r"^\| `server_side_binding`, `prepare_threshold` 5 \| [\d.]+ ms", done.stdout, re.M
+        )
     fingerprint = results["fingerprint"]
     if "skipped" not in fingerprint:
         assert fingerprint["cold_us"] > 0 and fingerprint["agents"] > 1000, fingerprint
