@@ -11,7 +11,7 @@ import bisect
 import ipaddress
 from collections.abc import Iterable
 
-from ..fingerprint import normalize_ip
+from ..fingerprint import parse_ip
 
 
 class BlockList:
@@ -43,10 +43,11 @@ class BlockList:
         return any(self._starts.values())
 
     def __contains__(self, ip: object) -> bool:
-        text = normalize_ip(ip if isinstance(ip, str) else None)
-        if not text:
+        if not self:
+            return False  # the default: no list, nothing to parse
+        address = parse_ip(ip if isinstance(ip, str) else None)
+        if address is None:
             return False
-        address = ipaddress.ip_address(text)
         starts, ends = self._starts[address.version], self._ends[address.version]
         i = bisect.bisect_right(starts, int(address)) - 1
         return i >= 0 and int(address) <= ends[i]
