@@ -7,6 +7,7 @@ and writes it back, once per response, when a flow queued a change.
 from __future__ import annotations
 
 import functools
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,7 +52,7 @@ def devices_by_hash(hashes: list[str]) -> list[TrustedDevice]:
     with connection.cursor() as cursor:
         cursor.execute(_devices_sql(alias, len(hashes)), hashes)
         rows = cursor.fetchall()
-    converters = _converters(alias)
+    converters = _converters(connection)
     if converters:
         rows = [_converted(row, converters, connection) for row in rows]
     return [TrustedDevice.from_db(alias, _DEVICE_FIELDS, row) for row in rows]
@@ -60,20 +61,28 @@ def devices_by_hash(hashes: list[str]) -> list[TrustedDevice]:
 _DEVICE_FIELDS = [f.attname for f in TrustedDevice._meta.concrete_fields]
 
 
-@functools.cache
-def _converters(alias: str) -> list[tuple[int, list[Any], Any]]:
-    """What the ORM would apply to each column read (SQLite's text times,
-    JSON): (column index, converters, the column expression)."""
-    connection = connections[alias]
-    found = []
-    for index, model_field in enumerate(TrustedDevice._meta.concrete_fields):
-        column = model_field.get_col(TrustedDevice._meta.db_table)
-        converters = [
-            *connection.ops.get_db_converters(column),
-            *model_field.get_db_converters(connection),  # type: ignore[attr-defined]
-        ]
-        if converters:
-            found.append((index, converters, column))
+# Per connection object (each thread has its own), dropped with it.
+_CONVERTERS: weakref.WeakKeyDictionary[Any, list[tuple[int, list[Any], Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _converters(connection: Any) -> list[tuple[int, list[Any], Any]]:
+    """What the ORM's compiler would apply to each column read (SQLite's
+    text times, JSON, a custom user key's ``from_db_value`` on ``user_id``):
+    (column index, converters, the column expression)."""
+    found = _CONVERTERS.get(connection)
+    if found is None:
+        found = []
+        for index, model_field in enumerate(TrustedDevice._meta.concrete_fields):
+            column = model_field.get_col(TrustedDevice._meta.db_table)
+            converters = [
+                *connection.ops.get_db_converters(column),
+                *column.get_db_converters(connection),  # a foreign key's target's too
+            ]
+            if converters:
+                found.append((index, converters, column))
+        _CONVERTERS[connection] = found
     return found
 
 
