@@ -6,8 +6,9 @@ same object: ``override_settings`` (and pytest-django's ``settings``
 fixture) put a new one in place, and Django's ``setting_changed`` signal
 clears what was kept too. Why keep them: an unset setting costs an exception
 inside ``settings`` on every read (~7 µs), and the middleware reads several
-on every request. Like Django, this assumes settings are not altered by hand
-at run time.
+on every request. A value assigned to ``django.conf.settings`` by hand at
+run time is not seen (Django's documentation asks that settings not be
+altered at run time; use ``override_settings``).
 
 =============================  =================  ==========================================
 Setting                        Default            Meaning
@@ -152,25 +153,31 @@ RISK_NO_EMAIL_CHOICES = ("allow", "deny")
 LOGOUT_URL_NAMES = ("logout", "account_logout")
 
 
-_read: dict[str, Any] = {}
-_read_from: list[Any] = [None]  # the settings object ``_read`` holds values of
+# (the settings object, the values read from it), replaced as one: a thread
+# never keeps a value read from one settings object among another's.
+_kept: tuple[Any, dict[str, Any]] = (None, {})
 
 
 def _get(name: str) -> Any:
+    global _kept
     current = settings._wrapped  # type: ignore[misc]  # override_settings replaces it
-    if current is not _read_from[0]:
-        _read.clear()
-        _read_from[0] = current
+    kept_from, values = _kept
+    if kept_from is not current:
+        values = {}
+        _kept = (current, values)
     try:
-        return _read[name]
+        return values[name]
     except KeyError:
-        value = _read[name] = getattr(settings, name, _DEFAULTS[name])
+        value = getattr(settings, name, _DEFAULTS[name])
+        if settings._wrapped is current:  # type: ignore[misc]  # not changed meanwhile
+            values[name] = value
         return value
 
 
 def _setting_changed(*, setting: str, **kwargs: Any) -> None:
+    global _kept
     if setting.startswith("TRUST_"):
-        _read.clear()
+        _kept = (None, {})
 
 
 setting_changed.connect(_setting_changed, dispatch_uid="trust.conf")
