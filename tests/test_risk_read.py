@@ -159,20 +159,22 @@ def test_one_plan_for_every_user_still_finds_the_last_success_by_its_index(
 
     raw = connection.connection
     threshold, raw.prepare_threshold = raw.prepare_threshold, 0  # Django's default: never
-    with psycopg.Cursor(raw) as server_bound, psycopg.ClientCursor(raw) as plain:
-        plain.execute("SET plan_cache_mode = force_generic_plan")
-        server_bound.execute(sql, params)
-        rows = server_bound.fetchall()
-        plain.execute(
-            "SELECT name, generic_plans FROM pg_prepared_statements"
-            " WHERE statement LIKE '%trust_riskcount%'"
-        )
-        [(name, generic_plans)] = plain.fetchall()
-        marks = ", ".join(["%s"] * len(params))
-        plain.execute(f"EXPLAIN EXECUTE {name} ({marks})", params)
-        plan = "\n".join(line for (line,) in plain.fetchall())
-        plain.execute("RESET plan_cache_mode")
-    raw.prepare_threshold = threshold
+    try:
+        with psycopg.Cursor(raw) as server_bound, psycopg.ClientCursor(raw) as plain:
+            plain.execute("SET plan_cache_mode = force_generic_plan")
+            server_bound.execute(sql, params)
+            rows = server_bound.fetchall()
+            plain.execute(
+                "SELECT name, generic_plans FROM pg_prepared_statements"
+                " WHERE statement LIKE '%WITH k (f, v)%'"
+            )
+            [(name, generic_plans)] = plain.fetchall()
+            marks = ", ".join(["%s"] * len(params))
+            plain.execute(f"EXPLAIN EXECUTE {name} ({marks})", params)
+            plan = "\n".join(line for (line,) in plain.fetchall())
+            plain.execute("RESET plan_cache_mode")
+    finally:
+        raw.prepare_threshold = threshold
     assert generic_plans == 1
     assert "trust_signin_user_success" in plan, plan
     last = [row for row in rows if row[1] == "*last-success"]
