@@ -7,7 +7,6 @@ and writes it back, once per response, when a flow queued a change.
 from __future__ import annotations
 
 import functools
-import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +17,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from .conf import conf
 from .models import SupersededToken, TrustedDevice
+from .raw_rows import RowConverter
 from .rules import tokens
 
 _COOKIE_UPDATE = "_trustgate_cookie"
@@ -51,47 +51,17 @@ def devices_by_hash(hashes: list[str]) -> list[TrustedDevice]:
     connection = connections[alias]
     with connection.cursor() as cursor:
         cursor.execute(_devices_sql(alias, len(hashes)), hashes)
-        rows = cursor.fetchall()
-    converters = _converters(connection)
-    if converters:
-        rows = [_converted(row, converters, connection) for row in rows]
+        rows = _DEVICE_ROWS.rows(cursor.fetchall(), connection)
     return [TrustedDevice.from_db(alias, _DEVICE_FIELDS, row) for row in rows]
 
 
 _DEVICE_FIELDS = [f.attname for f in TrustedDevice._meta.concrete_fields]
-
-
-# Per connection object (each thread has its own), dropped with it.
-_CONVERTERS: weakref.WeakKeyDictionary[Any, list[tuple[int, list[Any], Any]]] = (
-    weakref.WeakKeyDictionary()
+_DEVICE_ROWS = RowConverter(
+    {
+        index: f.get_col(TrustedDevice._meta.db_table)
+        for index, f in enumerate(TrustedDevice._meta.concrete_fields)
+    }
 )
-
-
-def _converters(connection: Any) -> list[tuple[int, list[Any], Any]]:
-    """What the ORM's compiler would apply to each column read (SQLite's
-    text times, JSON, a custom user key's ``from_db_value`` on ``user_id``):
-    (column index, converters, the column expression)."""
-    found = _CONVERTERS.get(connection)
-    if found is None:
-        found = []
-        for index, model_field in enumerate(TrustedDevice._meta.concrete_fields):
-            column = model_field.get_col(TrustedDevice._meta.db_table)
-            converters = [
-                *connection.ops.get_db_converters(column),
-                *column.get_db_converters(connection),  # a foreign key's target's too
-            ]
-            if converters:
-                found.append((index, converters, column))
-        _CONVERTERS[connection] = found
-    return found
-
-
-def _converted(row: tuple, converters: list[tuple[int, list[Any], Any]], connection: Any) -> tuple:
-    values = list(row)
-    for index, functions, column in converters:
-        for convert in functions:
-            values[index] = convert(values[index], column, connection)
-    return tuple(values)
 
 
 @functools.cache

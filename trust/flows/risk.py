@@ -27,7 +27,6 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connections, router, transaction
-from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import DateTimeField, F, Q
 from django.http import HttpRequest
 from django.utils import timezone
@@ -43,6 +42,7 @@ from ..models import (
     SignInOutcome,
     TrustedDevice,
 )
+from ..raw_rows import RowConverter
 from ..rules import policy
 from ..rules.fingerprint import Fingerprint
 from ..rules.risk import decision as risk_decision
@@ -277,8 +277,7 @@ def _read(user: Any, keys: list[tuple[str, str]]) -> list[tuple[Any, ...]]:
     connection = connections[router.db_for_read(RiskCount)]
     with connection.cursor() as cursor:
         cursor.execute(_read_sql(connection.alias, len(pairs), len(names)), params)
-        rows = cursor.fetchall()
-    return [(*row[:4], _datetime(row[4], connection)) for row in rows]
+        return _READ_ROWS.rows(cursor.fetchall(), connection)
 
 
 @functools.cache
@@ -309,17 +308,10 @@ def _literals(constants: Iterable[str]) -> str:
     return ", ".join(f"'{word}'" for word in words)
 
 
-def _datetime(value: Any, connection: BaseDatabaseWrapper) -> datetime | None:
-    """A time as the ORM would give it (SQLite returns text)."""
-    if value is None:
-        return None
-    column = _AT.cached_col
-    for convert in connection.ops.get_db_converters(column):
-        value = convert(value, column, connection)
-    return value
-
-
-_AT = SignInAttempt._meta.get_field("at")
+# The read's times as the ORM would give them (SQLite returns text).
+_READ_ROWS = RowConverter(
+    {4: SignInAttempt._meta.get_field("at").get_col(SignInAttempt._meta.db_table)}
+)
 
 
 def _increment(keys: Iterable[tuple[Any, str, str]]) -> dict[tuple[Any, str, str], int]:
