@@ -145,12 +145,13 @@ def warm() -> None:
 
 def asn_of(ip: str | None) -> str:
     """The operator (autonomous system) the address is announced by, or UNKNOWN."""
-    address = _public(parse_ip(ip))
-    return _asn_of_global(address) if address else UNKNOWN
+    return _asn_of_global(_public(parse_ip(ip)))
 
 
 @lru_cache(maxsize=8192)
 def _asn_of_global(address: str) -> str:
+    if not address:
+        return UNKNOWN
     try:
         result = _load_asn_db().lookup(address)
         name = getattr(result, "asn_name", "") or ""
@@ -174,7 +175,7 @@ def locate(ip: str | None, *, ipv4_prefix: int = 24, ipv6_prefix: int = 64) -> L
     return Location(
         ip=str(address),
         network=address_network(address, ipv4_prefix, ipv6_prefix),
-        asn=_asn_of_global(public) if public else UNKNOWN,
+        asn=_asn_of_global(public),
         country=_country_of_public(public),
         block=address_network(address, BLOCK_IPV4_PREFIX, BLOCK_IPV6_PREFIX),
     )
