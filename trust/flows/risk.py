@@ -180,13 +180,13 @@ class DbCounts:
         self._mine: dict[tuple[str, str], int] = {}
         self.last_success: LastSuccess | None = None
         self.bursts: list[datetime] = []  # ``password_throttle.bursts_of``'s times
-        for user_id, feature, value, count, at in _read(user, keys):
+        for mine, feature, value, count, at in _read(user, keys):
             if feature == _LAST_SUCCESS:
                 self.last_success = LastSuccess(value, at)
             elif feature == _BURST:
                 self.bursts.append(at)
             else:
-                (self._site if user_id is None else self._mine)[(feature, value)] = count
+                (self._mine if mine else self._site)[(feature, value)] = count
 
     def _stored(self, feature: str, value: str) -> str:
         digest = self._digests.get((feature, value))
@@ -215,8 +215,8 @@ class DbCounts:
 
 
 # ``DbCounts``' statement: indexed reads, never a scan, as one UNION ALL of
-# five columns (user_id, feature, value, count, at), the feature telling the
-# parts apart:
+# five columns (mine: the user's row, not the site's; feature, value, count,
+# at), the feature telling the parts apart:
 # - the counts: the exact (feature, value) pairs this sign-in needs (``k``:
 #   its eight values, the totals, the distinct counters), joined to the two
 #   partial unique indexes of ``RiskCount``, the site's then the user's: one
@@ -227,30 +227,33 @@ class DbCounts:
 # - the bursts on the user's names (``password_throttle.bursts_of``; the
 #   throttle's unique index: at most one row a name).
 # - the outcomes that count as a success are written in, not bound, so that
-#   even a plan made once for all users (``server_side_binding``) uses the
-#   partial index (``_literals``).
+#   even a plan made once for all users uses the partial index (``_literals``).
 # Plain SQL, not the ORM: building and compiling this union took longer than
 # running it (~1.3 ms against ~0.4 ms on the bench machine). Its text only
-# depends on how many names the user has, so it is built once for each, and
-# a site that binds parameters on the server (``server_side_binding``) has
-# PostgreSQL plan it once per connection (docs/risk.md, "The wiring").
+# depends on how many names the user has, so it is built once for each.
+#
+# On PostgreSQL the same statement is the function ``trust_risk_read``
+# (migration 0013), which keeps its plan for the connection: planned on
+# every sign-in, under Django's default binding, it cost more than it ran
+# (docs/risk.md, "The wiring"). ``tests/test_risk_read.py`` holds the two
+# to the same rows.
 _READ = """
 WITH k (f, v) AS (VALUES {pairs})
-SELECT r.user_id, r.feature, r.value, r.count, CAST(NULL AS {datetime})
+SELECT 0, r.feature, r.value, r.count, CAST(NULL AS {datetime})
   FROM k JOIN trust_riskcount r ON r.feature = k.f AND r.value = k.v
  WHERE r.user_id IS NULL
 UNION ALL
-SELECT r.user_id, r.feature, r.value, r.count, NULL
+SELECT 1, r.feature, r.value, r.count, NULL
   FROM k JOIN trust_riskcount r ON r.feature = k.f AND r.value = k.v
  WHERE r.user_id = %s
 UNION ALL
-SELECT user_id, %s, country, 0, at
+SELECT 1, %s, country, 0, at
   FROM trust_signinattempt
  WHERE id = (SELECT id FROM trust_signinattempt
               WHERE user_id = %s AND outcome IN ({successes})
               ORDER BY at DESC {limit_1})
 UNION ALL
-SELECT user_id, %s, '', 0, burst_at
+SELECT 1, %s, '', 0, burst_at
   FROM trust_passwordthrottle
  WHERE scope = %s AND key IN ({keys}) AND burst_at IS NOT NULL
 """
@@ -263,21 +266,56 @@ _COUNTER_KEYS = (
 
 
 def _read(user: Any, keys: list[tuple[str, str]]) -> list[tuple[Any, ...]]:
-    names = password_throttle.keys_of(user)
-    pairs = [*keys, *_COUNTER_KEYS]
+    connection = connections[router.db_for_read(RiskCount)]
+    statement = _function_call if connection.vendor == "postgresql" else _plain_read
+    sql, params = statement(
+        connection.alias, user.pk, [*keys, *_COUNTER_KEYS], password_throttle.keys_of(user)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return _READ_ROWS.rows(cursor.fetchall(), connection)
+
+
+def _plain_read(
+    alias: str, user_id: Any, pairs: list[tuple[str, str]], names: Iterable[str]
+) -> tuple[str, list[Any]]:
+    """``_READ`` and its parameters."""
+    names = list(names)
     params = [
         *(part for pair in pairs for part in pair),
-        user.pk,
+        user_id,
         _LAST_SUCCESS,
-        user.pk,
+        user_id,
         _BURST,
         password_throttle.ACCOUNT,
         *names,
     ]
-    connection = connections[router.db_for_read(RiskCount)]
-    with connection.cursor() as cursor:
-        cursor.execute(_read_sql(connection.alias, len(pairs), len(names)), params)
-        return _READ_ROWS.rows(cursor.fetchall(), connection)
+    return _read_sql(alias, len(pairs), len(names)), params
+
+
+def _function_call(
+    alias: str, user_id: Any, pairs: list[tuple[str, str]], names: Iterable[str]
+) -> tuple[str, list[Any]]:
+    """The call of ``trust_risk_read`` (PostgreSQL) and its parameters."""
+    params = [
+        user_id,
+        [feature for feature, _ in pairs],
+        [value for _, value in pairs],
+        list(names),
+        password_throttle.ACCOUNT,
+        _LAST_SUCCESS,
+        _BURST,
+    ]
+    return _function_sql(alias), params
+
+
+@functools.cache
+def _function_sql(alias: str) -> str:
+    """The user's key is cast to the type of ``user_id``, which the
+    function's ``anyelement`` then takes on (any user model's key)."""
+    key_type = RiskCount._meta.get_field("user").db_type(connections[alias])
+    call = f"trust_risk_read(CAST(%s AS {key_type}), %s, %s, %s, %s, %s, %s)"
+    return f"SELECT * FROM {call}"  # noqa: S608 (a column type of ours, no input)
 
 
 @functools.cache
