@@ -18,6 +18,7 @@ a passkey alone, a remote user or ``force_login`` are not the model's.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import math
 import re
@@ -299,9 +300,8 @@ def _function_call(
     """The call of ``trust_risk_read`` (PostgreSQL) and its parameters."""
     params = [
         user_id,
-        [feature for feature, _ in pairs],
-        [value for _, value in pairs],
-        list(names),
+        json.dumps(pairs),
+        json.dumps(list(names)),
         password_throttle.ACCOUNT,
         _LAST_SUCCESS,
         _BURST,
@@ -314,7 +314,7 @@ def _function_sql(alias: str) -> str:
     """The user's key is cast to the type of ``user_id``, which the
     function's ``anyelement`` then takes on (any user model's key)."""
     key_type = RiskCount._meta.get_field("user").db_type(connections[alias])
-    call = f"trust_risk_read(CAST(%s AS {key_type}), %s, %s, %s, %s, %s, %s)"
+    call = f"trust_risk_read(CAST(%s AS {key_type}), %s, %s, %s, %s, %s)"
     return f"SELECT * FROM {call}"  # noqa: S608 (a column type of ours, no input)
 
 

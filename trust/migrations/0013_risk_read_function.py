@@ -16,15 +16,18 @@ from django.db import migrations
 
 # - ``u``: the user's primary key, cast by the caller to the type of
 #   ``user_id`` (``anyelement``: any user model's key).
-# - ``fs``, ``vs``: the (feature, value) pairs to count, as two arrays.
-# - ``names``: the keyed digests of the user's names (the throttle's keys).
+# - ``pairs``: the (feature, value) pairs to count, a JSON array of
+#   two-string arrays; ``names``: the keyed digests of the user's names (the
+#   throttle's keys), a JSON array of strings. JSON, not arrays: psycopg
+#   writes one string into a client-bound statement in ~17 us, these
+#   arrays in ~110 us.
 # - The labels of the rows that are not counts are the caller's.
 # - The outcomes that count as a success are written in, not passed, so
 #   that the plan kept for all users still uses the partial index
 #   ``trust_signin_user_success`` (passed, it read every attempt).
 CREATE = r"""
 CREATE OR REPLACE FUNCTION trust_risk_read(
-    u anyelement, fs text[], vs text[], names text[],
+    u anyelement, pairs json, names json,
     throttle_scope text, last_success_label text, burst_label text)
 RETURNS TABLE (mine boolean, feature text, value text, count bigint, at timestamptz)
 LANGUAGE plpgsql STABLE
@@ -32,7 +35,7 @@ AS $body$
 #variable_conflict use_column
 BEGIN
   RETURN QUERY
-  WITH k (f, v) AS (SELECT * FROM unnest(fs, vs))
+  WITH k (f, v) AS (SELECT p ->> 0, p ->> 1 FROM json_array_elements(pairs) AS p)
   SELECT false, r.feature::text, r.value::text, r.count, NULL::timestamptz
     FROM k JOIN trust_riskcount r ON r.feature = k.f AND r.value = k.v
    WHERE r.user_id IS NULL
@@ -49,11 +52,13 @@ BEGIN
   UNION ALL
   SELECT true, burst_label, ''::text, 0::bigint, t.burst_at
     FROM trust_passwordthrottle t
-   WHERE t.scope = throttle_scope AND t.key = ANY (names) AND t.burst_at IS NOT NULL;
+   WHERE t.scope = throttle_scope
+     AND t.key = ANY (ARRAY(SELECT json_array_elements_text(names)))
+     AND t.burst_at IS NOT NULL;
 END
 $body$
 """
-DROP = "DROP FUNCTION IF EXISTS trust_risk_read(anyelement, text[], text[], text[], text, text, text)"
+DROP = "DROP FUNCTION IF EXISTS trust_risk_read(anyelement, json, json, text, text, text)"
 
 
 def create(apps, schema_editor):
