@@ -246,3 +246,32 @@ def test_the_function_reads_what_the_plain_statement_reads(
         (True, "browser"),
         (False, "*total"),
     } <= alice
+
+
+@pytest.fixture
+def without_the_function(postgres_only):
+    """A database built without migrations (``--nomigrations``, a site's
+    own test settings): no ``trust_risk_read``. Dropped inside the test's
+    transaction, so it is back when the test ends."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP FUNCTION trust_risk_read(anyelement, json, json, text, text, text)")
+    risk._has_function.cache_clear()
+    yield
+    risk._has_function.cache_clear()
+
+
+def test_without_the_function_sign_ins_are_weighed_by_the_plain_statement(
+    account, clock, without_the_function
+):
+    client = at(browser(), DE)
+    sign_in(client, account)
+    assert step_up(client, account, trust=True).status_code == 302
+    sign_out(client, clock)
+    sign_in(client, account)  # trusted, at home: let in, the model consulted
+    assert client.get("/").status_code == 200
+    latest = latest_success(account.user)
+    assert latest.outcome == SignInOutcome.ALLOWED
+    assert read(account.user, DE).last_success == risk.LastSuccess("DE", latest.at)
+    assert read(account.user, DE).user_total() == 2

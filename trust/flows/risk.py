@@ -268,7 +268,7 @@ _COUNTER_KEYS = (
 
 def _read(user: Any, keys: list[tuple[str, str]]) -> list[tuple[Any, ...]]:
     connection = connections[router.db_for_read(RiskCount)]
-    statement = _function_call if connection.vendor == "postgresql" else _plain_read
+    statement = _function_call if _has_function(connection.alias) else _plain_read
     sql, params = statement(
         connection.alias, user.pk, [*keys, *_COUNTER_KEYS], password_throttle.keys_of(user)
     )
@@ -307,6 +307,22 @@ def _function_call(
         _BURST,
     ]
     return _function_sql(alias), params
+
+
+_FUNCTION = "trust_risk_read(anyelement, json, json, text, text, text)"
+
+
+@functools.cache
+def _has_function(alias: str) -> bool:
+    """Whether this database has ``trust_risk_read``: PostgreSQL, migrated
+    (a test database a site builds without migrations has none, and gets
+    the plain statement). Asked once per process and database."""
+    connection = connections[alias]
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regprocedure(%s) IS NOT NULL", [_FUNCTION])
+        return bool(cursor.fetchone()[0])
 
 
 @functools.cache
