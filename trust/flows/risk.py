@@ -300,8 +300,10 @@ def _function_call(
     """The call of ``trust_risk_read`` (PostgreSQL) and its parameters."""
     params = [
         user_id,
-        json.dumps(pairs),
-        json.dumps(list(names)),
+        # As written, not escaped: a database in another encoding (SQL_ASCII,
+        # LATIN1) refuses JSON's \u escapes of characters beyond ASCII.
+        json.dumps(pairs, ensure_ascii=False),
+        json.dumps(list(names), ensure_ascii=False),
         password_throttle.ACCOUNT,
         _LAST_SUCCESS,
         _BURST,
@@ -314,14 +316,16 @@ _FUNCTION = "trust_risk_read(anyelement, json, json, text, text, text)"
 
 @functools.cache
 def _has_function(alias: str) -> bool:
-    """Whether this database has ``trust_risk_read``: PostgreSQL, migrated
-    (a test database a site builds without migrations has none, and gets
-    the plain statement). Asked once per process and database."""
+    """Whether this database has ``trust_risk_read`` and lets us run it:
+    PostgreSQL, migrated (a test database a site builds without migrations
+    has none), the function not revoked from the site's role. Otherwise the
+    plain statement. Asked once per process and database."""
     connection = connections[alias]
     if connection.vendor != "postgresql":
         return False
     with connection.cursor() as cursor:
-        cursor.execute("SELECT to_regprocedure(%s) IS NOT NULL", [_FUNCTION])
+        # NULL (no such function) or false (no right to run it): plain.
+        cursor.execute("SELECT has_function_privilege(to_regprocedure(%s), 'EXECUTE')", [_FUNCTION])
         return bool(cursor.fetchone()[0])
 
 
