@@ -235,8 +235,15 @@ class RiskCount(models.Model):
     address and no header.
     """
 
+    # No index of its own (migration 0014): ``trust_riskcount_user`` leads
+    # with it, for a user's rows and their deletion.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
     )
     feature = models.CharField(max_length=16)
     value = models.CharField(max_length=80)
@@ -279,8 +286,13 @@ class SignInAttempt(models.Model):
     Pruned after ``TRUST_SIGN_IN_HISTORY_MAX_AGE`` by ``trust_prune``.
     """
 
+    # No index of its own (migration 0014): ``trust_signin_user_at`` leads
+    # with it, for a user's attempts and their deletion.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sign_in_attempts"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="sign_in_attempts",
+        db_index=False,
     )
     at = models.DateTimeField(default=timezone.now)
     ip = models.GenericIPAddressField(null=True, blank=True)
