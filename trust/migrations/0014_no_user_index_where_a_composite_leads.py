@@ -15,43 +15,54 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-MODELS = ("riskcount", "signinattempt")
+# Each model, and the composite index that leads with its user column.
+COVERED_BY = {"riskcount": "trust_riskcount_user", "signinattempt": "trust_signin_user_at"}
 
 
-def _user_indexes(schema_editor, model):
-    """The names of the plain indexes on exactly the ``user_id`` column."""
-    column = model._meta.get_field("user").column
+def _constraints(schema_editor, model):
     with schema_editor.connection.cursor() as cursor:
-        found = schema_editor.connection.introspection.get_constraints(
-            cursor, model._meta.db_table
-        )
-    return [
-        name
-        for name, info in found.items()
-        if info["index"]
-        and not info["unique"]
-        and not info["primary_key"]
-        and not info["foreign_key"]
-        and info["columns"] == [column]
-    ]
+        return schema_editor.connection.introspection.get_constraints(cursor, model._meta.db_table)
 
 
-def drop_indexes(apps, schema_editor):
-    for name in MODELS:
-        model = apps.get_model("trust", name)
-        for index in _user_indexes(schema_editor, model):
-            schema_editor.execute(schema_editor._delete_index_sql(model, index))
+def _drop(model_name):
+    def drop(apps, schema_editor):
+        """Django's own names for the field's index (and PostgreSQL's
+        ``_like`` twin for a text key), where the composite index is there
+        (a database without partial indexes has no ``trust_riskcount_user``
+        and keeps its index); nothing a site added by another name."""
+        model = apps.get_model("trust", model_name)
+        found = _constraints(schema_editor, model)
+        if COVERED_BY[model_name] not in found:
+            return
+        table, column = model._meta.db_table, model._meta.get_field("user").column
+        postgresql = schema_editor.connection.vendor == "postgresql"
+        for suffix in ("", "_like"):
+            name = schema_editor._create_index_name(table, [column], suffix=suffix)
+            info = found.get(name)
+            if info is None or not info["index"] or info["unique"] or info["foreign_key"]:
+                continue
+            # PostgreSQL: without a lock that would hold up sign-ins.
+            options = {"concurrently": True} if postgresql else {}
+            schema_editor.execute(schema_editor._delete_index_sql(model, name, **options))
+
+    return drop
 
 
-def add_indexes(apps, schema_editor):
-    for name in MODELS:
-        model = apps.get_model("trust", name)
-        if not _user_indexes(schema_editor, model):
-            field = model._meta.get_field("user")
-            schema_editor.execute(schema_editor._create_index_sql(model, fields=[field]))
+def _restore(model_name):
+    def restore(apps, schema_editor):
+        """What Django makes for the field as 0013 left it, if not there."""
+        model = apps.get_model("trust", model_name)
+        found = _constraints(schema_editor, model)
+        field = model._meta.get_field("user")
+        for statement in schema_editor._field_indexes_sql(model, field):
+            if str(statement.parts["name"]).strip('"`[]') not in found:
+                schema_editor.execute(statement)
+
+    return restore
 
 
 class Migration(migrations.Migration):
+    atomic = False  # DROP INDEX CONCURRENTLY cannot run in a transaction
     dependencies = [
         ("trust", "0013_risk_read_function"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
@@ -83,6 +94,9 @@ class Migration(migrations.Migration):
                     ),
                 ),
             ],
-            database_operations=[migrations.RunPython(drop_indexes, add_indexes)],
+            database_operations=[
+                migrations.RunPython(_drop(name), _restore(name), hints={"model_name": name})
+                for name in COVERED_BY
+            ],
         )
     ]
