@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import RequestFactory
 from django.utils import timezone
 
@@ -135,8 +136,6 @@ def postgres_function_plans(sql: str, params: list) -> tuple[list[tuple], list[s
     """Rows of ``sql`` and the plans PostgreSQL ran for it, nested ones (the
     function's query) included, each plan made once for all users, as the
     function keeps it (``auto_explain``, sent back as notices)."""
-    from django.db import connection
-
     raw = connection.connection
     plans: list[str] = []
 
@@ -173,8 +172,6 @@ def test_one_plan_for_every_user_still_finds_the_last_success_by_its_index(
     the last success through the partial index of successes: with the
     outcomes bound, a kept plan read every attempt of a user whose last
     success was long ago (76 ms at 10,000 of them)."""
-    from django.db import connection
-
     client = at(browser(), DE)
     sign_in(client, account)
     assert step_up(client, account, trust=True).status_code == 302
@@ -201,13 +198,22 @@ def test_one_plan_for_every_user_still_finds_the_last_success_by_its_index(
     assert found.last_success == risk.LastSuccess("DE", latest_success(account.user).at)
 
 
+def run(statement, user_id, pairs, names) -> list[tuple]:
+    """The rows of one of the read's two statements, in order, ``mine`` as a bool."""
+    sql, params = statement(connection.alias, user_id, pairs, names)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return sorted(
+            (bool(mine), feature, value, count, at_)
+            for mine, feature, value, count, at_ in cursor.fetchall()
+        )
+
+
 def test_the_function_reads_what_the_plain_statement_reads(
     account, make_user, clock, postgres_only
 ):
     """PostgreSQL runs ``trust_risk_read``, other databases ``_READ``: after
     real sign-ins, a burst and hostile values, both give the same rows."""
-    from django.db import connection
-
     if not risk._has_function(connection.alias):
         pytest.skip("this test database was built without migrations: no trust_risk_read")
 
@@ -229,23 +235,18 @@ def test_the_function_reads_what_the_plain_statement_reads(
             ([*risk._COUNTER_KEYS], {"not a digest"}),
             (hostile, {"%(x)s", "'); DROP TABLE trust_riskcount; --"}),
         ):
-            found = {}
-            for statement in (risk._plain_read, risk._function_call):
-                sql, params = statement(connection.alias, user_id, pairs, user_names)
-                with connection.cursor() as cursor:
-                    cursor.execute(sql, params)
-                    found[statement] = sorted(
-                        (bool(mine), feature, value, count, at_)
-                        for mine, feature, value, count, at_ in cursor.fetchall()
-                    )
+            found = {
+                statement: run(statement, user_id, pairs, user_names)
+                for statement in (risk._plain_read, risk._function_call)
+            }
             assert found[risk._plain_read] == found[risk._function_call]
     # Not vacuous: alice's rows are there, her last success and the burst too.
-    sql, params = risk._function_call(
-        connection.alias, account.user.pk, [*hostile, *risk._COUNTER_KEYS], names
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        alice = {(bool(row[0]), row[1]) for row in cursor.fetchall()}
+    alice = {
+        (mine, feature)
+        for mine, feature, *_ in run(
+            risk._function_call, account.user.pk, [*hostile, *risk._COUNTER_KEYS], names
+        )
+    }
     assert {
         (True, "*last-success"),
         (True, "*burst"),
@@ -259,8 +260,6 @@ def without_the_function(db, postgres_only):
     """A database built without migrations (``--nomigrations``, a site's
     own test settings): no ``trust_risk_read``. Dropped inside the test's
     transaction, so it is back when the test ends."""
-    from django.db import connection
-
     with connection.cursor() as cursor:
         cursor.execute(f"DROP FUNCTION IF EXISTS {risk._FUNCTION}")
     risk._has_function.cache_clear()
