@@ -16,8 +16,10 @@ from django.contrib.auth import login
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.http import HttpResponse
 from django.test import RequestFactory
+from django.utils.functional import SimpleLazyObject
 
 from tests.agents import CHROME_WINDOWS
+from tests.conftest import browser, sign_in, step_up
 from trust.middleware import TrustMiddleware
 
 factory = RequestFactory(HTTP_USER_AGENT=CHROME_WINDOWS)
@@ -135,3 +137,94 @@ def test_the_decision_is_kept_so_later_requests_decide_nothing(
     with django_assert_max_num_queries(1):
         _request, response, _view = through_gate("/elsewhere/", key)
     assert response.status_code == 302
+
+
+# --- request.user: decorated, never loaded by the gate, one proxy deep ------------
+
+
+def verified_session(account) -> str:
+    """The key of a session that entered a code (through the demo's views)."""
+    client = browser()
+    sign_in(client, account)
+    assert step_up(client, account, trust=False).status_code == 302
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+def gate_after(before, session_key):
+    """A request through Django's auth middleware, then ``before`` (another
+    middleware of the site's, which may read or replace ``request.user``),
+    then the gate. Returns the request and what ``before`` left as the user."""
+    left: list = []
+
+    def middle(request):
+        before(request)
+        left.append(request.user)
+        return TrustMiddleware(View())(request)
+
+    request = factory.get("/")
+    request.session = store(session_key)
+    request.COOKIES[settings.SESSION_COOKIE_NAME] = session_key
+    AuthenticationMiddleware(middle)(request)
+    return request, left[0]
+
+
+def test_request_user_is_djangos_own_object_and_the_gate_does_not_load_it(
+    account, django_assert_num_queries
+):
+    key = verified_session(account)
+    with django_assert_num_queries(1):  # the session; the user is not read
+        request, djangos = gate_after(lambda request: None, key)
+    # No second proxy around AuthenticationMiddleware's: each attribute a
+    # view reads would pay for two.
+    assert request.user is djangos
+    with django_assert_num_queries(1):  # the user, on first use
+        assert request.user.get_username() == account.user.get_username()
+    assert request.user.is_verified() is True
+    assert request.user.otp_device.persistent_id == account.device.persistent_id
+
+
+def test_a_user_another_middleware_already_loaded_is_decorated(account):
+    key = verified_session(account)
+    request, _ = gate_after(lambda request: request.user.pk, key)
+    assert request.user.is_verified() is True
+    assert request.user.otp_device.persistent_id == account.device.persistent_id
+
+
+def test_a_plain_user_another_middleware_put_there_is_decorated(account):
+    key = verified_session(account)
+    model = type(account.user)
+
+    def replace(request):  # as RemoteUserMiddleware leaves it after login()
+        request.user = model.objects.get(pk=account.user.pk)
+
+    request, plain = gate_after(replace, key)
+    assert request.user is plain
+    assert request.user.is_verified() is True
+    assert request.user.otp_device.persistent_id == account.device.persistent_id
+
+
+class OwnLazyUser(SimpleLazyObject):
+    """A site's own lazy user (not Django's exact class)."""
+
+
+def test_another_lazy_user_is_decorated_on_first_use_not_loaded_before(
+    account, django_assert_num_queries
+):
+    key = verified_session(account)
+    model = type(account.user)
+
+    def replace(request):
+        request.user = OwnLazyUser(lambda: model.objects.get(pk=account.user.pk))
+
+    with django_assert_num_queries(1):  # the session only
+        request, _ = gate_after(replace, key)
+    with django_assert_num_queries(1):
+        assert request.user.is_verified() is True
+    assert request.user.otp_device.persistent_id == account.device.persistent_id
+
+
+def test_an_anonymous_users_lazy_object_says_not_verified(db):
+    request, djangos = gate_after(lambda request: None, "no-such-session")
+    assert request.user is djangos
+    assert not request.user.is_authenticated
+    assert request.user.is_verified() is False and request.user.otp_device is None

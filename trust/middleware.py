@@ -30,7 +30,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import resolve_url
 from django.urls import Resolver404, resolve, reverse
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
-from django.utils.functional import SimpleLazyObject, empty
+from django.utils.functional import LazyObject, SimpleLazyObject, empty
 from django_otp.models import Device
 
 from .browser import parsed_user_agent, raw_user_agent
@@ -238,9 +238,7 @@ def _install(request: HttpRequest, state: SessionState | None) -> None:
     request.trust = state.view() if state is not None else NOT_SIGNED_IN  # type: ignore[attr-defined]
     user = getattr(request, "user", None)
     if user is not None:
-        request.user = SimpleLazyObject(  # type: ignore[assignment]
-            functools.partial(_decorate_user, user, state)
-        )
+        _decorate_when_loaded(request, user, state)
     auser = getattr(request, "auser", None)
     if auser is not None:
         # Async views (and Django's async login_required / user_passes_test)
@@ -294,11 +292,58 @@ def _decorate_user(user: Any, state: SessionState | None) -> Any:
     django-otp's do: a ``partial`` of a module-level function, no lambda.
     """
     verified = bool(state is not None and state.verified and user.is_authenticated)
+    user = _unwrapped(user)
     if verified and state is not None and state.otp_device:
         user.otp_device = _LazyDevice(state.otp_device)
     else:
         user.otp_device = None
     user.is_verified = functools.partial(_is_verified, verified)
+    return user
+
+
+def _decorate_when_loaded(request: HttpRequest, user: Any, state: SessionState | None) -> None:
+    """Decorate ``request.user`` (``_decorate_user``) without loading it.
+
+    The gate runs on every request: a view that never reads the user must
+    not pay its query, and one that does must not pay a second proxy (a
+    lazy object around ``AuthenticationMiddleware``'s costs an exception
+    on every attribute read). So, by what ``request.user`` is:
+
+    - ``AuthenticationMiddleware``'s ``SimpleLazyObject``, not loaded yet:
+      its own loader is extended to decorate what it loads;
+    - a user already loaded (a lazy object set up, or a plain user another
+      middleware put there): decorated now, nothing to load;
+    - any other lazy object: wrapped in one more, decorated on first use.
+    """
+    if isinstance(user, LazyObject):
+        # A lazy object keeps what it wraps (``empty`` until loaded) and, if
+        # it is a SimpleLazyObject, its loader, in its own __dict__.
+        held = vars(user)
+        loaded = held.get("_wrapped", empty) is not empty
+        if not loaded and type(user) is SimpleLazyObject and "_setupfunc" in held:
+            held["_setupfunc"] = functools.partial(_decorate_loaded, held["_setupfunc"], state)
+            return
+        if not loaded:
+            request.user = SimpleLazyObject(  # type: ignore[assignment]
+                functools.partial(_decorate_user, user, state)
+            )
+            return
+    _decorate_user(user, state)
+
+
+def _decorate_loaded(load: Callable[[], Any], state: SessionState | None) -> Any:
+    return _decorate_user(load(), state)
+
+
+def _unwrapped(user: Any) -> Any:
+    """The object behind a lazy one, loaded (a user itself: as it is).
+
+    Decorating it, not the proxy, keeps ``request.user`` one proxy deep.
+    """
+    if isinstance(user, LazyObject):
+        if vars(user).get("_wrapped", empty) is empty:
+            user._setup()  # type: ignore[attr-defined]  # LazyObject's own hook
+        return vars(user)["_wrapped"]
     return user
 
 

@@ -1,0 +1,68 @@
+"""``trust.state.SessionState``: the gate's record, kept in the session and read back."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+import pytest
+from django.conf import settings
+from django.test import RequestFactory
+
+from trust.state import SessionState, Status
+
+pytestmark = pytest.mark.django_db
+
+
+def request_with(session_key=None):
+    request = RequestFactory().get("/")
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    return request
+
+
+def a_record() -> SessionState:
+    state = SessionState(uid="7", status=Status.NO_FACTOR, agent_digest="0123abcd")
+    state.trusted_by(41, "otp_totp.totpdevice/3", ["new_network"])
+    return state
+
+
+def saved_and_read_back(state: SessionState) -> SessionState | None:
+    request = request_with()
+    state.save(request)
+    request.session.save()
+    return SessionState.of(request_with(request.session.session_key))
+
+
+def test_a_record_survives_the_session_store_whole():
+    # Through the configured store and its serializer (JSON by default).
+    state = a_record()
+    assert saved_and_read_back(state) == state
+
+
+def test_the_saved_record_is_a_copy_not_the_live_list():
+    state = a_record()
+    request = request_with()
+    state.save(request)
+    state.reasons.append("changed_after_saving")
+    request.session.save()
+    assert SessionState.of(request_with(request.session.session_key)).reasons == ["new_network"]
+
+
+def test_fields_another_version_wrote_are_left_out_not_the_record():
+    # What a newer release (or an older one) may have written beside ours.
+    raw = {"uid": "7", "status": "otp", "otp_device": "x/1", "a_later_field": [1, 2]}
+    state = SessionState._load(raw)
+    assert state is not None and state.verified and state.otp_device == "x/1"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        None,
+        "a string",
+        ["uid", "7"],
+        {"status": "otp"},  # no user
+        {"uid": "7", "status": "root"},  # a status no version writes
+    ],
+)
+def test_a_record_that_cannot_be_read_is_none_so_the_gate_decides_again(raw):
+    assert SessionState._load(raw) is None
