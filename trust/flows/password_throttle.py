@@ -27,13 +27,13 @@ from django.db import transaction
 from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 from django.views.decorators.debug import sensitive_variables
 
 from ..browser import request_fingerprint
 from ..client_ip import client_ip
 from ..conf import conf
 from ..cookie import Presented
+from ..digests import keyed_digest
 from ..models import PasswordThrottle
 from ..rules import backoff, policy
 from . import email_codes, events, recognition
@@ -50,7 +50,7 @@ def account_key(name: str) -> str:
     Keyed with SECRET_KEY: the table never holds what was typed, which is
     sometimes a password typed into the wrong field.
     """
-    return salted_hmac("trust.password_throttle", name, algorithm="sha256").hexdigest()
+    return keyed_digest("trust.password_throttle", name)
 
 
 def keys_of(user: Any) -> set[str]:

@@ -31,10 +31,10 @@ from django.db import connections, router, transaction
 from django.db.models import DateTimeField, F, Q
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 
 from ..browser import raw_user_agent, request_fingerprint
 from ..conf import conf
+from ..digests import keyed_digest
 from ..models import (
     SUCCESSFUL_OUTCOMES,
     EventKind,
@@ -140,9 +140,7 @@ def _stored(feature: str, value: str) -> str:
     """The value as kept in ``RiskCount``: addresses, networks and blocks as
     keyed digests (privacy: the counts hold no address), everything bounded."""
     if feature in (IP, NETWORK, BLOCK) and value:
-        return salted_hmac(
-            "trust.risk.count", f"{feature}:{value}", algorithm="sha256"
-        ).hexdigest()[:32]
+        return keyed_digest("trust.risk.count", f"{feature}:{value}")[:32]
     return value[:80]
 
 
