@@ -21,6 +21,7 @@ from django.utils.functional import SimpleLazyObject
 from tests.agents import CHROME_WINDOWS
 from tests.conftest import browser, sign_in, step_up
 from trust.middleware import TrustMiddleware
+from trust.state import SessionState
 
 factory = RequestFactory(HTTP_USER_AGENT=CHROME_WINDOWS)
 
@@ -190,6 +191,16 @@ def test_a_user_another_middleware_already_loaded_is_decorated(account):
     assert request.user.otp_device.persistent_id == account.device.persistent_id
 
 
+@pytest.mark.parametrize("read_before", [False, True])
+def test_the_verdict_is_taken_when_the_user_is_first_read(account, read_before):
+    # Whatever came before the gate: a factor removed by the view before it
+    # reads the user is seen (as a view that turns 2FA off and then renders).
+    before = (lambda request: request.user.pk) if read_before else (lambda request: None)
+    request, _ = gate_after(before, verified_session(account))
+    SessionState.of(request).factor_removed()
+    assert request.user.is_verified() is False
+
+
 def test_a_plain_user_another_middleware_put_there_is_decorated(account):
     key = verified_session(account)
     model = type(account.user)
@@ -197,8 +208,7 @@ def test_a_plain_user_another_middleware_put_there_is_decorated(account):
     def replace(request):  # as RemoteUserMiddleware leaves it after login()
         request.user = model.objects.get(pk=account.user.pk)
 
-    request, plain = gate_after(replace, key)
-    assert request.user is plain
+    request, _ = gate_after(replace, key)
     assert request.user.is_verified() is True
     assert request.user.otp_device.persistent_id == account.device.persistent_id
 

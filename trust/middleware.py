@@ -302,33 +302,30 @@ def _decorate_user(user: Any, state: SessionState | None) -> Any:
 
 
 def _decorate_when_loaded(request: HttpRequest, user: Any, state: SessionState | None) -> None:
-    """Decorate ``request.user`` (``_decorate_user``) without loading it.
+    """Decorate ``request.user`` (``_decorate_user``) when it is first read.
 
     The gate runs on every request: a view that never reads the user must
     not pay its query, and one that does must not pay a second proxy (a
     lazy object around ``AuthenticationMiddleware``'s costs an exception
-    on every attribute read). So, by what ``request.user`` is:
-
-    - ``AuthenticationMiddleware``'s ``SimpleLazyObject``, not loaded yet:
-      its own loader is extended to decorate what it loads;
-    - a user already loaded (a lazy object set up, or a plain user another
-      middleware put there): decorated now, nothing to load;
-    - any other lazy object: wrapped in one more, decorated on first use.
+    on every attribute read). So ``AuthenticationMiddleware``'s own
+    ``SimpleLazyObject``, not loaded yet, has its loader extended to
+    decorate what it loads. Anything else (a user another middleware
+    already loaded or put there, another kind of lazy object) is wrapped
+    in one lazy object, decorated on first read as well, so the verdict is
+    taken at the same moment whatever came before the gate.
     """
-    if isinstance(user, LazyObject):
-        # A lazy object keeps what it wraps (``empty`` until loaded) and, if
-        # it is a SimpleLazyObject, its loader, in its own __dict__.
-        held = vars(user)
-        loaded = held.get("_wrapped", empty) is not empty
-        if not loaded and type(user) is SimpleLazyObject and "_setupfunc" in held:
-            held["_setupfunc"] = functools.partial(_decorate_loaded, held["_setupfunc"], state)
-            return
-        if not loaded:
-            request.user = SimpleLazyObject(  # type: ignore[assignment]
-                functools.partial(_decorate_user, user, state)
-            )
-            return
-    _decorate_user(user, state)
+    held = getattr(user, "__dict__", None)  # where SimpleLazyObject keeps both
+    if (
+        type(user) is SimpleLazyObject
+        and held is not None
+        and held.get("_wrapped", empty) is empty
+        and "_setupfunc" in held
+    ):
+        held["_setupfunc"] = functools.partial(_decorate_loaded, held["_setupfunc"], state)
+        return
+    request.user = SimpleLazyObject(  # type: ignore[assignment]
+        functools.partial(_decorate_user, user, state)
+    )
 
 
 def _decorate_loaded(load: Callable[[], Any], state: SessionState | None) -> Any:
@@ -341,9 +338,9 @@ def _unwrapped(user: Any) -> Any:
     Decorating it, not the proxy, keeps ``request.user`` one proxy deep.
     """
     if isinstance(user, LazyObject):
-        if vars(user).get("_wrapped", empty) is empty:
+        if user._wrapped is empty:  # type: ignore[attr-defined]
             user._setup()  # type: ignore[attr-defined]  # LazyObject's own hook
-        return vars(user)["_wrapped"]
+        return user._wrapped  # type: ignore[attr-defined]
     return user
 
 

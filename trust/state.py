@@ -116,6 +116,8 @@ class SessionState:
             state = cls(**known)
         except TypeError:  # a field this version needs is missing
             return None
+        if isinstance(state.reasons, list):
+            state.reasons = list(state.reasons)  # not the session's own list
         return state if state.status in _STATUSES else None
 
     def save(self, request: HttpRequest) -> None:

@@ -66,3 +66,9 @@ def test_fields_another_version_wrote_are_left_out_not_the_record():
 )
 def test_a_record_that_cannot_be_read_is_none_so_the_gate_decides_again(raw):
     assert SessionState._load(raw) is None
+
+
+def test_a_record_read_shares_no_list_with_the_session():
+    raw = {"uid": "7", "status": "pending", "reasons": ["new_device"]}
+    SessionState._load(raw).reasons.append("changed")
+    assert raw["reasons"] == ["new_device"]
