@@ -238,7 +238,7 @@ def _install(request: HttpRequest, state: SessionState | None) -> None:
     request.trust = state.view() if state is not None else NOT_SIGNED_IN  # type: ignore[attr-defined]
     user = getattr(request, "user", None)
     if user is not None:
-        _decorate_when_loaded(request, user, state)
+        _decorate_on_first_read(request, user, state)
     auser = getattr(request, "auser", None)
     if auser is not None:
         # Async views (and Django's async login_required / user_passes_test)
@@ -301,7 +301,7 @@ def _decorate_user(user: Any, state: SessionState | None) -> Any:
     return user
 
 
-def _decorate_when_loaded(request: HttpRequest, user: Any, state: SessionState | None) -> None:
+def _decorate_on_first_read(request: HttpRequest, user: Any, state: SessionState | None) -> None:
     """Decorate ``request.user`` (``_decorate_user``) when it is first read.
 
     The gate runs on every request: a view that never reads the user must
