@@ -23,9 +23,16 @@ class TrustedDevice(models.Model):
     fields are what the secret must come with to be recognized.
     """
 
+    # No index of its own (migration 0015): the composite index in ``Meta``
+    # leads with it, for a user's devices and their deletion.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trusted_devices"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="trusted_devices",
+        db_index=False,
     )
+    # Found by equality only: PostgreSQL keeps the unique index alone, not
+    # Django's ``varchar_pattern_ops`` twin for LIKE (migration 0015).
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     # The django-otp device (persistent id) whose code created this trust: a
     # session let in by trust counts as verified by it.
@@ -84,6 +91,7 @@ class SupersededToken(models.Model):
     device = models.ForeignKey(
         TrustedDevice, on_delete=models.CASCADE, related_name="superseded_tokens"
     )
+    # As ``TrustedDevice.token_hash``: the unique index alone (migration 0015).
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     # Digest of the session key of the sign-in that rotated the secret: the
     # same session presenting it again is the benign race (admission._stale).
