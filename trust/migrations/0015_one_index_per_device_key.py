@@ -15,11 +15,19 @@
   Django's state keeps no record of the twin, so it is unchanged; any
   later ``AlterField`` of the column drops it with ``IF EXISTS``.
 
-Nothing a site added under another name is touched, and each index goes
-only where what replaces it is there. On PostgreSQL the indexes are
-dropped ``CONCURRENTLY``, without a lock that would hold up sign-ins, so
-the migration is not atomic. It reverses to exactly what Django makes for
-the fields.
+Only an index of the field alone under Django's own name is dropped, and
+only where what replaces it is there and usable (on PostgreSQL: valid,
+not partial). On PostgreSQL the indexes are dropped, and on the way back
+built, ``CONCURRENTLY``, without a lock that would hold up trusts and
+rotations, so the migration is not atomic. It reverses to what Django
+makes for the fields.
+
+``sqlmigrate`` shows no SQL for it. By hand, on PostgreSQL with the default
+user model, it is::
+
+    DROP INDEX CONCURRENTLY IF EXISTS "trust_trusteddevice_user_id_ab336862";
+    DROP INDEX CONCURRENTLY IF EXISTS "trust_trusteddevice_token_hash_655164e3_like";
+    DROP INDEX CONCURRENTLY IF EXISTS "trust_supersededtoken_token_hash_c3489182_like";
 """
 
 import django.db.models.deletion
@@ -34,30 +42,53 @@ def _constraints(schema_editor, model):
         return schema_editor.connection.introspection.get_constraints(cursor, model._meta.db_table)
 
 
-def _leads_with(found, column, *, unique):
-    """Is there an index of more than ``column`` that starts with it (or,
-    with ``unique``, a unique index of ``column`` alone)?"""
-    for info in found.values():
-        columns = info["columns"] or []
-        if unique and info["unique"] and columns == [column]:
-            return True
-        if not unique and info["index"] and len(columns) > 1 and columns[0] == column:
-            return True
-    return False
+def _usable(schema_editor, name):
+    """Can the planner use this index for every row? On PostgreSQL: a
+    complete btree of the whole table (not left invalid by a failed
+    concurrent build, not partial). Elsewhere being there is enough."""
+    if schema_editor.connection.vendor != "postgresql":
+        return True
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT i.indisvalid AND i.indisready AND i.indpred IS NULL AND a.amname = 'btree'"
+            " FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+            " JOIN pg_am a ON a.oid = c.relam WHERE i.indexrelid = to_regclass(%s)",
+            [schema_editor.quote_name(name)],
+        )
+        row = cursor.fetchone()
+    return bool(row and row[0])
 
 
-def _drop_django_indexes(schema_editor, model, field_name, suffixes, *, covered_by_unique):
-    """Drop Django's own index names for the field (``suffixes``), where the
-    index that takes over is there; never a unique index or a key's."""
-    found = _constraints(schema_editor, model)
+def _user_index_covered(schema_editor, model, found):
+    """The model's own index that leads with ``user`` is there, usable."""
+    names = [index.name for index in model._meta.indexes if index.fields[:1] == ["user"]]
+    return any(name in found and _usable(schema_editor, name) for name in names)
+
+
+def _token_hash_unique(schema_editor, model, found):
+    """A usable unique index (or constraint) of ``token_hash`` alone is there."""
+    column = model._meta.get_field("token_hash").column
+    return any(
+        info["unique"] and info["columns"] == [column] and _usable(schema_editor, name)
+        for name, info in found.items()
+    )
+
+
+def _drop_django_indexes(schema_editor, model, field_name, suffixes, found):
+    """Drop the indexes Django made for the field alone, by Django's names
+    (``suffixes``); never a unique one, a key's, or one of other columns."""
     column = model._meta.get_field(field_name).column
-    if not _leads_with(found, column, unique=covered_by_unique):
-        return
     postgresql = schema_editor.connection.vendor == "postgresql"
     for suffix in suffixes:
         name = schema_editor._create_index_name(model._meta.db_table, [column], suffix=suffix)
         info = found.get(name)
-        if info is None or not info["index"] or info["unique"] or info["foreign_key"]:
+        if (
+            info is None
+            or not info["index"]
+            or info["unique"]
+            or info["foreign_key"]
+            or info["columns"] != [column]
+        ):
             continue
         options = {"concurrently": True} if postgresql else {}
         schema_editor.execute(schema_editor._delete_index_sql(model, name, **options))
@@ -65,13 +96,18 @@ def _drop_django_indexes(schema_editor, model, field_name, suffixes, *, covered_
 
 def _drop_user_index(apps, schema_editor):
     device = apps.get_model("trust", "trusteddevice")
-    _drop_django_indexes(schema_editor, device, "user", ("", "_like"), covered_by_unique=False)
+    found = _constraints(schema_editor, device)
+    if _user_index_covered(schema_editor, device, found):
+        # "_like": a user model whose key is text has a twin too.
+        _drop_django_indexes(schema_editor, device, "user", ("", "_like"), found)
 
 
 def _drop_like_twin(model_name):
     def drop(apps, schema_editor):
         model = apps.get_model("trust", model_name)
-        _drop_django_indexes(schema_editor, model, "token_hash", ("_like",), covered_by_unique=True)
+        found = _constraints(schema_editor, model)
+        if _token_hash_unique(schema_editor, model, found):
+            _drop_django_indexes(schema_editor, model, "token_hash", ("_like",), found)
 
     return drop
 
@@ -79,12 +115,24 @@ def _drop_like_twin(model_name):
 def _restore(model_name, field_name):
     def restore(apps, schema_editor):
         """What Django makes for the field's own indexes, where not there
-        (``apps`` is 0014's state: the user field indexed)."""
+        (``apps`` is 0014's state: the user field indexed). On PostgreSQL
+        built ``CONCURRENTLY``, as the forward step drops them: trusts and
+        rotations go on meanwhile. One that a failed build left invalid is
+        built again."""
         model = apps.get_model("trust", model_name)
         found = _constraints(schema_editor, model)
+        postgresql = schema_editor.connection.vendor == "postgresql"
         for statement in schema_editor._field_indexes_sql(model, model._meta.get_field(field_name)):
-            if str(statement.parts["name"]).strip('"`[]') not in found:
-                schema_editor.execute(statement)
+            name = str(statement.parts["name"]).strip('"`[]')
+            if name in found:
+                if _usable(schema_editor, name):
+                    continue
+                schema_editor.execute(
+                    schema_editor._delete_index_sql(model, name, concurrently=True)
+                )
+            if postgresql and statement.template == schema_editor.sql_create_index:
+                statement.template = schema_editor.sql_create_index_concurrently
+            schema_editor.execute(statement)
 
     return restore
 
