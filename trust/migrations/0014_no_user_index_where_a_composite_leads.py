@@ -9,6 +9,12 @@ Only the index is dropped. Django's own ``AlterField`` would also drop and
 re-add the foreign key constraint, which on PostgreSQL checks every row of
 the history under a lock that holds up sign-ins' writes meanwhile; here
 the state changes as ``AlterField`` says, the database only loses the index.
+
+``sqlmigrate`` shows no SQL for it. By hand, on PostgreSQL with the default
+user model, it is::
+
+    DROP INDEX CONCURRENTLY IF EXISTS "trust_riskcount_user_id_06e99f7b";
+    DROP INDEX CONCURRENTLY IF EXISTS "trust_signinattempt_user_id_a1fccedf";
 """
 
 import django.db.models.deletion
