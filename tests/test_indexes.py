@@ -24,13 +24,17 @@ TABLES = (RiskCount, SignInAttempt, TrustedDevice)
 SECRET_HASHES = (TrustedDevice, SupersededToken)
 
 
+def constraints_of(model) -> dict[str, dict]:
+    """The database's indexes and constraints of the model's table."""
+    with connection.cursor() as cursor:
+        return connection.introspection.get_constraints(cursor, model._meta.db_table)
+
+
 def plain_user_indexes(model) -> list[str]:
     column = model._meta.get_field("user").column
-    with connection.cursor() as cursor:
-        found = connection.introspection.get_constraints(cursor, model._meta.db_table)
     return [
         name
-        for name, info in found.items()
+        for name, info in constraints_of(model).items()
         if info["index"]
         and not info["unique"]
         and not info["foreign_key"]  # MySQL's own index of a foreign key
@@ -48,14 +52,12 @@ def test_no_index_of_the_user_column_alone(db):
 
 def test_the_foreign_keys_still_hold(account, clock):
     trusted_browser(account, clock)
-    with connection.cursor() as cursor:
-        for model in TABLES:
-            found = connection.introspection.get_constraints(cursor, model._meta.db_table)
-            assert [
-                info["foreign_key"]
-                for info in found.values()
-                if info["foreign_key"] and info["columns"] == ["user_id"]
-            ] == [("auth_user", "id")], model
+    for model in TABLES:
+        assert [
+            info["foreign_key"]
+            for info in constraints_of(model).values()
+            if info["foreign_key"] and info["columns"] == ["user_id"]
+        ] == [("auth_user", "id")], model
 
 
 def test_a_users_rows_are_read_and_deleted_through_an_index(account, clock, postgres_only):
@@ -94,18 +96,16 @@ def test_a_users_rows_are_read_and_deleted_through_an_index(account, clock, post
 
 def token_hash_indexes(model) -> list[dict]:
     """Every index (or unique constraint) of ``token_hash`` alone."""
-    with connection.cursor() as cursor:
-        found = connection.introspection.get_constraints(cursor, model._meta.db_table)
     return [
         info
-        for info in found.values()
+        for info in constraints_of(model).values()
         if (info["index"] or info["unique"]) and info["columns"] == ["token_hash"]
     ]
 
 
 def test_a_secret_hash_has_its_unique_index_alone(db):
     """PostgreSQL's ``varchar_pattern_ops`` twin (for ``LIKE``) is gone; the
-    unique index stays, and still refuses a second row with the same hash."""
+    unique index stays."""
     assert {
         model.__name__: [info["unique"] for info in token_hash_indexes(model)]
         for model in SECRET_HASHES
@@ -145,13 +145,14 @@ BEFORE_0015 = ("trust", "0014_no_user_index_where_a_composite_leads")
 def index_definitions() -> dict[str, str]:
     """Every index and constraint of these tables: its definition where the
     database says it (PostgreSQL, SQLite), else its columns."""
-    tables = [model._meta.db_table for model in (*TABLES, SupersededToken)]
+    models = (*TABLES, SupersededToken)
+    tables = [model._meta.db_table for model in models]
+    found = {
+        name: str(info["columns"])
+        for model in models
+        for name, info in constraints_of(model).items()
+    }
     with connection.cursor() as cursor:
-        found = {
-            name: str(info["columns"])
-            for table in tables
-            for name, info in connection.introspection.get_constraints(cursor, table).items()
-        }
         if connection.vendor == "postgresql":
             cursor.execute(
                 "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY(%s)", [tables]
