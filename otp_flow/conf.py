@@ -1,26 +1,8 @@
 """Settings of the ``otp_flow`` app, each with its documented default.
 
-===============================  ===============  ==========================================
-Setting                          Default          Meaning
-===============================  ===============  ==========================================
-OTP_FLOW_SUDO_TIMEOUT            10 minutes       A code entered this recently lets a session
-                                                  do sensitive things (turn 2FA off, ...).
-OTP_FLOW_TRUST_BY_DEFAULT        True             "Trust this device" starts checked.
-OTP_FLOW_MAX_FAILURES            100              After this many consecutive failed codes
-                                                  (TOTP and backup codes together) nothing
-                                                  is compared any more until an admin
-                                                  resets the count (NIST SP 800-63B: at
-                                                  most 100).
-OTP_FLOW_BACKUP_THROTTLE_FACTOR  None             django-otp back-off of the backup-code
-                                                  device itself; ``None``: the TOTP one's.
-OTP_FLOW_PASSKEY_PASSWORDLESS    False            Passkeys (django-otp-webauthn) may sign
-                                                  in alone, with no password.
-OTP_FLOW_ADMIN_SUDO_MODELS       ()               More models ("app_label.ModelName") whose
-                                                  admin pages ``SudoAdminSite`` opens only
-                                                  to a session with a fresh code, beside
-                                                  second factors, users, trusted devices
-                                                  and the security log.
-===============================  ===============  ==========================================
+Every setting is an entry of ``_DEFAULTS`` below, with the ``#:`` comment
+above it saying what it does: the documentation's settings reference is
+generated from those comments, so a setting without one fails the docs build.
 
 django-otp's own settings keep their meaning: ``OTP_TOTP_ISSUER`` labels the
 authenticator entry, ``OTP_TOTP_THROTTLE_FACTOR`` sets the back-off (shared by
@@ -35,11 +17,22 @@ from typing import Any
 from django.conf import settings
 
 _DEFAULTS: dict[str, Any] = {
+    #: A code entered this recently lets a session do sensitive things (new backup codes, a new
+    #: authenticator, passkeys, the admin's credential pages).
     "OTP_FLOW_SUDO_TIMEOUT": timedelta(minutes=10),
+    #: "Trust this device" starts checked on the code page (``False``: unchecked, an opt-in).
     "OTP_FLOW_TRUST_BY_DEFAULT": True,
+    #: After this many consecutive failed codes (TOTP and backup codes together) nothing is
+    #: compared any more until an admin resets the count (NIST SP 800-63B: at most 100).
     "OTP_FLOW_MAX_FAILURES": 100,
+    #: django-otp's back-off of the backup-code device itself; ``None``: the TOTP device's
+    #: (``OTP_TOTP_THROTTLE_FACTOR``).
     "OTP_FLOW_BACKUP_THROTTLE_FACTOR": None,
+    #: Passkeys (django-otp-webauthn) may sign in alone, with no password.
     "OTP_FLOW_PASSKEY_PASSWORDLESS": False,
+    #: More models ("app_label.ModelName") whose admin pages ``SudoAdminSite`` opens only to a
+    #: session with a fresh code, beside second factors, users, trusted devices and the
+    #: security log.
     "OTP_FLOW_ADMIN_SUDO_MODELS": (),
 }
 

@@ -60,6 +60,26 @@ def test_e020_token_requirement_unknown(settings):
         assert ids(checks.check_api_token_setting()) == ["trust.E020"], bad
 
 
+def test_e021_token_view_routed_without_drfs_token_app(settings):
+    assert settings.ROOT_URLCONF == "project.urls"  # routes trust.contrib.drf's /api/token/
+    settings.INSTALLED_APPS = without(settings, "rest_framework.authtoken")
+    messages = checks.check_token_app()
+    assert ids(messages) == ["trust.E021"]
+    assert "/api/token/" in messages[0].msg
+    assert "rest_framework.authtoken" in messages[0].msg
+    assert '"rest_framework.authtoken"' in messages[0].hint
+
+
+def test_e021_silent_with_drfs_token_app(settings):
+    assert checks.check_token_app() == []
+
+
+def test_e021_silent_when_the_token_view_is_not_routed(settings):
+    settings.INSTALLED_APPS = without(settings, "rest_framework.authtoken")
+    settings.ROOT_URLCONF = "tests.urls_no_logout"  # no API at all
+    assert checks.check_token_app() == []
+
+
 def test_w022_no_sign_out_view_found(settings):
     settings.ROOT_URLCONF = "tests.urls_no_logout"
     messages = checks.check_logout_url()

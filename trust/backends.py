@@ -18,6 +18,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend as DjangoModelBackend
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.views.decorators.debug import sensitive_variables
@@ -60,3 +61,24 @@ class PasswordThrottleBackend:
     async def aauthenticate(self, request: HttpRequest | None, **credentials: Any) -> None:
         """``authenticate()`` for Django's ``aauthenticate()``."""
         return await sync_to_async(self.authenticate)(request, **credentials)
+
+
+class ModelBackend(PasswordThrottleBackend, DjangoModelBackend):
+    """Django's ``ModelBackend`` behind the password throttle, as one entry.
+
+    ``AUTHENTICATION_BACKENDS = ["trust.backends.ModelBackend"]`` in place of
+    Django's: a throttled attempt is refused before the password is compared,
+    any other is Django's ``ModelBackend`` unchanged (``get_user()`` and
+    permissions included).
+    """
+
+    @sensitive_variables("password")
+    def authenticate(  # type: ignore[override]
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **credentials: Any,
+    ) -> Any:
+        PasswordThrottleBackend.authenticate(self, request, username, password, **credentials)
+        return DjangoModelBackend.authenticate(self, request, username, password, **credentials)

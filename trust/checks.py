@@ -423,6 +423,32 @@ def check_api_token_setting(app_configs: Any = None, **kwargs: Any) -> list[Chec
 
 
 @register(Tags.urls)
+def check_token_app(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """trust.contrib.drf's token view stores DRF tokens: their app must be installed."""
+    from django.apps import apps
+
+    if apps.is_installed("rest_framework.authtoken"):
+        return []
+    routes = [
+        f"/{route}" for route, cls in _routed_views() if _OUR_TOKEN_VIEW in _dotted_names(cls)
+    ]
+    if not routes:
+        return []
+    # Without the app DRF's Token model is abstract: every POST would fail
+    # with "'Token' has no attribute 'objects'" (a 500).
+    return [
+        Error(
+            f"The token view at {', '.join(routes)} needs rest_framework.authtoken in "
+            "INSTALLED_APPS: without it no token can be stored, and every request to it "
+            "fails with a server error.",
+            hint='Add "rest_framework" and "rest_framework.authtoken" to INSTALLED_APPS, '
+            "then run migrate.",
+            id="trust.E021",
+        )
+    ]
+
+
+@register(Tags.urls)
 def check_logout_url(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """A session owing a code must be able to sign out (the code page's button)."""
     from django.urls import NoReverseMatch, reverse

@@ -10,91 +10,11 @@ on every request. A value assigned to ``django.conf.settings`` by hand at
 run time is not seen (Django's documentation asks that settings not be
 altered at run time; use ``override_settings``).
 
-=============================  =================  ==========================================
-Setting                        Default            Meaning
-=============================  =================  ==========================================
-TRUST_LIFETIME                 30 days            Trust lasts this long from the code that
-                                                  created it; use does not extend it.
-TRUST_IDLE_TIMEOUT             14 days            Trust lapses when unused this long.
-TRUST_MAX_DEVICES              20                 Trusted devices per user; one more evicts
-                                                  the least recently used.
-TRUST_COOKIE_NAME              "trustgate_token"  Device cookie name (``__Host-`` is put in
-                                                  front of it on HTTPS). Keep "token" (or
-                                                  "key", "secret") in it: Django's error
-                                                  reports then hide its value.
-TRUST_REQUIRE_KNOWN_NETWORK    False              Challenge sign-ins from a network the
-                                                  device was not seen on before.
-TRUST_IPV4_PREFIX              24                 Network size of an IPv4 address.
-TRUST_IPV6_PREFIX              64                 Network size of an IPv6 address.
-TRUST_PROXY_COUNT              0                  Reverse proxies in front of the site
-                                                  (``REMOTE_ADDR`` is the last of them).
-TRUST_PROXY_NETWORKS           []                 Networks those proxies live in: forwarded
-                                                  headers are read only from them.
-TRUST_PENDING_TIMEOUT          10 minutes         A pending step-up signs out after this.
-TRUST_EXEMPT_URLS              []                 More URLs a pending session may reach: URL
-                                                  names ("app:name"), or path prefixes (they
-                                                  start with "/"). The code page, sign-out,
-                                                  static and media files and the alerts'
-                                                  "this wasn't me" link always are.
-TRUST_VERIFY_URL_NAME          "otp_flow:verify"  The code page.
-TRUST_ENROLL_URL_NAME          "otp_flow:setup"   The enrollment page.
-TRUST_LOGOUT_URL_NAME          "logout", else     The sign-out view (exempt from the gate).
-                               "account_logout"   Unset: Django's name if the URLconf has
-                                                  it, else django-allauth's.
-TRUST_ENROLLMENT_REQUIRED      None               Dotted path of ``f(user) -> bool``: users
-                                                  it names must enroll before going on.
-TRUST_SESSION_LIFETIME         None               A signed-in session ends this long after
-                                                  sign-in, however active (NIST SP 800-63B-4
-                                                  suggests 24 hours at AAL2). ``None``: the
-                                                  site's own session settings decide.
-TRUST_PASSWORD_FREE_FAILURES   5                  Wrong passwords for one account (known or
-                                                  not) before each further attempt waits:
-                                                  1 s, then twice as long after each failure.
-TRUST_PASSWORD_ADDRESS_FREE_FAILURES
-                               20                 The same, from one client address (an
-                                                  IPv6 /64 is one address).
-TRUST_PASSWORD_MAX_DELAY       15 minutes         The longest wait: nobody is locked out
-                                                  for good.
-TRUST_PASSWORD_BURST           10                 Wrong passwords for one account within
-TRUST_PASSWORD_BURST_WINDOW    15 minutes         this long: its next sign-in owes a code,
-                                                  even on a trusted device.
-TRUST_API_TOKEN_REQUIRES       "verified"         What a session needs for
-                                                  ``trust.contrib.drf``'s token view: "verified"
-                                                  (a code, or a trusted device) or "code"
-                                                  (a code entered in this session).
-TRUST_RISK_ENABLED             True               Score every password sign-in and apply the
-                                                  rules beside the score (docs/risk.md).
-TRUST_RISK_STEP_UP             0.3                A code is owed at or above this score
-                                                  (10^-0.5, from the evaluation).
-TRUST_RISK_TRUSTED_STEP_UP     inf                The same on a trusted device: the score
-                                                  alone never takes a valid trust away.
-TRUST_RISK_DENY                inf                Refused at or above it (inf: never by the
-                                                  score alone).
-TRUST_RISK_NEW_COUNTRY_ON_TRUSTED
-                               True               A trusted device in a country new to the
-                                                  user owes a code (a copied cookie abroad).
-TRUST_RISK_NEW_ASN_STEP_UP     True               A sign-in without a trusted device from an
-                                                  operator new to the user owes a code.
-TRUST_RISK_NEW_NETWORK_STEP_UP True               The same from an address block (/16, /48)
-                                                  new to the user (``new_block``).
-TRUST_RISK_NEW_COUNTRY_ON_DEVICE
-                               True               A trusted device in a country it was never
-                                                  used in owes a code, unless the user's last
-                                                  sign-in or most of them were from there
-                                                  (``new_device_country``).
-TRUST_RISK_MIN_USERS           50                 The score applies once this many users have
-                                                  sign-in history (on a smaller site the
-                                                  population is too few to stand for an
-                                                  attacker); the rules apply from the start.
-TRUST_RISK_BLOCKED_NETWORKS    []                 CIDRs whose sign-ins are refused before the
-                                                  password is checked (``blocked_address``).
-TRUST_RISK_SIGNALS             []                 Dotted paths of the site's own signals:
-                                                  ``f(RiskContext) -> SignalResult``.
-TRUST_RISK_NO_EMAIL            "allow"            A user without 2FA and without an e-mail
-                                                  address whose sign-in owes a code: "allow"
-                                                  (let in, recorded and signalled) or "deny".
-TRUST_SIGN_IN_HISTORY_MAX_AGE  180 days           ``trust_prune`` drops older sign-in history.
-=============================  =================  ==========================================
+Every setting is an entry of ``_DEFAULTS`` below: its name, its default, and
+the ``#:`` comment above it saying what it does. That comment is the one
+description there is: the documentation's settings reference is generated
+from it (``docs/_ext/trustgate_reference.py``), so a setting without one
+fails the docs build.
 """
 
 from __future__ import annotations
@@ -110,39 +30,90 @@ from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
 _DEFAULTS: dict[str, Any] = {
+    #: Trust lasts this long from the code that created it; use does not extend it. At most 90 days
+    #: (``trust.W006``).
     "TRUST_LIFETIME": timedelta(days=30),
+    #: Trust lapses when unused this long.
     "TRUST_IDLE_TIMEOUT": timedelta(days=14),
+    #: Trusted devices per user; one more evicts the least recently used.
     "TRUST_MAX_DEVICES": 20,
+    #: The device cookie's name (``__Host-`` is put in front of it on HTTPS). Keep "token" (or
+    #: "key", "secret") in it: Django's error reports then hide its value (``trust.W007``).
     "TRUST_COOKIE_NAME": "trustgate_token",
+    #: Challenge sign-ins from a network the device was not seen on before.
     "TRUST_REQUIRE_KNOWN_NETWORK": False,
+    #: Network size of an IPv4 address (for ``TRUST_REQUIRE_KNOWN_NETWORK``).
     "TRUST_IPV4_PREFIX": 24,
+    #: Network size of an IPv6 address.
     "TRUST_IPV6_PREFIX": 64,
+    #: Reverse proxies in front of the site (``REMOTE_ADDR`` is the last of them). While 0,
+    #: forwarded headers are ignored.
     "TRUST_PROXY_COUNT": 0,
+    #: Networks those proxies live in (CIDRs): forwarded headers are read only from them.
     "TRUST_PROXY_NETWORKS": (),
+    #: A session that owes a code is signed out after this.
     "TRUST_PENDING_TIMEOUT": timedelta(minutes=10),
+    #: URL name of the code page.
     "TRUST_VERIFY_URL_NAME": "otp_flow:verify",
+    #: URL name of the enrollment page.
     "TRUST_ENROLL_URL_NAME": "otp_flow:setup",
+    #: Dotted path of ``f(user) -> bool``: the users it names must enroll before going on
+    #: (``trust.E012``).
     "TRUST_ENROLLMENT_REQUIRED": None,
+    #: URL name of the sign-out view (the gate lets a session that owes a code reach it; the
+    #: code page's "Sign out" posts to it). ``None``: Django's "logout" if the URLconf has it,
+    #: else django-allauth's "account_logout" (``trust.W022`` says when none resolves).
+    "TRUST_LOGOUT_URL_NAME": None,
+    #: A signed-in session ends this long after sign-in, however active (NIST SP 800-63B-4 suggests
+    #: 24 hours at AAL2). ``None``: the site's own session settings decide.
     "TRUST_SESSION_LIFETIME": None,
+    #: More URLs a session that owes a code may reach: URL names ("app:name"), or path prefixes
+    #: (starting with "/"). The code page, the sign-out view, static and media files and the
+    #: alerts' "this wasn't me" link always are.
     "TRUST_EXEMPT_URLS": (),
+    #: Wrong passwords for one account (known or not) before each further attempt waits: 1 s, then
+    #: twice as long after each failure.
     "TRUST_PASSWORD_FREE_FAILURES": 5,
+    #: The same, from one client address (an IPv6 /64 is one address).
     "TRUST_PASSWORD_ADDRESS_FREE_FAILURES": 20,
+    #: The longest wait: nobody is locked out for good.
     "TRUST_PASSWORD_MAX_DELAY": timedelta(minutes=15),
+    #: Wrong passwords for one account within ``TRUST_PASSWORD_BURST_WINDOW``: its next sign-in
+    #: owes a code, even on a trusted device.
     "TRUST_PASSWORD_BURST": 10,
+    #: The window of ``TRUST_PASSWORD_BURST``.
     "TRUST_PASSWORD_BURST_WINDOW": timedelta(minutes=15),
+    #: What a session needs for ``trust.contrib.drf``'s token view: "verified" (a code, or a
+    #: trusted device) or "code" (a code entered in this session).
     "TRUST_API_TOKEN_REQUIRES": "verified",
+    #: Score every password sign-in and apply the rules beside the score (the risk model).
     "TRUST_RISK_ENABLED": True,
+    #: A code is owed at or above this score (10^-0.5, from the evaluation).
     "TRUST_RISK_STEP_UP": 0.3,
+    #: The same on a trusted device: by default the score alone never takes a valid trust away.
     "TRUST_RISK_TRUSTED_STEP_UP": math.inf,
+    #: A sign-in is refused at or above this score (``inf``: never by the score alone).
     "TRUST_RISK_DENY": math.inf,
+    #: A trusted device in a country new to the user owes a code (a copied cookie abroad).
     "TRUST_RISK_NEW_COUNTRY_ON_TRUSTED": True,
+    #: A sign-in without a trusted device from an operator (ASN) new to the user owes a code.
     "TRUST_RISK_NEW_ASN_STEP_UP": True,
+    #: The same from an address block (/16, /48) new to the user (``new_block``).
     "TRUST_RISK_NEW_NETWORK_STEP_UP": True,
+    #: A trusted device in a country it was never used in owes a code, unless the user's last
+    #: sign-in or most of them were from there (``new_device_country``).
     "TRUST_RISK_NEW_COUNTRY_ON_DEVICE": True,
+    #: The score applies once this many users have sign-in history (on a smaller site the
+    #: population is too few to stand for an attacker); the rules apply from the start.
     "TRUST_RISK_MIN_USERS": 50,
+    #: CIDRs whose sign-ins are refused before the password is checked (``blocked_address``).
     "TRUST_RISK_BLOCKED_NETWORKS": (),
+    #: Dotted paths of the site's own signals: ``f(RiskContext) -> SignalResult``.
     "TRUST_RISK_SIGNALS": (),
+    #: A user without 2FA and without an e-mail address whose sign-in owes a code: "allow" (let in,
+    #: recorded and signalled) or "deny".
     "TRUST_RISK_NO_EMAIL": "allow",
+    #: ``trust_prune`` drops sign-in history older than this.
     "TRUST_SIGN_IN_HISTORY_MAX_AGE": timedelta(days=180),
 }
 
