@@ -1,7 +1,8 @@
-"""The README's three stories and the admin's sudo mode, run inside the
-project ``test_integration_guide`` built from the README. Started as a
-script with that project's settings; exits non-zero (AssertionError) when a
-story fails."""
+"""The quickstart's stories (its home page, a new device, a familiar browser,
+a revoke) and the admin's sudo mode, run inside the project
+``test_integration_guide`` built from docs/quickstart.md. Started as a script
+with that project's settings; exits non-zero (AssertionError) when a story
+fails."""
 
 from __future__ import annotations
 
@@ -39,6 +40,15 @@ def location(response) -> str:
     return response.headers.get("Location", "")
 
 
+def home_page(client: Client) -> None:
+    """The quickstart's home page: its links and its sign-out form."""
+    home = client.get("/")
+    assert home.status_code == 200, home
+    for link in ('href="/2fa/setup/"', 'href="/devices/"', 'action="/accounts/logout/"'):
+        assert link in home.text, (link, home.text)
+    print("home: links to 2FA and trusted devices, and signs out")
+
+
 def main() -> None:
     setup_test_environment()  # the test client's host, like Django's test runner
     user = get_user_model().objects.create_user("guide", "guide@example.com", PASSWORD)
@@ -53,8 +63,9 @@ def main() -> None:
     passed = laptop.post("/2fa/verify/", {"otp_token": code(device, now), "trust_device": "on"})
     assert passed.status_code == 302, passed.content[:500]
     # Without ?next=, LOGIN_REDIRECT_URL as the guide sets it (not Django's
-    # /accounts/profile/).
+    # /accounts/profile/), to the quickstart's home page.
     assert location(passed) == "/", location(passed)
+    home_page(laptop)
     listing = laptop.get("/devices/")
     assert listing.status_code == 200 and "Chrome on Windows" in listing.text
     print("new device: challenged, passed with a code, trusted")

@@ -1,6 +1,7 @@
-"""The guide's stories through django-allauth's pages, run inside the project
-``test_integration_guide`` built from the README's allauth blocks. Started
-as a script with that project's settings; exits non-zero on a failure."""
+"""The quickstart's stories through django-allauth's pages, run inside the
+project ``test_integration_guide`` built from the quickstart and
+docs/guides/allauth.md. Started as a script with that project's settings;
+exits non-zero on a failure."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
-from guide_stories import CHROME, PASSWORD, code, location  # noqa: E402  (beside this script)
+from guide_stories import CHROME, PASSWORD, code, home_page, location  # noqa: E402  (beside this script)
 
 
 def sign_in(client: Client) -> object:
@@ -49,6 +50,7 @@ def main() -> None:
     again = laptop.get("/devices/")
     assert again.status_code == 200 and again.wsgi_request.trust.method == "trusted_device"
     print("familiar browser: signed in through allauth with the password alone")
+    home_page(laptop)
 
 
 if __name__ == "__main__":
