@@ -107,7 +107,7 @@ test-bench: install-e2e
 	PG_BASE=$(PG_BASE) $(BIN)/pytest e2e/test_bench.py $(PYTEST_ARGS)
 
 # Ratios measured within one run; prints a table, writes bench-results/latest.json.
-# `make bench BENCH_ARGS=--readme` also puts the table in README.md.
+# `make bench BENCH_ARGS=--readme` also puts the table in docs/performance.md.
 # Then the risk model's evaluation (10,000 simulated users, ~6 min on 2 cores;
 # RBA_ARGS=--quick for a short one), written to bench-results/rba.md.
 BENCH_ARGS ?=
@@ -117,7 +117,19 @@ bench: install-e2e
 	mkdir -p bench-results
 	$(BIN)/python -m bench.rba $(RBA_ARGS) | tee bench-results/rba.md
 
-test: lint test-package test-sqlite test-postgres test-django6 test-e2e test-multiserver test-bench
+test: lint docs test-package test-sqlite test-postgres test-django6 test-e2e test-multiserver test-bench
 
 clean:
 	rm -rf $(VENV) $(VENV6) .test-*.sqlite3* artifacts bench-results dist build
+
+# The documentation (Sphinx, the Furo theme, pages in MyST Markdown) into
+# docs/_build/html, with warnings as errors and every reference checked (-n).
+# The settings and checks references are generated from the code.
+DOCS_STAMP := $(VENV)/.installed-docs
+.PHONY: docs
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --group docs
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	$(BIN)/python -m sphinx -b html -W --keep-going -n -q docs docs/_build/html

@@ -1,8 +1,9 @@
 """``python -m bench`` (``make bench``): run every measurement, print the
 table, write ``bench-results/latest.json`` and ``latest.md``.
 
-``python -m bench --readme`` also puts the table in the README, between the
-``bench:start`` and ``bench:end`` markers."""
+``python -m bench --readme`` also puts the table in the documentation's
+"What it costs" page (docs/performance.md), between the ``bench:start`` and
+``bench:end`` markers."""
 
 from __future__ import annotations
 
@@ -81,7 +82,7 @@ def decision() -> dict:
 
 
 def update_readme(table: str) -> None:
-    readme = REPO / "README.md"
+    readme = REPO / "docs" / "performance.md"
     text = readme.read_text(encoding="utf-8")
     start, end = "<!-- bench:start -->\n", "<!-- bench:end -->"
     head, rest = text.split(start, 1)

@@ -1,4 +1,4 @@
-"""The results as the Markdown table the README shows."""
+"""The results as the Markdown table docs/performance.md shows."""
 
 from __future__ import annotations
 
