@@ -82,3 +82,13 @@ class ModelBackend(PasswordThrottleBackend, DjangoModelBackend):
     ) -> Any:
         PasswordThrottleBackend.authenticate(self, request, username, password, **credentials)
         return DjangoModelBackend.authenticate(self, request, username, password, **credentials)
+
+    async def aauthenticate(  # type: ignore[override]
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **credentials: Any,
+    ) -> Any:
+        """``authenticate()`` for Django's ``aauthenticate()``: the throttle reads the database."""
+        return await sync_to_async(self.authenticate)(request, username, password, **credentials)
