@@ -21,6 +21,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from tests.agents import CHROME_WINDOWS, FIREFOX_WINDOWS, SAFARI_IPHONE
 from tests.conftest import START, browser, sign_in
@@ -96,16 +97,19 @@ def test_sign_in_posted_several_times_at_once_keeps_the_trust(server, account, f
     (new,) = handed
     sessions = [answer.set_cookies[SESSION] for answer in answers]
     assert len(set(sessions)) == clicks  # each sign-in rotated its own session key
-    for key in sessions:
-        assert laptop.holding(SESSION, key).verified()
 
-    # The browser's next sign-in asks for no code, whatever cookie it kept:
-    # the old one too (every answer lost), within the window. S0 first: a
-    # sign-in with S1 rotates S1, after which S0 is a copy's (tested below).
-    for kept in (old, new):
-        again = laptop.holding(COOKIE, kept)
-        assert again.sign_in(account).text == "/", kept == old
-        assert again.verified()
+    # Every answer lost: the browser still holds S0 and no session, and sends
+    # the sign-in again. Within the window, and before any answer's session
+    # made a request, that is one more click: no code asked.
+    lost = laptop.holding(COOKIE, old)
+    assert lost.sign_in(account).text == "/"
+    for key in sessions:  # each answer's session goes on (its first request ends the grace)
+        assert laptop.holding(SESSION, key).verified()
+    assert lost.verified()
+    # The browser's next sign-in with the secret it kept asks for no code.
+    again = laptop.holding(COOKIE, new)
+    assert again.sign_in(account).text == "/"
+    assert again.verified()
     no_theft_seen(account)
     for key in sessions:  # and no sign-in ended another
         assert laptop.holding(SESSION, key).verified()
@@ -169,6 +173,30 @@ def test_a_copy_racing_its_owner_from_another_network_revokes_the_device(
         assert each.request("/", accept="application/json")[0] != 200
 
 
+def test_a_thief_replaying_after_the_owners_answer_arrived_revokes_the_device(
+    server, account, frozen
+):
+    """Over HTTP: the owner's sign-in rotates S0, its browser follows the answer
+    with the session that came with S1; a copy of S0 from the same kind of
+    browser on the same network, a second later, is refused."""
+    laptop, old = trusted_laptop(server, account)
+    thief = laptop.holding(COOKIE, old)  # copied before the owner's sign-in
+    owner = laptop.holding(COOKIE, old)
+    answer = owner.sign_in(account)
+    assert answer.text == "/" and answer.set_cookies[COOKIE] != old
+    frozen.shift(0.5)
+    assert owner.verified()  # the first response's session makes its request
+    frozen.shift(0.5)
+
+    replay = thief.sign_in(account)
+
+    assert replay.text.startswith("/2fa/verify/")
+    theft_seen(account)
+    assert thief.request("/", accept="application/json")[0] == 401  # owes a code
+    # The device's sessions end with it: the owner's is signed out.
+    assert owner.request("/", accept="application/json")[0] == 302
+
+
 # --- a superseded secret from anywhere else: still a copied cookie ---------------
 
 
@@ -197,6 +225,91 @@ def test_the_same_browser_presenting_the_old_secret_within_the_window_gets_the_n
     assert again.get("/").status_code == 200 and owner.get("/").status_code == 200
     no_theft_seen(account)
     assert TrustedDevice.objects.get(user=account.user).token_hash == tokens.hash_secret(new)
+
+
+# --- the grace ends once the browser has its answer ----------------------------
+
+
+def at(clock, record, seconds: float) -> None:
+    """Time stands at ``seconds`` after the rotation ``record`` keeps."""
+    clock.move_to(record.superseded_at + timedelta(seconds=seconds), tick=False)
+
+
+def test_old_secret_after_the_owners_next_request_is_a_copy(account, clock):
+    """The owner's browser got its answer and made its next request with the
+    session that came with the new secret: no click of it is in flight any
+    more, so the old secret from the same kind of browser on the same network,
+    well within the seconds of the window, is a thief's."""
+    owner, old = rotated(account, clock)
+    (record,) = SupersededToken.objects.filter(successor__gt="")
+    at(clock, record, 0.5)
+    assert owner.get("/").status_code == 200  # the redirect followed: the grace ends
+    thief = copy_of(owner)
+    thief.cookies[COOKIE] = old
+    at(clock, record, 1)
+
+    response = sign_in(thief, account)
+
+    assert response.status_code == 302 and response["Location"].startswith("/2fa/verify/")
+    assert thief.get("/", HTTP_ACCEPT="application/json").json()["reasons"] == ["stale_token"]
+    theft_seen(account)
+    assert COOKIE not in response.cookies or response.cookies[COOKIE].value == ""
+    assert owner.get("/").status_code == 302  # the device's sessions end with it
+
+
+def test_a_second_clicks_session_ends_the_grace_too(account, clock):
+    """Each answer of a double click carries the new secret: whichever the
+    browser kept, its next request ends the grace."""
+    owner, old = rotated(account, clock)
+    (record,) = SupersededToken.objects.filter(successor__gt="")
+    second = copy_of(owner)
+    second.cookies[COOKIE] = old
+    at(clock, record, 0.5)
+    assert sign_in(second, account)["Location"] == "/"  # the other click: let in
+    assert second.get("/").status_code == 200  # the answer it kept: the grace ends
+    thief = copy_of(owner)
+    thief.cookies[COOKIE] = old
+    at(clock, record, 1)
+
+    assert sign_in(thief, account)["Location"].startswith("/2fa/verify/")
+    theft_seen(account)
+
+
+def test_the_grace_lasts_three_seconds_at_most(account, clock):
+    owner, old = rotated(account, clock)  # the owner's answer lost: no request since
+    (record,) = SupersededToken.objects.filter(successor__gt="")
+    late = copy_of(owner)
+    late.cookies[COOKIE] = old
+    at(clock, record, 3.5)
+
+    response = sign_in(late, account)
+
+    assert response["Location"].startswith("/2fa/verify/")
+    theft_seen(account)
+
+
+def test_ending_the_grace_costs_one_write_on_the_first_request_only(
+    account, clock, django_assert_num_queries
+):
+    owner, _old = rotated(account, clock)
+    (record,) = SupersededToken.objects.filter(successor__gt="")
+    at(clock, record, 0.5)
+    owner.get("/")  # the first request: the record's successor is wiped
+    record.refresh_from_db()
+    assert record.successor == "" and record.rotated_by == ""
+    at(clock, record, 1)
+    with CaptureQueriesContext(connection) as later:
+        assert owner.get("/").status_code == 200
+    assert not [q for q in later.captured_queries if "trust_" in q["sql"]], later.captured_queries
+
+
+def test_a_session_answered_after_the_window_writes_nothing(account, clock):
+    owner, _old = rotated(account, clock)
+    (record,) = SupersededToken.objects.filter(successor__gt="")
+    at(clock, record, 4)  # the grace closed on its own
+    with CaptureQueriesContext(connection) as first:
+        assert owner.get("/").status_code == 200
+    assert not [q for q in first.captured_queries if "trust_" in q["sql"]]
 
 
 def test_the_database_holds_the_new_secret_only_wrapped_and_only_for_the_window(account, clock):

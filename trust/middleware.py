@@ -140,6 +140,10 @@ class TrustMiddleware:
             auth.logout(request)
             state = None
         elif state is not None and state.verified:
+            if state.grace_open():
+                # First request of a session handed a rotated secret: its
+                # double-click grace ends (one write, this request only).
+                state = admission.end_grace(request, state)
             if state.agent_digest != agent_digest(raw_user_agent(request)):
                 state = admission.recheck_agent(request, state)
             elif state.touch_due(admission.TOUCH_INTERVAL):
@@ -158,6 +162,8 @@ class TrustMiddleware:
             await sync_to_async(auth.logout)(request)
             state = None
         elif state is not None and state.verified:
+            if state.grace_open():
+                state = await sync_to_async(admission.end_grace)(request, state)
             if state.agent_digest != agent_digest(raw_user_agent(request)):
                 state = await sync_to_async(admission.recheck_agent)(request, state)
             elif state.touch_due(admission.TOUCH_INTERVAL):

@@ -85,7 +85,8 @@ class SupersededToken(models.Model):
     submit of one sign-in presents the old secret twice. For that window
     only, the row keeps the new secret wrapped under the old one and a
     digest of the rotating request's fingerprint and network
-    (``trust.rotation``); both are wiped after it.
+    (``trust.flows.rotation``); both are wiped after it, or as soon as a
+    session handed the new secret makes its first request.
     """
 
     device = models.ForeignKey(

@@ -77,6 +77,11 @@ class SessionState:
     email_code: bool = False
     # Refused by the risk model: never saved, the session is ended instead.
     refused: bool = False
+    # This session was handed a rotated secret whose double-click grace is
+    # open (trust.flows.rotation): the ``SupersededToken`` that holds it, and
+    # when the grace ends anyway. The first request of the session ends it.
+    grace_record: int | None = None
+    grace_until: float | None = None
 
     # --- made, read and kept ------------------------------------------------
 
@@ -167,6 +172,13 @@ class SessionState:
         self.trusted_device, self.touched_at = device, time.time()
         self.reasons = list(reasons)
 
+    def handed_successor(self, record: int, until: float) -> None:
+        """This session's answer carries the secret ``record`` keeps for a double click."""
+        self.grace_record, self.grace_until = record, until
+
+    def grace_ended(self) -> None:
+        self.grace_record = self.grace_until = None
+
     def holds_device(self, device: int) -> None:
         """This browser now holds trust ``device`` (made after a code passed here)."""
         self.trusted_device, self.touched_at = device, time.time()
@@ -189,6 +201,15 @@ class SessionState:
             return False
         now = time.time() if now is None else now
         return not (self.touched_at and now - self.touched_at < interval.total_seconds())
+
+    def grace_open(self, now: float | None = None) -> bool:
+        """Is the double-click grace of the secret this session was handed still open?
+
+        Pure: past ``grace_until`` it closed on its own, and nothing is written.
+        """
+        if self.grace_record is None or self.grace_until is None:
+            return False
+        return (time.time() if now is None else now) < self.grace_until
 
     @property
     def verified(self) -> bool:

@@ -72,3 +72,20 @@ def test_a_record_read_shares_no_list_with_the_session():
     raw = {"uid": "7", "status": "pending", "reasons": ["new_device"]}
     SessionState._load(raw).reasons.append("changed")
     assert raw["reasons"] == ["new_device"]
+
+
+def test_the_grace_of_a_handed_successor_is_open_until_its_end_only():
+    state = a_record()
+    assert not state.grace_open(now=100.0)
+    state.handed_successor(9, until=103.0)
+    assert state.grace_open(now=100.0) and state.grace_open(now=102.9)
+    assert not state.grace_open(now=103.0)  # closed on its own: nothing to write
+    state.grace_ended()
+    assert not state.grace_open(now=100.0)
+    assert (state.grace_record, state.grace_until) == (None, None)
+
+
+def test_a_handed_successor_survives_the_session_store():
+    state = a_record()
+    state.handed_successor(9, until=103.5)
+    assert saved_and_read_back(state) == state

@@ -200,7 +200,11 @@ def _stale(
             _factor_gone(request, state, device)
             return None
         assessment = recognition.assess(device, fp, now)
-        if assessment.recognized and rotation.hold(device, successor, fp, now):
+        if (
+            assessment.recognized
+            and rotation.hold(device, successor, fp, now)
+            and rotation.grace_still_open(record)
+        ):
             # The rotating browser's own double submit, decided like a sign-in
             # with the secret its first submit was given, never rotated again:
             # every answer sets the same secret, whichever the browser keeps.
@@ -209,6 +213,7 @@ def _stale(
                 state.owe_code(list(assessment.reasons))  # no theft: trust stays
                 return None
             _let_in(request, user, state, presented, device, secret, successor, assessment)
+            state.handed_successor(record.pk, _grace_end(record))
             return device
     state.owe_code([policy.STALE_TOKEN])
     if record.session_digest == session_digest(request.session.session_key):
@@ -258,19 +263,25 @@ def _admit(
     new_secret = tokens.new_secret()
     now = timezone.now()
     digest = session_digest(request.session.session_key)
-    if not rotation.rotate(device, secret, new_secret, fp, session_digest=digest, now=now):
+    record = rotation.rotate(device, secret, new_secret, fp, session_digest=digest, now=now)
+    if record is None:
         # Lost the compare-and-swap to a parallel request with the same
         # secret (both read it current; this UPDATE waited for the other's
         # commit): the same as arriving just after it, and decided so.
-        record = rotation.record_of(device)
-        if record is not None:
-            return _stale(request, user, state, presented, secret, record, fp)
+        lost_to = rotation.record_of(device)
+        if lost_to is not None:
+            return _stale(request, user, state, presented, secret, lost_to, fp)
         state.owe_code([policy.STALE_TOKEN])  # revoked meanwhile
         return None
     # Records of devices past their lifetime are of no more use.
     SupersededToken.objects.filter(device__user=user, device__expires_at__lte=now).delete()
     _let_in(request, user, state, presented, device, secret, new_secret, assessment)
+    state.handed_successor(record.pk, _grace_end(record))
     return device
+
+
+def _grace_end(record: SupersededToken) -> float:
+    return (record.superseded_at + rotation.GRACE).timestamp()
 
 
 @sensitive_variables()
@@ -350,6 +361,22 @@ def touch(request: HttpRequest, state: SessionState) -> SessionState:
     state.touched_at = now
     if not live:
         state.owe_code([policy.EXPIRED])
+    state.save(request)
+    return state
+
+
+def end_grace(request: HttpRequest, state: SessionState) -> SessionState:
+    """The first request of a session handed a rotated secret: its grace ends.
+
+    The browser got the answer that carried the new secret, so none of its
+    clicks is in flight any more: the old secret presented from now on is a
+    copy's (``_stale`` revokes). This is the one write it costs (the record's
+    successor wiped, the session saved once), on that first request only,
+    and only while the grace is open; later requests find nothing to end.
+    """
+    if state.grace_record is not None:
+        rotation.end_grace(state.grace_record)
+    state.grace_ended()
     state.save(request)
     return state
 

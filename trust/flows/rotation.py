@@ -12,16 +12,21 @@ it aborted and sent again. Both carry the old secret S0; the first rotates
 it to S1, and the second, coming back with S0, looks like a copy. It is
 not one when it comes within ``GRACE`` of the rotation, from the same kind
 of browser on the same network, while the device still holds S1 (S1 was
-presented nowhere since): it is then answered with S1 too, so every answer
-sets the same cookie and whichever the browser keeps is live.
+presented nowhere since) and before any session handed S1 made a request:
+it is then answered with S1 too, so every answer sets the same cookie and
+whichever the browser keeps is live.
+
+The grace ends at the first request of a session that was handed S1
+(``end_grace``, called by the gate): the browser has its answer then, so
+no click of it is still in flight, and S0 coming back can only be a copy.
 
 SECURITY: the record holds S1 only wrapped under S0
 (``tokens.wrap_successor``), so a leaked table yields no cookie; only a
 request presenting S0 unwraps it, and only for ``GRACE``. A copy of S0
-presented within the window from the owner's network and kind of browser
-gets S1 as well: the two browsers then share S1, and the next rotation by
-either one gives the other away. The evidence of a theft comes one sign-in
-later, never not at all.
+presented within the window from the owner's network and kind of browser,
+before the owner's browser made its next request, gets S1 as well: the two
+browsers then share S1, and the next rotation by either one gives the other
+away. The evidence of a theft comes one sign-in later, never not at all.
 """
 
 from __future__ import annotations
@@ -38,9 +43,10 @@ from ..rules import tokens
 from ..rules.fingerprint import Fingerprint
 
 # How long after a rotation the rotating browser may present the old secret
-# again: a double submit arrives within a second or two; a copy from the
-# same network and kind of browser inside this window is the risk taken.
-GRACE = timedelta(seconds=10)
+# again, at most: a double submit arrives within a second or two; a copy from
+# the same network and kind of browser inside this window, before the
+# owner's browser made its next request, is the risk taken.
+GRACE = timedelta(seconds=3)
 
 
 def context_digest(fp: Fingerprint) -> str:
@@ -58,19 +64,23 @@ def rotate(
     *,
     session_digest: str,
     now: datetime,
-) -> bool:
-    """Replace ``old_secret`` (the device's) by ``new_secret``, if still current."""
+) -> SupersededToken | None:
+    """Replace ``old_secret`` (the device's) by ``new_secret``, if still current.
+
+    The record of ``old_secret`` (holding ``new_secret`` for the grace), or
+    ``None`` if another request rotated it first.
+    """
     with transaction.atomic():
         rotated = TrustedDevice.objects.filter(
             pk=device.pk, token_hash=device.token_hash, revoked_at__isnull=True
         ).update(token_hash=tokens.hash_secret(new_secret), last_seen_at=now, last_ip=fp.ip or None)
         if not rotated:
-            return False
+            return None
         # One successor kept per device: the previous one was just rotated away.
         SupersededToken.objects.filter(device=device).exclude(successor="").update(
             successor="", rotated_by=""
         )
-        SupersededToken.objects.create(
+        return SupersededToken.objects.create(
             device=device,
             token_hash=device.token_hash,
             session_digest=session_digest,
@@ -78,7 +88,6 @@ def rotate(
             successor=tokens.wrap_successor(old_secret, new_secret),
             rotated_by=context_digest(fp),
         )
-    return True
 
 
 def record_of(device: TrustedDevice) -> SupersededToken | None:
@@ -117,6 +126,31 @@ def hold(device: TrustedDevice, secret: str, fp: Fingerprint, now: datetime) -> 
             pk=device.pk, token_hash=tokens.hash_secret(secret), revoked_at__isnull=True
         ).update(last_seen_at=now, last_ip=fp.ip or None)
     )
+
+
+def grace_still_open(record: SupersededToken) -> bool:
+    """Does ``record`` still hold its successor? Read again under the row lock.
+
+    SECURITY: ``end_grace`` may have run since ``record`` was read; this
+    read waits for it (or makes it wait for this sign-in's transaction), so
+    an owner's request that was answered first always wins. Called after
+    ``hold`` took the device row, in the order ``rotate`` takes them both.
+    """
+    return (
+        SupersededToken.objects.select_for_update()
+        .filter(pk=record.pk)
+        .exclude(successor="")
+        .exists()
+    )
+
+
+def end_grace(record_pk: int) -> None:
+    """A session handed the successor made its first request: the grace is over.
+
+    The browser has its answer, so no click of it is in flight any more; from
+    now on the old secret is a copy's (``admission._stale``). One UPDATE.
+    """
+    SupersededToken.objects.filter(pk=record_pk).update(successor="", rotated_by="")
 
 
 def wipe_successors(now: datetime) -> int:
