@@ -154,6 +154,47 @@ def check_admin_sites(app_configs: Any = None, **kwargs: Any) -> list[CheckMessa
     ]
 
 
+@register(Tags.admin)
+def check_admin_credential_models(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """A model in a sudo admin site that sounds like it holds a credential, but
+    whose pages the fresh-code rule leaves open."""
+    if not apps.is_installed("django.contrib.admin"):
+        return []
+    from django.contrib.admin.sites import all_sites
+
+    from .admin_site import SudoAdminSite
+    from .credential_models import credential_like_fields, holds_credentials, site_named_labels
+
+    named = site_named_labels()
+    warnings: list[CheckMessage] = []
+    for site in sorted(all_sites, key=lambda site: site.name):
+        if not isinstance(site, SudoAdminSite):
+            continue  # otp_flow.W001 names it
+        shown: dict[str, type] = {}
+        for model in apps.get_models():
+            if not site.is_registered(model):
+                continue
+            shown[model._meta.label] = model
+            for inline in site.get_model_admin(model).inlines:
+                shown.setdefault(inline.model._meta.label, inline.model)
+        for label, model in sorted(shown.items()):
+            fields = credential_like_fields(model)
+            if not fields or holds_credentials(model, named):
+                continue
+            warnings.append(
+                Warning(
+                    f"{label} is shown by the admin site {site.name!r} and its fields "
+                    f"{', '.join(fields)} sound like a credential, but a session that "
+                    "entered no code (let in by a trusted device) may open its pages.",
+                    hint=f'If it holds or mints a credential, add "{label}" to '
+                    "OTP_FLOW_ADMIN_SUDO_MODELS; if not, silence otp_flow.W003.",
+                    obj=model,
+                    id="otp_flow.W003",
+                )
+            )
+    return warnings
+
+
 @register()
 def check_deprecated_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     if not hasattr(settings, "OTP_FLOW_DEVICE_NAME"):
