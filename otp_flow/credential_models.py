@@ -25,7 +25,6 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
-from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db.models import Model
@@ -103,15 +102,7 @@ def site_named_labels() -> frozenset[str]:
     labels = conf.ADMIN_SUDO_MODELS
     if isinstance(labels, str) or not isinstance(labels, list | tuple):
         return frozenset()
-    found = set()
-    for label in labels:
-        if not isinstance(label, str):
-            continue
-        try:
-            found.add(apps.get_model(label)._meta.label_lower)
-        except (LookupError, ValueError):
-            continue
-    return frozenset(found)
+    return frozenset(label.lower() for label in labels if isinstance(label, str))
 
 
 def credential_like_fields(model: type[Model]) -> list[str]:

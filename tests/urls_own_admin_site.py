@@ -57,6 +57,7 @@ class LogEntryAdmin(admin.ModelAdmin):
 @admin.register(ContentType, site=harmless)
 class PlainContentTypeAdmin(admin.ModelAdmin):
     search_fields = ["app_label", "model"]
+    ordering = ["app_label", "model"]
 
 
 urlpatterns = [
