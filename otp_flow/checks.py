@@ -210,33 +210,43 @@ def check_admin_credential_models(app_configs: Any = None, **kwargs: Any) -> lis
     from django.contrib.admin.sites import all_sites
 
     from .admin_site import SudoAdminSite
-    from .credential_models import credential_like_fields, holds_credentials, site_named_labels
+    from .credential_models import (
+        credential_like_fields,
+        credential_like_options,
+        holds_credentials,
+        site_named_labels,
+    )
 
     named = site_named_labels()
     warnings: list[CheckMessage] = []
     for site in sorted(all_sites, key=lambda site: site.name):
         if not isinstance(site, SudoAdminSite):
             continue  # otp_flow.W001 names it
-        shown: dict[str, type] = {}
+        found: dict[str, tuple[type, list[str]]] = {}
         for model in site.registered_models():
-            shown[model._meta.label] = model
-            for inline in site.get_model_admin(model).inlines:
-                shown.setdefault(inline.model._meta.label, inline.model)
-        for label, model in sorted(shown.items()):
-            fields = credential_like_fields(model)
-            if not fields or holds_credentials(model, named):
-                continue
-            warnings.append(
-                Warning(
-                    f"{label} is shown by the admin site {site.name!r} and its fields "
-                    f"{', '.join(fields)} sound like a credential, but a session that "
-                    "entered no code (let in by a trusted device) may open its pages.",
-                    hint=f'If it holds or mints a credential, add "{label}" to '
-                    "OTP_FLOW_ADMIN_SUDO_MODELS; if not, silence otp_flow.W003.",
-                    obj=model,
-                    id="otp_flow.W003",
-                )
+            model_admin = site.get_model_admin(model)
+            shown = [(model, credential_like_options(model_admin))]
+            shown += [
+                (inline.model, credential_like_options(inline)) for inline in model_admin.inlines
+            ]
+            for each, options in shown:
+                names = [*credential_like_fields(each), *options]
+                if names and not holds_credentials(each, named):
+                    label = each._meta.label
+                    previous = found.get(label, (each, []))[1]
+                    found[label] = (each, [*previous, *(n for n in names if n not in previous)])
+        warnings += [
+            Warning(
+                f"{label} is shown by the admin site {site.name!r} with "
+                f"{', '.join(names)}, which sound like a credential, but a session "
+                "that entered no code (let in by a trusted device) may open its pages.",
+                hint=f'If it holds or shows a credential, add "{label}" to '
+                "OTP_FLOW_ADMIN_SUDO_MODELS; if not, silence otp_flow.W003.",
+                obj=model,
+                id="otp_flow.W003",
             )
+            for label, (model, names) in sorted(found.items())
+        ]
     return warnings
 
 

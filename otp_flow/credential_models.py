@@ -6,10 +6,10 @@ rule is one function, ``holds_credentials(model)``, true when the model, a
 model it derives from (a proxy's, a child's parents), or the model that owns
 it (the hidden table of a many-to-many field) is:
 
-1. of a known credential app, by app label (``CREDENTIAL_APP_LABELS``: API
-   tokens, second factors, social logins' client secrets and tokens, sessions,
-   and Trustgate's own trusted devices, security log and password throttle),
-   or any model of django-otp or one of its plugins;
+1. of a known credential app (``CREDENTIAL_APPS``, by Python package: API
+   tokens, second factors, django-otp and its plugins, social logins' client
+   secrets and tokens, e-mail addresses, sessions, and Trustgate's own trusted
+   devices, security log and password throttle);
 2. a django-otp device (``django_otp.models.Device``), whatever its app;
 3. the user model (a password, ``is_staff``, ``is_superuser``, groups);
 4. ``auth.Permission``, or a model with a field pointing at it (``auth.Group``,
@@ -32,17 +32,19 @@ from django_otp.models import Device
 
 from .conf import conf
 
-# By app label, as each app names itself (``Model._meta.app_label``).
-CREDENTIAL_APP_LABELS: frozenset[str] = frozenset(
+# By the app's Python package (``AppConfig.name``): unlike a label, a site's
+# own app cannot take it by chance (many sites have an app labelled "account").
+CREDENTIAL_APPS: frozenset[str] = frozenset(
     {
-        "authtoken",  # Django REST framework: Token, TokenProxy (API keys in clear)
+        "rest_framework.authtoken",  # DRF: Token, TokenProxy (API keys in clear)
         "knox",  # django-rest-knox: AuthToken
-        "token_blacklist",  # simplejwt: OutstandingToken, BlacklistedToken
+        "rest_framework_simplejwt.token_blacklist",  # OutstandingToken, BlacklistedToken
         "oauth2_provider",  # django-oauth-toolkit: applications' secrets, tokens, grants
-        "mfa",  # allauth: Authenticator (TOTP secrets, recovery codes, passkeys)
-        "socialaccount",  # allauth: SocialApp (client secrets), SocialToken, SocialAccount
-        "account",  # allauth: EmailAddress (a verified address resets the password)
-        "sessions",  # a session key is a bearer credential
+        "allauth.mfa",  # Authenticator (TOTP secrets, recovery codes, passkeys)
+        "allauth.socialaccount",  # SocialApp (client secrets), SocialToken, SocialAccount
+        "allauth.account",  # EmailAddress (a verified address resets the password)
+        "django.contrib.sessions",  # a session key is a bearer credential
+        "django_otp",  # and each of its plugins, django_otp.plugins.*
         "django_otp_webauthn",  # passkeys and their attestations
         "trust",  # trusted devices, their sessions, the security log, password throttles
         "otp_flow",  # backup codes
@@ -76,10 +78,8 @@ def _lineage(model: type[Model]) -> list[type[Model]]:
 
 def _holds(model: type[Model], named: Collection[str]) -> bool:
     meta = model._meta
-    app_config = meta.app_config
     return (
-        meta.app_label in CREDENTIAL_APP_LABELS
-        or _is_django_otp(app_config.name if app_config else "")
+        _is_credential_app(meta.app_config.name if meta.app_config else "")
         or issubclass(model, Device)
         or issubclass(model, get_user_model())
         or model is Permission
@@ -91,9 +91,9 @@ def _holds(model: type[Model], named: Collection[str]) -> bool:
     )
 
 
-def _is_django_otp(app_name: str) -> bool:
-    """django-otp itself or one of its plugins (``django_otp.plugins.otp_totp``)."""
-    return app_name == "django_otp" or app_name.startswith("django_otp.")
+def _is_credential_app(app_name: str) -> bool:
+    """One of ``CREDENTIAL_APPS``, or a plugin of django-otp's (``django_otp.plugins.otp_totp``)."""
+    return app_name in CREDENTIAL_APPS or app_name.startswith("django_otp.")
 
 
 def site_named_labels() -> frozenset[str]:
@@ -113,3 +113,29 @@ def credential_like_fields(model: type[Model]) -> list[str]:
         for field in model._meta.get_fields()
         if not field.is_relation and _CREDENTIAL_NAME.search(field.name)
     ]
+
+
+def credential_like_options(model_admin: object) -> list[str]:
+    """What a model admin (or inline) shows, searches or filters by (``list_display``,
+    ``search_fields``...) whose name sounds like a credential: another
+    model's, reached through a relation (``user__auth_token__key``), or a
+    method's."""
+    names: list[str] = []
+    for option in ("list_display", "list_filter", "search_fields", "readonly_fields", "fields"):
+        for name in _flat(getattr(model_admin, option, None) or ()):
+            name = name.lstrip("^=@")
+            if _CREDENTIAL_NAME.search(name) and name not in names:
+                names.append(name)
+    return names
+
+
+def _flat(values: object) -> list[str]:
+    """The names in an admin option, its tuples (``fields`` rows,
+    ``list_filter`` pairs) opened, a callable by its name."""
+    if isinstance(values, str):
+        return [values]
+    if callable(values):
+        return [getattr(values, "__name__", "")]
+    if isinstance(values, list | tuple):
+        return [name for value in values for name in _flat(value)]
+    return []

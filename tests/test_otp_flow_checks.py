@@ -143,6 +143,13 @@ def test_e023_passwordless_without_the_backend(settings):
     assert ids(checks.check_passkeys()) == ["otp_flow.E023"]
 
 
+def test_e023_is_checked_under_an_rp_id_callable_too(settings):
+    settings.OTP_WEBAUTHN_RP_ID_CALLABLE = CALLABLE
+    settings.OTP_FLOW_PASSKEY_PASSWORDLESS = True
+    settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+    assert ids(checks.check_passkeys()) == ["otp_flow.E023"]
+
+
 @pytest.mark.parametrize(
     "value", ["auth.Group", ["nowhere.Model"], ["auth"], ["auth.Group", 42], None]
 )
@@ -197,18 +204,30 @@ def test_w003_a_credential_like_model_the_sudo_rule_leaves_open(settings):
             class Meta:
                 app_label = "project"
 
+        class Remark(models.Model):  # shows another model's credential
+            author = models.ForeignKey("auth.User", on_delete=models.CASCADE)
+
+            class Meta:
+                app_label = "project"
+
+        def author_token(remark):
+            return remark.author.auth_token.key
+
         site = SudoAdminSite(name="partners")
         site.register([Partner, Note])
+        site.register(Remark, list_display=["author", author_token])
         try:
             found = checks.check_admin_credential_models()
-            assert ids(found) == ["otp_flow.W003"]
-            assert "project.Partner" in found[0].msg and "api_key" in found[0].msg
-            assert "'partners'" in found[0].msg
-            assert '"project.Partner"' in found[0].hint
-            settings.OTP_FLOW_ADMIN_SUDO_MODELS = ["project.Partner"]
+            assert ids(found) == ["otp_flow.W003", "otp_flow.W003"]
+            partner, remark = found
+            assert "project.Partner" in partner.msg and "api_key" in partner.msg
+            assert "'partners'" in partner.msg
+            assert '"project.Partner"' in partner.hint
+            assert "project.Remark" in remark.msg and "author_token" in remark.msg
+            settings.OTP_FLOW_ADMIN_SUDO_MODELS = ["project.Partner", "project.remark"]
             assert checks.check_admin_credential_models() == []
         finally:
-            site.unregister([Partner, Note])  # the site may outlive the test
+            site.unregister([Partner, Note, Remark])  # the site may outlive the test
 
 
 def test_w003_is_silent_on_the_demo_site():
