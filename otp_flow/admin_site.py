@@ -38,11 +38,12 @@ from typing import Any, TypeVar, cast
 
 from django.apps import apps
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
 from . import sudo
 from .credential_models import holds_credentials, site_named_labels
@@ -79,7 +80,10 @@ class SudoAdminSite(admin.AdminSite):
 
     def needs_fresh_code(self, request: HttpRequest) -> bool:
         """Does this request of an admin page need a code entered lately?"""
-        root = reverse("admin:index", current_app=self.name)
+        try:
+            root = reverse("admin:index", current_app=self.name)
+        except NoReverseMatch:
+            return True  # SECURITY: mounted without the admin's namespace: fail closed
         if not request.path.startswith(root):
             # SECURITY: served away from where the site is mounted (a second
             # mount, a view of the site's own wrapped with admin_view): which
@@ -105,6 +109,8 @@ class SudoAdminSite(admin.AdminSite):
             # SECURITY: a view the ModelAdmin adds may show or do anything; a
             # delete cascades (onto credentials too), as delete_selected does.
             return True
+        if page == "change" and self._object_inlines_need_code(model_admin, request):
+            return True
         # SECURITY: an action does whatever its code does (a site's own may
         # reset a user's 2FA): each one run needs a fresh code.
         return at_changelist and request.method == "POST" and "action" in request.POST
@@ -115,6 +121,22 @@ class SudoAdminSite(admin.AdminSite):
         inlines = {*model_admin.inlines, *model_admin.get_inlines(request, None)}
         models = [model_admin.model, *(inline.model for inline in inlines)]
         return any(holds_credentials(model, named) for model in models)
+
+    def _object_inlines_need_code(
+        self, model_admin: admin.ModelAdmin, request: HttpRequest
+    ) -> bool:
+        """Does the change page show, for this object only, a covered model
+        inline (``get_inlines(request, obj)`` may choose per object)?"""
+        match = request.resolver_match
+        object_id = match.kwargs.get("object_id") if match else None
+        if not isinstance(object_id, str):
+            return True
+        obj = model_admin.get_object(request, unquote(object_id))
+        if obj is None:
+            return False  # Django answers that it does not exist
+        named = site_named_labels()
+        inlines = model_admin.get_inlines(request, obj)
+        return any(holds_credentials(inline.model, named) for inline in inlines)
 
     def _model_needs_code(self, model: type[Model], request: HttpRequest) -> bool:
         """Does ``model`` need a code here: by the rule, or by its admin's inlines?"""

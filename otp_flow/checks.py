@@ -111,7 +111,7 @@ def _check_rp_id(rp_id: str, origins: list[str], related: set[str]) -> list[Chec
                 hint="Browsers refuse a passkey whose RP ID is not the origin's domain "
                 "or a parent of it, unless the origin is listed in "
                 "OTP_WEBAUTHN_RP_RELATED_ORIGINS (served at "
-                "https://<RP ID>/.well-known/webauthn).",
+                "https://<RP ID>/.well-known/webauthn by WellKnownWebAuthnView).",
                 id="otp_flow.E022",
             )
         )

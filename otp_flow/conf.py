@@ -18,8 +18,8 @@ OTP_FLOW_PASSKEY_PASSWORDLESS    False            Passkeys (django-otp-webauthn)
 OTP_FLOW_ADMIN_SUDO_MODELS       ()               More models ("app_label.ModelName") whose
                                                   admin pages ``SudoAdminSite`` opens only
                                                   to a session with a fresh code, beside
-                                                  second factors, users, trusted devices
-                                                  and the security log.
+                                                  those ``otp_flow.credential_models``
+                                                  covers (check otp_flow.W003).
 ===============================  ===============  ==========================================
 
 django-otp's own settings keep their meaning: ``OTP_TOTP_ISSUER`` labels the

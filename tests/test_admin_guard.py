@@ -327,6 +327,13 @@ def test_a_sites_own_admin_site_and_a_protected_model_shown_inline(staff, victim
     # Without the inline (another site), the same page opens.
     plain = change.replace("/own-admin/", "/harmless-admin/")
     assert admin.get(plain).status_code == 200
+    # There, a trusted device's content type shows its permissions inline: asks.
+    device_type = ContentType.objects.get_for_model(TrustedDevice)
+    per_object = f"/harmless-admin/contenttypes/contenttype/{device_type.pk}/change/"
+    assert asked_for_code(admin.get(per_object), per_object)
+    missing = "/harmless-admin/contenttypes/contenttype/999999/change/"
+    assert admin.get(missing).status_code == 302  # Django's "does not exist", to the index
+    assert not asked_for_code(admin.get(missing), missing)
     # Mounted a second time, where the site cannot tell which model a page
     # is about: every page there asks.
     for page in ["/same-admin-elsewhere/", change.replace("/own-admin/", "/same-admin-elsewhere/")]:

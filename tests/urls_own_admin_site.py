@@ -59,6 +59,10 @@ class PlainContentTypeAdmin(admin.ModelAdmin):
     search_fields = ["app_label", "model"]
     ordering = ["app_label", "model"]
 
+    def get_inlines(self, request, obj):
+        # Trustgate's own content types show their permissions, chosen per object.
+        return [PermissionInline] if obj is not None and obj.app_label == "trust" else []
+
 
 urlpatterns = [
     path("own-admin/", site.urls),
