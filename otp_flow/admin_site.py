@@ -157,7 +157,7 @@ class SudoAdminSite(admin.AdminSite):
         match = request.resolver_match
         content_type_id = match.kwargs.get("content_type_id") if match else None
         try:
-            model = ContentType.objects.get_for_id(int(content_type_id)).model_class()
+            model = ContentType.objects.get_for_id(int(str(content_type_id))).model_class()
         except (TypeError, ValueError, OverflowError, ObjectDoesNotExist):
             return True
         return model is None or self._model_needs_code(model, request)
