@@ -240,5 +240,12 @@ def test_view_on_site_of_a_credential_model_needs_a_fresh_code(root, laptop):
     from django.contrib.contenttypes.models import ContentType
 
     user_type = ContentType.objects.get_for_model(root.user)
-    for path in [f"/admin/r/{user_type.pk}/{root.user.pk}/", "/admin/r/x/1/", "/admin/r/999999/1/"]:
+    huge = "9" * 30
+    for path in [
+        f"/admin/r/{user_type.pk}/{root.user.pk}/",
+        "/admin/r/x/1/",
+        "/admin/r/999999/1/",
+        f"/admin/r/{huge}/1/",
+        "/admin/r/-1/1/",
+    ]:
         assert asked_for_code(laptop.get(path), path), path
