@@ -31,8 +31,8 @@ _DEFAULTS: dict[str, Any] = {
     #: Passkeys (django-otp-webauthn) may sign in alone, with no password.
     "OTP_FLOW_PASSKEY_PASSWORDLESS": False,
     #: More models ("app_label.ModelName") whose admin pages ``SudoAdminSite`` opens only to a
-    #: session with a fresh code, beside second factors, users, trusted devices and the
-    #: security log.
+    #: session with a fresh code, beside those ``otp_flow.credential_models`` covers
+    #: (credential apps, second factors, users, groups and permissions; check otp_flow.W003).
     "OTP_FLOW_ADMIN_SUDO_MODELS": (),
 }
 

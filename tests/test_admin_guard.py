@@ -171,7 +171,7 @@ def test_a_trusted_device_session_is_asked_for_a_code_on_every_credential_page(
     for page in credential_pages(staff):
         assert asked_for_code(admin.get(page), page), page
     # The rest of the admin is the staff member's as before.
-    for page in ["/admin/", "/admin/auth/", "/admin/auth/group/"]:
+    for page in ["/admin/", "/admin/auth/", "/admin/jsi18n/"]:
         assert admin.get(page).status_code == 200, page
 
 
@@ -251,25 +251,54 @@ def test_a_session_that_entered_its_code_at_sign_in_is_asked_again_later(staff, 
     assert asked_for_code(admin.get(page), page)
 
 
-def test_any_models_actions_need_a_fresh_code_its_pages_do_not(staff, victim, clock):
+def harmless_entry(user):
+    """A row of a model that holds no credential: the admin's own log."""
+    from django.contrib.admin.models import CHANGE, LogEntry
+
+    return LogEntry.objects.create(
+        user=user,
+        content_type=ContentType.objects.get_for_model(Group),
+        object_id="1",
+        object_repr="editors",
+        action_flag=CHANGE,
+        change_message="[]",
+    )
+
+
+def test_any_models_actions_and_delete_page_need_a_fresh_code_its_other_pages_do_not(
+    staff, victim, clock, settings
+):
+    settings.ROOT_URLCONF = "tests.urls_own_admin_site"
     admin = trusted_admin(staff, victim)
-    group = Group.objects.get(name="editors")
-    path = "/admin/auth/group/"
-    action = {"action": "delete_selected", "_selected_action": [group.pk], "post": "yes"}
-    assert asked_for_code(admin.post(path, action), path)
-    assert Group.objects.filter(pk=group.pk).exists()
-    # The group's own pages are not about credentials: no code needed.
-    change = f"/admin/auth/group/{group.pk}/change/"
-    assert admin.get(change).status_code == 200
-    assert admin.post(change, {"name": "writers"}).status_code == 302
-    assert Group.objects.get(pk=group.pk).name == "writers"
+    entry = harmless_entry(staff.user)
+    base = "/harmless-admin/admin/logentry/"
+    for page in [base, f"{base}add/", f"{base}{entry.pk}/change/", f"{base}{entry.pk}/history/"]:
+        assert admin.get(page).status_code == 200, page
+    # A delete cascades (onto credentials too, in some models), as
+    # delete_selected does; an action does whatever its code does.
+    delete = f"{base}{entry.pk}/delete/"
+    assert asked_for_code(admin.get(delete), delete)
+    assert asked_for_code(admin.post(delete, {"post": "yes"}), delete)
+    for action in ["delete_selected", "do_nothing"]:
+        data = {"action": action, "_selected_action": [entry.pk], "post": "yes"}
+        assert asked_for_code(admin.post(base, data), base), action
+    assert type(entry).objects.filter(pk=entry.pk).exists()
+    # Views a site or a model admin adds, and URLs the admin has not: unknown, so they ask.
+    for page in ["/harmless-admin/stats/", f"{base}summary/", "/harmless-admin/nowhere/"]:
+        assert asked_for_code(admin.get(page), page), page
+    fresh_code(admin, staff, delete)
+    assert admin.post(delete, {"post": "yes"}).status_code == 302
+    assert not type(entry).objects.filter(pk=entry.pk).exists()
+    assert admin.get("/harmless-admin/stats/").content == b"a view of the site's own"
 
 
 def test_a_site_adds_its_own_models(staff, victim, clock, settings):
-    settings.OTP_FLOW_ADMIN_SUDO_MODELS = ["auth.Group"]
+    settings.ROOT_URLCONF = "tests.urls_own_admin_site"
+    settings.OTP_FLOW_ADMIN_SUDO_MODELS = ["admin.LogEntry"]
     admin = trusted_admin(staff, victim)
-    group = Group.objects.get(name="editors")
-    for page in ["/admin/auth/group/", f"/admin/auth/group/{group.pk}/change/"]:
+    entry = harmless_entry(staff.user)
+    base = "/harmless-admin/admin/logentry/"
+    for page in [base, f"{base}{entry.pk}/change/"]:
         assert asked_for_code(admin.get(page), page), page
 
 
@@ -290,14 +319,23 @@ def test_a_staff_user_without_a_second_factor_has_no_code_to_give(make_user):
 
 def test_a_sites_own_admin_site_and_a_protected_model_shown_inline(staff, victim, settings):
     settings.ROOT_URLCONF = "tests.urls_own_admin_site"
-    settings.OTP_FLOW_ADMIN_SUDO_MODELS = ["auth.Permission"]
     admin = trusted_admin(staff, victim)
     group_type = ContentType.objects.get_for_model(Group)
-    # Its content types show permissions (named by the setting) inline: asks.
+    # Its content types show permissions inline: asks.
     change = f"/own-admin/contenttypes/contenttype/{group_type.pk}/change/"
     assert asked_for_code(admin.get(change), change)
-    settings.OTP_FLOW_ADMIN_SUDO_MODELS = []
-    assert admin.get(change).status_code == 200
+    # Without the inline (another site), the same page opens.
+    plain = change.replace("/own-admin/", "/harmless-admin/")
+    assert admin.get(plain).status_code == 200
+    # There, a trusted device's content type shows its permissions inline: asks.
+    device_type = ContentType.objects.get_for_model(TrustedDevice)
+    per_object = f"/harmless-admin/contenttypes/contenttype/{device_type.pk}/change/"
+    assert asked_for_code(admin.get(per_object), per_object)
+    for pk in ["999999", "9" * 30, "x", "%2E%2E"]:
+        missing = f"/harmless-admin/contenttypes/contenttype/{pk}/change/"
+        response = admin.get(missing)
+        assert response.status_code == 302, pk  # Django's "does not exist", to the index
+        assert response["Location"] == "/harmless-admin/", pk
     # Mounted a second time, where the site cannot tell which model a page
     # is about: every page there asks.
     for page in ["/same-admin-elsewhere/", change.replace("/own-admin/", "/same-admin-elsewhere/")]:
