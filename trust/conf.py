@@ -94,12 +94,17 @@ TRUST_RISK_NO_EMAIL            "allow"            A user without 2FA and without
                                                   address whose sign-in owes a code: "allow"
                                                   (let in, recorded and signalled) or "deny".
 TRUST_SIGN_IN_HISTORY_MAX_AGE  180 days           ``trust_prune`` drops older sign-in history.
+TRUST_GEOIP_DIR                None               The directory ``trust_geo_load`` installs
+                                                  downloaded geolocation data into, read
+                                                  at each process's start (docs/geo.md).
+                                                  ``None``: the data shipped in geoip2fast.
 =============================  =================  ==========================================
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from functools import lru_cache
@@ -144,6 +149,10 @@ _DEFAULTS: dict[str, Any] = {
     "TRUST_RISK_SIGNALS": (),
     "TRUST_RISK_NO_EMAIL": "allow",
     "TRUST_SIGN_IN_HISTORY_MAX_AGE": timedelta(days=180),
+    #: Where ``manage.py trust_geo_load`` installs downloaded MMDB files (GeoLite2,
+    #: DB-IP Lite or IPinfo Lite) and where every process reads them at start;
+    #: None: the country and operator data shipped in geoip2fast (docs/geo.md).
+    "TRUST_GEOIP_DIR": None,
 }
 
 RISK_NO_EMAIL_CHOICES = ("allow", "deny")
@@ -316,6 +325,11 @@ class Conf:
     @property
     def SIGN_IN_HISTORY_MAX_AGE(self) -> timedelta:
         return _get("TRUST_SIGN_IN_HISTORY_MAX_AGE")
+
+    @property
+    def GEOIP_DIR(self) -> str | None:
+        value = _get("TRUST_GEOIP_DIR")
+        return os.fspath(value) if value else None
 
 
 # Settings of earlier versions: still read where cheap, with a warning
