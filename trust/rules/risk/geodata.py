@@ -191,7 +191,8 @@ def _shipped_date(info: str) -> datetime | None:
     if match is None:
         return None
     try:
-        return datetime(*(int(part) for part in match.groups()), tzinfo=UTC)
+        year, month, day = (int(part) for part in match.groups())
+        return datetime(year, month, day, tzinfo=UTC)
     except ValueError:
         return None
 
