@@ -95,6 +95,6 @@ def ipinfo_lite(path: Path, database_type: str = "ipinfo ipinfo_lite.mmdb", **kw
     return _write(path, database_type, records, **kw)
 
 
-def other(path: Path, records: dict[str, dict], database_type: str = "GeoIP2-Anonymous-IP"):
+def other(path: Path, records: dict[str, dict], database_type: str = "GeoIP2-Anonymous-IP") -> Path:
     """A file of some other layout (or type) Trustgate does not read."""
     return _write(path, database_type, records)

@@ -18,6 +18,7 @@ from django.core.management import CommandError, call_command
 
 from tests import geo_files
 from tests.conftest import browser, sign_in
+from tests.processes import manage, site_env
 from trust.flows.geo_load import GeoLoadError, install
 from trust.models import SignInAttempt
 from trust.rules.risk import geo, geodata
@@ -383,6 +384,19 @@ def test_the_as_number_reaches_the_sign_in_history(account, clock, downloads, ge
     sign_in(other, account)
     attempt = SignInAttempt.objects.filter(user=account.user).first()
     assert (attempt.asn, attempt.country) == ("AS12576", "GB")
+
+
+def test_a_process_started_after_a_load_reads_the_loaded_data(downloads, geo_dir):
+    """The demo's settings take TRUST_GEOIP_DIR from the environment;
+    ``TrustConfig.ready()`` points the lookups at it."""
+    load(*LAYOUTS["dbip-lite"](downloads))
+    code = (
+        "from trust.rules.risk import geo; d = geo.data_in_use(); "
+        "print(geo.asn_of('8.8.8.8'), geo.country_of('2a01:4c8::1'), d.loaded, repr(d.problem))"
+    )
+    out = manage(site_env(TRUST_GEOIP_DIR=str(geo_dir)), "shell", "-c", code)
+    assert out.split()[-4:] == ["AS15169", "GB", "True", "''"]
+    assert "trust.W050" not in manage(site_env(TRUST_GEOIP_DIR=str(geo_dir)), "check", "--deploy")
 
 
 def test_the_loader_keeps_its_files_to_its_own_names(downloads, geo_dir):

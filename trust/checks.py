@@ -623,7 +623,7 @@ def check_geo_data(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             Warning(
                 f"TRUST_GEOIP_DIR is set, but its data cannot be used ({data.problem}): "
                 "the data shipped in geoip2fast places addresses instead.",
-                hint="Load the provider's files again with manage.py trust_geo_load.",
+                hint="Load the provider's files with manage.py trust_geo_load (docs/geo.md).",
                 id="trust.W052",
             )
         )
@@ -645,11 +645,11 @@ def check_geo_data(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     else:
         found.append(
             Warning(
-                f"Addresses are placed with the data shipped in geoip2fast ({data.name}), "
-                f"{when}: more than 6 months old. It names each network's operator, not its "
-                "AS number, so an operator's separate networks count as one.",
-                hint="Set TRUST_GEOIP_DIR and load current GeoLite2, DB-IP Lite or IPinfo "
-                "Lite files with manage.py trust_geo_load (docs/geo.md).",
+                f"Addresses are placed with {data.name}, {when}: more than 6 months old.",
+                hint="That data also names each network's operator, not its AS number, so "
+                "an operator's separate networks count as one ASN. Set TRUST_GEOIP_DIR and "
+                "load current GeoLite2, DB-IP Lite or IPinfo Lite files with "
+                "manage.py trust_geo_load (docs/geo.md).",
                 id="trust.W050",
             )
         )

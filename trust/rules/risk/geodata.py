@@ -282,7 +282,7 @@ def load(directory: str | None) -> tuple[Source, str]:
             manifest = read_manifest(directory)
             if manifest is not None:
                 return MmdbSet(directory, manifest), ""
-        except (GeoDataError, KeyError, TypeError) as error:
+        except (KeyError, TypeError, ValueError, OSError) as error:  # GeoDataError too
             return Shipped(), str(error)
-        return Shipped(), f"{directory} holds no loaded data (run manage.py trust_geo_load)"
+        return Shipped(), f"nothing has been loaded into {directory}"
     return Shipped(), ""
