@@ -228,6 +228,14 @@ TRUST_PROXY_NETWORKS = [
     if network.strip()
 ]
 
+# Geolocation data loaded with `manage.py trust_geo_load` (docs/geo.md).
+# Unset, the demo places addresses with the data shipped in geoip2fast,
+# which is from June 2024: `check --deploy` would warn about its age
+# (trust.W050) on every run, and the demo cannot download newer data by
+# itself. A loaded file that grows old still warns (trust.W051).
+TRUST_GEOIP_DIR = os.environ.get("TRUST_GEOIP_DIR") or None
+SILENCED_SYSTEM_CHECKS = [] if TRUST_GEOIP_DIR else ["trust.W050"]
+
 _EMAIL_FILE_PATH = os.environ.get("DJANGO_EMAIL_FILE_PATH") or None
 _EMAIL_BACKEND = (
     "django.core.mail.backends.filebased.EmailBackend"

@@ -1,4 +1,7 @@
-"""trust.rules.risk.geo: offline country and ASN lookups, total on any input."""
+"""trust.rules.risk.geo: offline country and ASN lookups, total on any input.
+
+These run on the default source, the data shipped in geoip2fast, whose
+"ASN" is the operator's name; tests/test_geo_data.py loads MMDB files."""
 
 from __future__ import annotations
 

@@ -90,13 +90,13 @@ def test_a_decided_session_makes_no_risk_lookup(account, clock, settings, plain_
     step_up(client, account, trust=True)
     client.post("/accounts/logout/")
     clock.shift(timedelta(seconds=31))
-    geo._asn_of_global.cache_clear()
+    geo._place.cache_clear()
     sign_in(client, account)
-    assert geo._asn_of_global.cache_info().misses >= 1  # the sign-in was weighed
+    assert geo._place.cache_info().misses >= 1  # the sign-in was weighed
     assert client.get("/whoami/").wsgi_request.trust.method == "trusted_device"
 
-    geo._asn_of_global.cache_clear()
+    geo._place.cache_clear()
     for _ in range(3):
         assert client.get("/whoami/").status_code == 200
-    info = geo._asn_of_global.cache_info()
+    info = geo._place.cache_info()
     assert info.hits + info.misses == 0

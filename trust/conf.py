@@ -20,6 +20,7 @@ fails the docs build.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from functools import lru_cache
@@ -115,6 +116,10 @@ _DEFAULTS: dict[str, Any] = {
     "TRUST_RISK_NO_EMAIL": "allow",
     #: ``trust_prune`` drops sign-in history older than this.
     "TRUST_SIGN_IN_HISTORY_MAX_AGE": timedelta(days=180),
+    #: Where ``manage.py trust_geo_load`` installs downloaded MMDB files (GeoLite2,
+    #: DB-IP Lite or IPinfo Lite) and where every process reads them at start;
+    #: None: the country and operator data shipped in geoip2fast (docs/geo.md).
+    "TRUST_GEOIP_DIR": None,
 }
 
 RISK_NO_EMAIL_CHOICES = ("allow", "deny")
@@ -287,6 +292,11 @@ class Conf:
     @property
     def SIGN_IN_HISTORY_MAX_AGE(self) -> timedelta:
         return _get("TRUST_SIGN_IN_HISTORY_MAX_AGE")
+
+    @property
+    def GEOIP_DIR(self) -> str | None:
+        value = _get("TRUST_GEOIP_DIR")
+        return os.fspath(value) if value else None
 
 
 # Settings of earlier versions: still read where cheap, with a warning

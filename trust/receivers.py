@@ -113,3 +113,12 @@ def _own_session(request: HttpRequest | None, user: Any) -> str | None:
     if request is None or getattr(request.user, "pk", None) != user.pk:
         return None
     return request.session.session_key
+
+
+def geoip_dir_changed(*, setting: str, **kwargs: Any) -> None:
+    """``override_settings(TRUST_GEOIP_DIR=...)``: look addresses up in that data."""
+    if setting == "TRUST_GEOIP_DIR":
+        from .conf import conf
+        from .rules.risk import geo
+
+        geo.use_directory(conf.GEOIP_DIR)

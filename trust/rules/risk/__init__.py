@@ -1,6 +1,7 @@
 """Risk beyond the device (SPEC "Risk, beyond the device"): pure modules.
 
-- ``geo``: country and ASN of an address, offline;
+- ``geo``: country and ASN of an address, offline, from one source;
+- ``geodata``: that source: geoip2fast's shipped data or the site's MMDB files;
 - ``features``: the features of one password sign-in;
 - ``score``: Freeman et al.'s score over a ``Counts`` of successful sign-ins;
 - ``counts``: the in-memory ``Counts`` (tests, evaluation);

@@ -1,14 +1,19 @@
-"""Where an address is: its country and its network operator (ASN), offline.
+"""Where an address is: its country and its network (autonomous system), offline.
 
-Pure lookups over data shipped in packages, no network call, no licence key:
+One source answers both (``geodata``), so they never disagree:
 
-- country: ``iptocc`` (the five RIRs' delegation files, refreshed nightly
-  upstream; IPv4 and IPv6; ~0.2 µs a lookup, data embedded in the wheel);
-- ASN: ``geoip2fast`` (its "Country + ASN, IPv4 and IPv6" file; ~20 µs a
-  lookup, ~0.3 s to load, so it is loaded once per process, lazily, behind a
-  lock: call ``warm()`` at start-up to keep the load off the first sign-in).
-  It names the operator (``"GOOGLE"``), not the AS number: the name is the
-  feature's value.
+- by default, the data shipped in the ``geoip2fast`` package (MaxMind's
+  GeoLite2 of June 2024: no network call, no licence key). It names the
+  operator (``"GOOGLE"``), not the AS number: the name stands in for the
+  number, so all networks an operator registers under one name are one
+  "ASN" here;
+- when the site loaded MMDB files (``manage.py trust_geo_load`` into
+  ``TRUST_GEOIP_DIR``: GeoLite2, DB-IP Lite or IPinfo Lite; docs/geo.md),
+  the country and the AS number (``"AS3320"``) come from those.
+
+The source loads once per process, lazily, behind a lock (the shipped file
+takes ~1 s; call ``warm()`` at start-up to keep it off the first sign-in);
+each public address is looked up once (an LRU cache).
 
 Private, loopback, link-local, reserved and otherwise non-global addresses
 are ``UNKNOWN``, and so is anything that is not an address: a lookup never
@@ -18,23 +23,24 @@ raises.
 from __future__ import annotations
 
 import ipaddress
-import os
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
-from typing import Any
 
 from ..fingerprint import Address, address_network, parse_ip
+from . import geodata
 
 UNKNOWN = ""
 
-# The ASN names are the attacker's to choose only as far as they control a
+# Operator names are the attacker's to choose only as far as they control a
 # registry entry; they are still cut to a bounded length before storage.
 ASN_MAX_LENGTH = 64
 
-_asn_db: Any = None
-_asn_lock = threading.Lock()
-_ASN_FILE = "geoip2fast-asn-ipv6.dat.gz"
+_source: geodata.Source | None = None
+_problem = ""  # why the site's files are not in use, "" when they are (or none are set)
+_directory: str | None = None
+_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -43,7 +49,7 @@ class Location:
 
     ip: str  # canonical text, "" when not an address
     network: str  # /24 or /64 as CIDR text, "" when not an address
-    asn: str  # operator name, UNKNOWN when not known
+    asn: str  # "AS3320" (the operator's name with the shipped data), UNKNOWN when not known
     country: str  # ISO 3166-1 alpha-2, UNKNOWN when not known
     block: str = ""  # the address block (/16, /48) as CIDR text, "" when not an address
 
@@ -107,63 +113,76 @@ def is_local(ip: str | None) -> bool:
 _SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT (RFC 6598)
 
 
-def country_of(ip: str | None) -> str:
-    """ISO 3166-1 alpha-2 country the address is delegated to, or UNKNOWN."""
-    return _country_of_public(_public(parse_ip(ip)))
+def use_directory(directory: str | None) -> None:
+    """Read the data loaded into ``directory`` (``TRUST_GEOIP_DIR``; None: the
+    shipped data) from the next lookup on. ``TrustConfig.ready()`` calls it."""
+    global _directory, _source, _problem
+    with _lock:
+        _directory = directory or None
+        _source, _problem = None, ""
+        _place.cache_clear()
 
 
-def _country_of_public(address: str) -> str:
-    if not address:
-        return UNKNOWN
-    try:
-        import iptocc
-
-        code = iptocc.country_code(address)
-    except Exception:  # a lookup bug must not become a 500
-        return UNKNOWN
-    if not isinstance(code, str) or len(code) != 2 or not code.isalpha():
-        return UNKNOWN
-    return code.upper()
-
-
-def _load_asn_db() -> Any:
-    global _asn_db
-    if _asn_db is None:
-        with _asn_lock:
-            if _asn_db is None:
-                import geoip2fast
-
-                path = os.path.join(os.path.dirname(geoip2fast.__file__), _ASN_FILE)
-                _asn_db = geoip2fast.GeoIP2Fast(geoip2fast_data_file=path)
-    return _asn_db
+def _loaded() -> geodata.Source:
+    global _source, _problem
+    source = _source
+    if source is None:
+        with _lock:
+            if _source is None:
+                _source, _problem = geodata.load(_directory)
+            source = _source
+    return source
 
 
 def warm() -> None:
-    """Load the ASN data now (~0.3 s) rather than on the first lookup."""
-    _load_asn_db()
+    """Load the data now (~1 s for the shipped file) rather than on the first lookup."""
+    _loaded()
 
 
-def asn_of(ip: str | None) -> str:
-    """The operator (autonomous system) the address is announced by, or UNKNOWN."""
-    return _asn_of_global(_public(parse_ip(ip)))
+@dataclass(frozen=True)
+class DataInUse:
+    name: str  # the source, e.g. "MaxMind (GeoLite2-ASN, GeoLite2-Country)"
+    built: datetime | None  # when its (oldest) file was built, None if unknown
+    numbers: bool  # AS numbers (True) or operator names standing in for them
+    loaded: bool  # the site's own files (True) or the shipped data
+    problem: str  # why the site's files are not in use, "" when they are or none are set
+
+
+def data_in_use() -> DataInUse:
+    """What this process looks addresses up in (for the system check)."""
+    source = _loaded()
+    return DataInUse(
+        name=source.name,
+        built=source.built,
+        numbers=source.numbers,
+        loaded=isinstance(source, geodata.MmdbSet),
+        problem=_problem,
+    )
 
 
 @lru_cache(maxsize=8192)
-def _asn_of_global(address: str) -> str:
+def _place(address: str) -> tuple[str, str]:
+    """(country, ASN) of a public address in canonical text; UNKNOWN for either."""
     if not address:
-        return UNKNOWN
+        return UNKNOWN, UNKNOWN
     try:
-        result = _load_asn_db().lookup(address)
-        name = getattr(result, "asn_name", "") or ""
-    except Exception:  # a data-file or parser problem must not become a 500
-        return UNKNOWN
-    if not isinstance(name, str) or getattr(result, "is_private", False):
-        return UNKNOWN
-    name = "".join(ch for ch in name if ch.isprintable()).strip()
-    # geoip2fast's own placeholder for IANA special ranges.
-    if name in {"IANA.ORG"}:
-        return UNKNOWN
-    return name[:ASN_MAX_LENGTH]
+        country, asn = _loaded().place(address)
+    except Exception:  # a data-file or reader problem must not become a 500
+        return UNKNOWN, UNKNOWN
+    country = geodata.country_code(country)
+    asn = asn[:ASN_MAX_LENGTH] if isinstance(asn, str) else UNKNOWN
+    return country, asn
+
+
+def country_of(ip: str | None) -> str:
+    """ISO 3166-1 alpha-2 country the address is placed in, or UNKNOWN."""
+    return _place(_public(parse_ip(ip)))[0]
+
+
+def asn_of(ip: str | None) -> str:
+    """The autonomous system the address is announced by ("AS3320"; the
+    operator's name with the shipped data), or UNKNOWN."""
+    return _place(_public(parse_ip(ip)))[1]
 
 
 def locate(ip: str | None, *, ipv4_prefix: int = 24, ipv6_prefix: int = 64) -> Location:
@@ -171,11 +190,11 @@ def locate(ip: str | None, *, ipv4_prefix: int = 24, ipv6_prefix: int = 64) -> L
     address = parse_ip(ip)  # once: a sign-in's address is read here five ways
     if address is None:
         return Location(ip="", network="", asn=UNKNOWN, country=UNKNOWN, block="")
-    public = _public(address)
+    country, asn = _place(_public(address))
     return Location(
         ip=str(address),
         network=address_network(address, ipv4_prefix, ipv6_prefix),
-        asn=_asn_of_global(public),
-        country=_country_of_public(public),
+        asn=asn,
+        country=country,
         block=address_network(address, BLOCK_IPV4_PREFIX, BLOCK_IPV6_PREFIX),
     )
