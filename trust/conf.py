@@ -94,6 +94,10 @@ TRUST_RISK_NO_EMAIL            "allow"            A user without 2FA and without
                                                   address whose sign-in owes a code: "allow"
                                                   (let in, recorded and signalled) or "deny".
 TRUST_SIGN_IN_HISTORY_MAX_AGE  180 days           ``trust_prune`` drops older sign-in history.
+TRUST_ALERT_EMAILS             False              E-mail users about security events (a new
+                                                  trusted device, a new country, 2FA off...),
+                                                  from templates a site can override
+                                                  (docs/alerts.md).
 =============================  =================  ==========================================
 """
 
@@ -144,6 +148,7 @@ _DEFAULTS: dict[str, Any] = {
     "TRUST_RISK_SIGNALS": (),
     "TRUST_RISK_NO_EMAIL": "allow",
     "TRUST_SIGN_IN_HISTORY_MAX_AGE": timedelta(days=180),
+    "TRUST_ALERT_EMAILS": False,
 }
 
 RISK_NO_EMAIL_CHOICES = ("allow", "deny")
@@ -316,6 +321,10 @@ class Conf:
     @property
     def SIGN_IN_HISTORY_MAX_AGE(self) -> timedelta:
         return _get("TRUST_SIGN_IN_HISTORY_MAX_AGE")
+
+    @property
+    def ALERT_EMAILS(self) -> bool:
+        return bool(_get("TRUST_ALERT_EMAILS"))
 
 
 # Settings of earlier versions: still read where cheap, with a warning
