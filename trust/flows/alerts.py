@@ -114,7 +114,7 @@ def build(
     context = _context(user, event, request)
     kind = str(event.kind)
     try:
-        subject = render_to_string(f"trust/alerts/{kind}_subject.txt", context)
+        subject: str = render_to_string(f"trust/alerts/{kind}_subject.txt", context)
     except TemplateDoesNotExist:
         subject = str(context["subject"])
     # A subject is one line, whatever a template left around it.
