@@ -278,7 +278,7 @@ def test_a_new_country_alert_links_to_the_sign_in_it_is_about(account, clock, se
 
 
 @pytest.mark.throttling
-def test_a_password_burst_alert_links_to_the_sign_in_after_it(make_user, clock):
+def test_a_password_burst_alert_points_to_the_devices_page(make_user, clock):
     carol = make_user("carol")
     attacker = browser(REMOTE_ADDR="203.0.113.66")
     for _ in range(10):

@@ -42,9 +42,8 @@ def test_revoke_on_the_devices_page_leads_to_a_confirmation_first(account, clock
     laptop, _ = two_trusted(account, clock)
     page = laptop.get("/devices/").content.decode()
     phone = TrustedDevice.objects.get(user=account.user, user_agent__contains="Firefox")
-    # The list's button is a GET to the confirmation step, styled as danger.
-    assert f'<form method="get" action="/devices/{phone.pk}/revoke/">' in page
-    assert 'class="danger"' in page
+    # The list links to the confirmation step, styled as danger.
+    assert f'<a href="/devices/{phone.pk}/revoke/" class="button danger quiet">' in page
     assert 'method="post" action="/devices/' not in page
 
     confirm = laptop.get(f"/devices/{phone.pk}/revoke/")
@@ -54,7 +53,8 @@ def test_revoke_on_the_devices_page_leads_to_a_confirmation_first(account, clock
     body = text(confirm)
     assert "Revoke Firefox on Windows?" in body
     assert f'<form method="post" action="/devices/{phone.pk}/revoke/">' in confirm.content.decode()
-    assert 'class="danger"' in body and 'href="/devices/" class="button secondary"' in body
+    assert '<button type="submit" class="danger">' in body
+    assert 'href="/devices/" class="button secondary"' in body
 
     assert laptop.post(f"/devices/{phone.pk}/revoke/").status_code == 302
     phone.refresh_from_db()
@@ -92,7 +92,7 @@ def test_turning_two_factor_off_is_its_own_confirmation_step_without_autofocus(a
     client = verified_browser(account, clock)
     manage = client.get("/2fa/setup/").content.decode()
     assert "autofocus" not in manage and "otp_token" not in manage  # no code field here
-    assert '<form method="get" action="/2fa/disable/">' in manage
+    assert '<a href="/2fa/disable/" class="button danger quiet">' in manage
 
     confirm = client.get("/2fa/disable/")
     page = confirm.content.decode()
