@@ -256,3 +256,47 @@ def test_the_admin_says_an_email_code_device_is_no_second_factor(admin_client, a
     listing = text(admin_client.get("/admin/otp_email/emaildevice/"))
     assert "(not a second factor)" in listing
     assert admin_client.get("/admin/otp_email/emaildevice/add/").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("reason", "said"),
+    [
+        ("by_user", "signed out from another of your devices"),
+        ("by_admin", "An administrator signed this device out"),
+    ],
+)
+def test_a_browser_revoked_from_elsewhere_is_told_why_on_the_sign_in_page(
+    account, clock, reason, said
+):
+    laptop, phone = two_trusted(account, clock)
+    device = TrustedDevice.objects.get(user=account.user, user_agent__contains="Firefox")
+    if reason == "by_user":
+        assert laptop.post(f"/devices/{device.pk}/revoke/").status_code == 302
+    else:
+        from trust import flows
+
+        flows.revoke(device, reason="revoked_by_admin")
+    response = phone.get("/devices/", follow=True)
+    assert response.redirect_chain[-1][0].startswith("/accounts/login/")
+    assert said in text(response)
+    assert said not in text(phone.get("/accounts/login/"))  # once
+
+
+def test_a_session_that_simply_ended_gets_no_revocation_story(account, clock):
+    laptop = trusted_browser(account, clock)
+    sign_in(laptop, account)
+    laptop.cookies["sessionid"] = "no-such-session"  # expired, say
+    response = laptop.get("/devices/", follow=True)
+    assert response.redirect_chain[-1][0].startswith("/accounts/login/")
+    assert "signed out" not in text(response).split("Sign in", 1)[0]
+    assert "no longer trusted" not in text(response)
+
+
+def test_a_copied_session_cookie_tells_nothing_to_a_browser_without_the_device(account, clock):
+    """The notice rests on the device cookie: a dead session cookie alone says nothing."""
+    laptop, phone = two_trusted(account, clock)
+    device = TrustedDevice.objects.get(user=account.user, user_agent__contains="Firefox")
+    stranger = browser(FIREFOX_WINDOWS)
+    stranger.cookies["sessionid"] = phone.cookies["sessionid"].value
+    laptop.post(f"/devices/{device.pk}/revoke/")
+    assert "no longer trusted" not in text(stranger.get("/devices/", follow=True))
