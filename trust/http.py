@@ -7,9 +7,11 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -199,8 +201,6 @@ def page_layout(*, entrance: bool = False) -> str:
     manage an account. Otherwise Trustgate's plain ``trustgate/layout.html``.
     A site that overrides ``trustgate/base.html`` chooses its own (docs/templates.md).
     """
-    from django.apps import apps
-
     if apps.is_installed("allauth.account"):
         return "account/base_entrance.html" if entrance else "account/base_manage.html"
     return "trustgate/layout.html"
@@ -215,7 +215,5 @@ def render_page(
     entrance: bool = False,
 ) -> HttpResponse:
     """``render()`` for the apps' pages: the context names the layout to extend."""
-    from django.shortcuts import render
-
     context = {"trustgate_layout": page_layout(entrance=entrance), **(context or {})}
     return render(request, template, context, status=status)

@@ -77,7 +77,9 @@ def test_step_up_trust_sign_out_sign_in_again_revoke(account, clock):
     assert step_up(other, account, trust=False).status_code == 302
     laptop_device = TrustedDevice.objects.get(user=account.user)
     page = other.get("/devices/").content.decode()
-    assert re.search(rf'action="/devices/{laptop_device.pk}/revoke/"', page)
+    assert re.search(rf'href="/devices/{laptop_device.pk}/revoke/"', page)  # to the confirmation
+    confirm = other.get(f"/devices/{laptop_device.pk}/revoke/").content.decode()
+    assert re.search(rf'action="/devices/{laptop_device.pk}/revoke/"', confirm)
     assert other.post(f"/devices/{laptop_device.pk}/revoke/").status_code == 302
 
     assert laptop.get("/")["Location"].startswith("/accounts/login/")  # signed out at once
