@@ -184,6 +184,18 @@ def test_the_sudo_page_names_nothing_for_a_next_it_does_not_know(account, clock,
     assert '<a href="/" class="button secondary" id="cancel">' in page.content.decode()
 
 
+def test_the_sudo_page_for_the_admin_names_it_and_cancels_to_its_index(make_user, clock):
+    staff = make_user("root", is_staff=True, is_superuser=True)
+    laptop = trusted_browser(staff, clock)
+    sign_in(laptop, staff)
+    asked = laptop.get("/admin/auth/user/")
+    assert asked.status_code == 302 and asked["Location"].startswith("/2fa/verify/")
+    page = laptop.get(asked["Location"])
+    assert "To make changes in the administration, confirm it's you" in text(page)
+    assert '<a href="/admin/" class="button secondary" id="cancel">' in page.content.decode()
+    assert laptop.get("/admin/").status_code == 200  # where Cancel goes asks no code
+
+
 def test_the_sign_in_code_page_has_no_cancel(account):
     client = browser()
     sign_in(client, account)
