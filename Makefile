@@ -96,7 +96,7 @@ test-django6:
 
 # A real browser and authenticator against the demo site (screenshots in artifacts/e2e/).
 test-e2e: install-e2e e2e-tools
-	$(BIN)/pytest e2e/test_browser.py $(PYTEST_ARGS)
+	$(BIN)/pytest e2e/test_browser.py e2e/test_finished_pages.py $(PYTEST_ARGS)
 
 # Two gunicorn servers sharing one PostgreSQL database and Redis.
 test-multiserver: install-e2e

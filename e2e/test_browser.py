@@ -282,7 +282,10 @@ def test_a_revoked_browser_is_signed_out_and_challenged_again(story):
     expect(devices).to_have_count(2)
     first_device = devices.filter(has_not=other.locator(".badge"))
     expect(first_device).to_contain_text("Chrome on Linux")
-    first_device.locator("button[type=submit]").click()
+    first_device.locator("a.button.danger").click()  # to the confirmation step
+    expect(other.locator("h1")).to_contain_text("Revoke Chrome on Linux?")
+    steps.shot(other, "revoke-confirm")
+    other.locator("main form button.danger").click()
     expect(other.locator("li.device")).to_have_count(1)
     expect(other.locator("li.device")).to_contain_text("Firefox on Windows")
     steps.shot(other, "first-revoked")
@@ -290,6 +293,7 @@ def test_a_revoked_browser_is_signed_out_and_challenged_again(story):
     # The first browser is signed out on its next page...
     page.goto(f"{story.site}/")
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
+    expect(page.locator(".messages")).to_contain_text("signed out from another of your devices")
     steps.shot(page, "revoked-browser-signed-out")
     # ...and its next sign-in asks for a code again.
     sign_in(page, story.site)

@@ -9,12 +9,12 @@ codes. Passing it lets the session go on password-only.
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.views.decorators.debug import sensitive_variables
 
 from trust import flows, reason_labels
 from trust.flows import events
-from trust.http import wants_json
+from trust.http import render_page, wants_json
 from trust.state import SessionState
 
 from . import answers, verification
@@ -41,7 +41,7 @@ def verify(request: HttpRequest, next_url: str) -> HttpResponse:
         reject_code(request, form, outcome)
         if as_json:
             return answers.refused(outcome)
-    return render(
+    return render_page(
         request,
         "otp_flow/verify.html",
         {
@@ -53,4 +53,5 @@ def verify(request: HttpRequest, next_url: str) -> HttpResponse:
             "passkey": False,
             "reasons": reason_labels.labels(request.trust.reasons),  # type: ignore[attr-defined]
         },
+        entrance=True,
     )

@@ -12,6 +12,13 @@ from .codes import MAX_INPUT_LENGTH, Code, canonical_code
 from .conf import conf
 
 INVALID_CODE = _("That code didn't work. Check your authenticator and try again.")
+# SECURITY: said of any refused code shaped like a backup code. Used codes are
+# deleted, so this tells nobody whether the code was ever valid: only what
+# the user needs (each works once) and what to do instead.
+INVALID_BACKUP_CODE = _(
+    "That backup code didn't work. Each backup code works once: use one you "
+    "have not used yet, or a code from your authenticator app."
+)
 
 
 class CodeForm(forms.Form):

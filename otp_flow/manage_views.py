@@ -7,16 +7,17 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
-from trust.http import sensitive_page
+from trust.http import render_page, sensitive_page
 
 from . import lifecycle, verification
 from .forms import CodeForm
 from .pages import (
     check_code,
+    disable_form,
     new_authenticator_attempt,
     posted,
     record_backup_code_use,
@@ -36,7 +37,7 @@ def backup_codes(request: HttpRequest) -> HttpResponse:
         return redirect("otp_flow:setup")
     if request.method == "POST":
         return _regenerate(request)
-    return render(request, "otp_flow/backup_codes.html", settings_context(request))
+    return render_page(request, "otp_flow/backup_codes.html", settings_context(request))
 
 
 @sudo_required
@@ -46,23 +47,24 @@ def _regenerate(request: HttpRequest) -> HttpResponse:
     return show_codes(request, fresh, enrolled=False)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 @sensitive_post_parameters("otp_token")
 @sensitive_page
 def disable(request: HttpRequest) -> HttpResponse:
-    """Turn 2FA off. The code in this form is the fresh code sudo mode asks for."""
+    """Turn 2FA off: GET is the confirmation step (what it takes away); the
+    code in its form is the fresh code sudo mode asks for."""
     if not verification.has_two_factor(request.user):
         return redirect("otp_flow:setup")
-    form = CodeForm(request.POST, backup=True)
+    if request.method == "GET":
+        return render_page(request, "otp_flow/disable.html", {"form": disable_form()})
+    form = disable_form(request.POST)
     outcome = check_code(request, form)
     if outcome.ok:
         record_backup_code_use(request, outcome)
         lifecycle.disable(request)
-        return render(request, "otp_flow/disabled.html")
-    context = settings_context(request)
-    context["disable_form"] = form
-    return render(request, "otp_flow/enabled.html", context, status=400)
+        return render_page(request, "otp_flow/disabled.html")
+    return render_page(request, "otp_flow/disable.html", {"form": form}, status=400)
 
 
 @require_http_methods(["GET", "POST"])

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render, resolve_url
+from django.shortcuts import resolve_url
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -21,9 +21,10 @@ from django.views.decorators.debug import sensitive_variables
 
 from trust.conf import conf as trust_conf
 from trust.flows import events
+from trust.http import render_page
 
 from . import answers, codes, lifecycle, passkeys, verification
-from .forms import INVALID_CODE, CodeForm
+from .forms import INVALID_BACKUP_CODE, INVALID_CODE, CodeForm
 from .qr import qr_svg
 
 BLOCKED = _(
@@ -42,6 +43,8 @@ def wait_message(until: datetime) -> str:
 
 
 def reject_code(request: HttpRequest, form: CodeForm, outcome: verification.Outcome) -> None:
+    # Read before the field's errors go (form.code is None for a malformed code).
+    backup_shaped = form.code is not None and form.code.kind == codes.BACKUP
     form.errors.pop("otp_token", None)
     if form.is_bound:
         # SECURITY: a refused code (perhaps a right one, refused while
@@ -54,7 +57,7 @@ def reject_code(request: HttpRequest, form: CodeForm, outcome: verification.Outc
     elif outcome.locked_until is not None:
         form.add_error(None, wait_message(outcome.locked_until))
     else:
-        form.add_error(None, INVALID_CODE)
+        form.add_error(None, INVALID_BACKUP_CODE if backup_shaped else INVALID_CODE)
     if outcome.locked_until is None and not outcome.blocked:
         # Only attempts that were checked (or charged) are logged: those the
         # throttle turned away cost nothing, and logging each would let
@@ -116,7 +119,7 @@ def totp_or_none(form: CodeForm) -> str | None:
 def setup_page(request: HttpRequest, form: CodeForm, device: Any, template: str) -> HttpResponse:
     secret = b32encode(device.bin_key).decode("ascii")
     uri = device.config_url
-    return render(
+    return render_page(
         request,
         template,
         {
@@ -133,7 +136,7 @@ def setup_page(request: HttpRequest, form: CodeForm, device: Any, template: str)
 def show_codes(request: HttpRequest, fresh: list[str], *, enrolled: bool) -> HttpResponse:
     """The one page that ever shows these codes: the response to the POST that made them."""
     shown = [codes.format_backup_code(code) for code in fresh]
-    return render(
+    return render_page(
         request,
         "otp_flow/backup_codes_new.html",
         {
@@ -149,6 +152,13 @@ def settings_context(request: HttpRequest) -> dict[str, Any]:
     device = verification.backup_device(request.user)
     return {
         "backup_codes_left": device.remaining if device is not None else 0,
-        "disable_form": CodeForm(backup=True),
         "passkeys_available": passkeys.available(),
     }
+
+
+def disable_form(data: Any = None) -> CodeForm:
+    """The code that confirms turning 2FA off: not autofocused, so nobody
+    types a code into a destructive form because the cursor was there."""
+    form = CodeForm(data, backup=True)
+    form.fields["otp_token"].widget.attrs.pop("autofocus", None)
+    return form

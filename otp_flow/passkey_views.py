@@ -16,13 +16,13 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render, resolve_url
+from django.shortcuts import get_object_or_404, redirect, resolve_url
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from trust.http import safe_next, sensitive_page, step_up_view, wants_json
+from trust.http import render_page, safe_next, sensitive_page, step_up_view, wants_json
 
 from . import answers, lifecycle, passkeys, sudo, verification
 from .forms import CodeForm
@@ -131,7 +131,7 @@ def _verify_page(
         "logout_url": logout_url(),
         "passkey": True,
     }
-    return render(request, "otp_flow/verify.html", context, status=400)
+    return render_page(request, "otp_flow/verify.html", context, status=400, entrance=True)
 
 
 # --- managing ------------------------------------------------------------------
@@ -144,7 +144,7 @@ def _verify_page(
 @sudo.sudo_required
 def manage(request: HttpRequest) -> HttpResponse:
     """The user's passkeys: name, added, last used; add one, remove one."""
-    return render(
+    return render_page(
         request,
         "otp_flow/passkeys.html",
         {"passkeys": passkeys.user_passkeys(request.user), "name_max": passkeys.NAME_MAX_LENGTH},
@@ -191,7 +191,7 @@ def register(request: HttpRequest) -> HttpResponse:
     if registered is None:
         if wants_json(request):
             return JsonResponse({"error": "invalid_passkey"}, status=400)
-        return render(
+        return render_page(
             request,
             "otp_flow/passkeys.html",
             {

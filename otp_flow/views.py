@@ -6,18 +6,20 @@ Thin: what the pages share is ``pages``; the rules live in
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render, resolve_url
+from django.shortcuts import redirect, resolve_url
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
 from trust import flows, reason_labels
-from trust.http import safe_next, sensitive_page, wants_json
+from trust.http import render_page, safe_next, sensitive_page, wants_json
 
-from . import answers, email_step_up, lifecycle, passkeys, verification
+from . import answers, email_step_up, lifecycle, passkeys, sudo, verification
 from .forms import CodeForm, posted_code
 from .pages import (
     check_code,
@@ -76,7 +78,7 @@ def verify(request: HttpRequest) -> HttpResponse:
             return answers.refused(outcome)
     if as_json:
         return JsonResponse({"pending": pending, "passkey": passkeys.has_passkey(request.user)})
-    return render(
+    return render_page(
         request,
         "otp_flow/verify.html",
         {
@@ -86,8 +88,18 @@ def verify(request: HttpRequest) -> HttpResponse:
             "logout_url": logout_url(),
             "passkey": passkeys.has_passkey(request.user),
             "reasons": reason_labels.labels(request.trust.reasons),  # type: ignore[attr-defined]
+            **_sudo_context(pending, next_url),
         },
+        entrance=True,
     )
+
+
+def _sudo_context(pending: bool, next_url: str) -> dict[str, Any]:
+    """Asked again for a sensitive action: what for, and the way back."""
+    if pending:
+        return {}
+    action, cancel_url = sudo.action_for(next_url)
+    return {"sudo_action": action, "cancel_url": cancel_url}
 
 
 @require_http_methods(["GET", "POST"])
@@ -101,7 +113,7 @@ def setup(request: HttpRequest) -> HttpResponse:
     # SECURITY: any second factor (backup codes left alone included) means 2FA
     # is on: a new authenticator then goes through /2fa/replace/, in sudo mode.
     if verification.has_two_factor(user):
-        return render(request, "otp_flow/enabled.html", settings_context(request))
+        return render_page(request, "otp_flow/enabled.html", settings_context(request))
     form = CodeForm(posted(request))
     device, passed = new_authenticator_attempt(request, form)
     if passed:

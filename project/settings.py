@@ -252,6 +252,8 @@ else:
     EMAIL_BACKEND = _EMAIL_BACKEND
     EMAIL_FILE_PATH = _EMAIL_FILE_PATH
 DEFAULT_FROM_EMAIL = "security@trustgate.invalid"
+# Security alerts by e-mail (a new trusted device, 2FA off, a backup code used...).
+TRUST_ALERT_EMAILS = True
 # The code e-mailed for a risky sign-in of a user without 2FA (trust.flows.email_codes).
 OTP_EMAIL_SUBJECT = "Your sign-in code"
 

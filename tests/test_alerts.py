@@ -1,4 +1,6 @@
-"""Alert e-mails, and their one-time "this wasn't me" link."""
+"""Alert e-mails (``TRUST_ALERT_EMAILS``, on in the demo), and their one-time
+"this wasn't me" link. Each kind is caused over HTTP and read from the outbox,
+both parts: the plain text and the HTML alternative."""
 
 from __future__ import annotations
 
@@ -12,6 +14,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from otp_flow.models import BackupCodeDevice
 from tests.agents import FIREFOX_WINDOWS
 from tests.conftest import browser, sign_in, step_up, trusted_browser
+from tests.passkey_authenticator import Authenticator as PasskeyAuthenticator
+from tests.test_passkeys import add_passkey
+from tests.test_sudo import verified_browser
 from trust.models import SecurityEvent, TrustedDevice
 
 # Signals go out when the transaction commits: these tests commit.
@@ -40,6 +45,16 @@ def not_me_path(message) -> str:
     return match.group(1)
 
 
+def html_of(message) -> str:
+    """The HTML alternative; it carries the same link as the text part."""
+    [(html, mimetype)] = message.alternatives
+    assert mimetype == "text/html"
+    text_link = LINK_RE.search(message.body)
+    html_link = LINK_RE.search(html)
+    assert (text_link and text_link.group(1)) == (html_link and html_link.group(1))
+    return html
+
+
 def give_codes(account) -> list[str]:
     return BackupCodeDevice.objects.create(user=account.user, name="Backup codes").replace_codes()
 
@@ -51,6 +66,7 @@ def test_new_trusted_device_alert_link_works_once(account, clock):
     device = TrustedDevice.objects.get(user=account.user)
     message = only_alert(account, "new device is trusted")
     assert "Chrome on Windows" in message.body
+    assert "Device: Chrome on Windows" in html_of(message)
     path = not_me_path(message)
 
     reader = browser(FIREFOX_WINDOWS)  # the mail is read elsewhere, signed out
@@ -117,6 +133,7 @@ def test_copied_cookie_alert_tells_the_device_was_revoked(account, clock):
     message = only_alert(account, "copied sign-in cookie")
     # The reason as the mail words it (the code stays in the log and the signal).
     assert "the browser does not match the trusted device" in message.body
+    assert "the browser does not match the trusted device" in html_of(message)
     # The copied device is revoked already (its sessions ended), so the alert
     # offers no "this wasn't me" link: there is nothing left for it to do.
     assert TrustedDevice.objects.get(user=account.user).revoked_reason == "fingerprint_mismatch"
@@ -131,6 +148,7 @@ def test_two_factor_off_alert(account, clock):
     client.post("/2fa/disable/", {"otp_token": account.code()})
     message = only_alert(account, "turned off")
     assert "/devices/" in message.body
+    assert 'href="http://testserver/devices/"' in html_of(message)
     # Its link ends the session that turned 2FA off (a thief's, say).
     assert client.get("/").status_code == 200
     assert browser().post(not_me_path(message)).status_code == 200
@@ -161,6 +179,7 @@ def test_backup_code_used_alert(account):
     message = only_alert(account, "backup code was used")
     assert made[0] not in message.body
     assert "Backup codes left: 9" in message.body
+    assert "Backup codes left: 9" in html_of(message) and made[0] not in html_of(message)
 
 
 def test_backup_code_alert_link_ends_the_session_the_code_opened(account, make_user):
@@ -232,3 +251,118 @@ def test_a_session_still_owing_its_code_can_use_the_link(account, clock):
     assert owner.get(path).status_code == 200
     assert owner.post(path).status_code == 200
     assert TrustedDevice.objects.get(user=account.user).revoked_at is not None
+
+
+# --- the package's alerts: every kind, the setting, the templates ---------------
+
+
+def test_a_new_country_alert_links_to_the_sign_in_it_is_about(account, clock, settings):
+    settings.TRUST_PROXY_COUNT = 1
+    settings.TRUST_PROXY_NETWORKS = ["127.0.0.1/32"]
+    home = browser(HTTP_X_FORWARDED_FOR="80.128.0.1")  # Germany
+    sign_in(home, account)
+    step_up(home, account, trust=True)
+    home.post("/accounts/logout/")
+    clock.shift(timedelta(days=2))
+    mail.outbox.clear()
+
+    abroad = browser(HTTP_X_FORWARDED_FOR="203.178.141.194")  # Japan
+    abroad.cookies = home.cookies
+    sign_in(abroad, account)
+    clock.shift(timedelta(seconds=31))
+    assert step_up(abroad, account, trust=False).status_code == 302
+    message = only_alert(account, "from a new country")
+    assert "new country" in message.body and "new country" in html_of(message)
+    assert browser().post(not_me_path(message)).status_code == 200
+    assert abroad.get("/")["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.throttling
+def test_a_password_burst_alert_points_to_the_devices_page(make_user, clock):
+    carol = make_user("carol")
+    attacker = browser(REMOTE_ADDR="203.0.113.66")
+    for _ in range(10):
+        attacker.post("/accounts/login/", {"username": "carol", "password": "wrong"})
+        clock.shift(timedelta(minutes=1))
+    clock.shift(timedelta(minutes=15))
+    client = browser(REMOTE_ADDR="198.51.100.7")
+    sign_in(client, carol)
+    assert step_up(client, carol, trust=False).status_code == 302
+    message = only_alert(carol, "many wrong passwords")
+    assert "many wrong passwords" in html_of(message)
+    # Recorded as the password is checked, before any session: the devices
+    # page, not a link, is the way back.
+    assert "http://testserver/devices/" in message.body
+
+
+def test_a_second_factor_added_is_escaped_in_the_html_part(make_user):
+    bob = make_user("bob", totp=False)
+    mail.outbox.clear()
+    TOTPDevice.objects.create(user=bob.user, name="<b>Phone</b> & co", confirmed=True)
+    message = only_alert(bob, "second factor was added")
+    assert "Device: <b>Phone</b> & co" in message.body  # plain text, as typed
+    html = html_of(message)
+    assert "&lt;b&gt;Phone&lt;/b&gt; &amp; co" in html and "<b>Phone" not in html
+    assert not LINK_RE.search(message.body)  # no session did it: nothing to end
+
+
+def test_a_second_factor_removed_alert(account):
+    mail.outbox.clear()
+    account.device.delete()
+    message = only_alert(account, "second factor was removed")
+    assert "/devices/" in html_of(message)
+
+
+def test_a_passkey_added_alert_ends_the_session_that_added_it(account, clock):
+    client = verified_browser(account, clock)
+    assert add_passkey(client, PasskeyAuthenticator()).status_code == 302
+    message = only_alert(account, "passkey was added")
+    html_of(message)
+    assert browser().post(not_me_path(message)).status_code == 200
+    assert client.get("/")["Location"].startswith("/accounts/login/")
+
+
+def test_the_setting_off_sends_no_alert(account, clock, settings):
+    settings.TRUST_ALERT_EMAILS = False
+    mail.outbox.clear()
+    client = trusted_browser(account, clock)
+    client.post("/accounts/logout/")
+    thief = browser(FIREFOX_WINDOWS)
+    thief.cookies = client.cookies
+    sign_in(thief, account)
+    account.device.delete()
+    assert (
+        SecurityEvent.objects.filter(
+            user=account.user, kind__in=["device_trusted", "second_factor_removed"]
+        ).count()
+        == 2
+    )
+    assert mail.outbox == []
+
+
+def test_the_setting_is_off_by_default(account, clock, settings):
+    del settings.TRUST_ALERT_EMAILS
+    mail.outbox.clear()
+    trusted_browser(account, clock)
+    assert SecurityEvent.objects.filter(user=account.user, kind="device_trusted").exists()
+    assert mail.outbox == []
+
+
+def test_a_sites_own_templates_win(account, clock, settings, tmp_path):
+    alerts_dir = tmp_path / "trust" / "alerts"
+    alerts_dir.mkdir(parents=True)
+    (alerts_dir / "device_trusted_subject.txt").write_text("Example: new device\n")
+    (alerts_dir / "device_trusted.txt").write_text("Ours. {{ not_me_url }}\n")
+    (alerts_dir / "alert.html").write_text("<p>Our layout: {{ subject }}</p>\n")
+    settings.TEMPLATES = [
+        {**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}
+    ]
+    mail.outbox.clear()
+    trusted_browser(account, clock)
+    message = only_alert(account, "Example: new device")
+    assert message.body.startswith("Ours. http://testserver/devices/not-me/")
+    assert message.alternatives[0][0] == "<p>Our layout: Example: new device</p>\n"
+    # The link in the site's own template is the real one, and works once.
+    path = not_me_path(message)
+    assert browser().post(path).status_code == 200
+    assert browser().post(path).status_code == 400

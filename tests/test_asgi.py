@@ -91,6 +91,8 @@ def test_sign_in_step_up_trusted_sign_in_and_revoke_under_asgi(account, clock):
 
         ended = await laptop.get("/devices/")  # the laptop's session ended at once
         assert ended.status_code == 302 and ended["Location"].startswith("/accounts/login/")
+        # Told why, for the sign-in page (trust.flows.signed_out), on the event loop too.
+        assert ended.cookies["messages"].value
         assert (await laptop.get("/awhoami/")).content == b" False"  # anonymous
         challenged = await asign_in(laptop, account)
         assert challenged["Location"].startswith("/2fa/verify/")

@@ -203,10 +203,12 @@ def test_another_users_device_id_is_404_and_changes_nothing(account, make_user, 
 
 
 def test_revoke_needs_post(account, clock):
+    """A GET is the confirmation step: it asks, and revokes nothing."""
     client = trusted_browser(account, clock)
     sign_in(client, account)
     device = TrustedDevice.objects.get(user=account.user)
-    assert client.get(f"/devices/{device.pk}/revoke/").status_code == 405
+    assert client.get(f"/devices/{device.pk}/revoke/").status_code == 200
+    assert client.put(f"/devices/{device.pk}/revoke/").status_code == 405
     device.refresh_from_db()
     assert device.revoked_at is None
 

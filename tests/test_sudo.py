@@ -102,10 +102,11 @@ def test_disable_on_a_trusted_device_with_the_code_in_the_form(account, clock):
     assert not TOTPDevice.objects.filter(user=account.user).exists()
 
 
-def test_disable_is_post_only_and_needs_sign_in(account, clock, db):
+def test_disable_acts_only_on_post_and_needs_sign_in(account, clock, db):
     assert browser().post("/2fa/disable/", {"otp_token": "123456"}).status_code == 302
     client = verified_browser(account, clock)
-    assert client.get("/2fa/disable/").status_code == 405
+    assert client.get("/2fa/disable/").status_code == 200  # the confirmation step
+    assert client.put("/2fa/disable/").status_code == 405
     assert TOTPDevice.objects.filter(user=account.user).exists()
 
 

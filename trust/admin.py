@@ -134,9 +134,15 @@ class TrustedDeviceAdmin(admin.ModelAdmin):
         )
 
 
+def _reasons(labels: list[str]) -> str:
+    """Reasons as the devices page words them (``trust.reason_labels``); a
+    site's own reason shows as its code."""
+    return ", ".join(str(label) for label in labels)
+
+
 @admin.register(SecurityEvent)
 class SecurityEventAdmin(RecordAdmin):
-    list_display = ["created_at", "user", "kind", "ip", "device_name", "reasons"]
+    list_display = ["created_at", "user", "kind", "ip", "device_name", "reasons_in_words"]
     list_filter = ["kind", ("user", admin.RelatedOnlyFieldListFilter), "created_at"]
     list_select_related = ["user"]
     search_fields = ["user__username", "user__email", "ip", "device_name"]
@@ -147,16 +153,29 @@ class SecurityEventAdmin(RecordAdmin):
         "created_at",
         "ip",
         "device_name",
-        "reasons",
+        "reasons_in_words",
         "device",
     )
+
+    @admin.display(description=_("reasons"))
+    def reasons_in_words(self, obj: SecurityEvent) -> str:
+        return _reasons(obj.reason_labels)
 
 
 @admin.register(SignInAttempt)
 class SignInAttemptAdmin(RecordAdmin):
     """The sign-in history: read-only (it is evidence)."""
 
-    list_display = ["at", "user", "outcome", "ip", "country", "asn", "device_name", "reasons"]
+    list_display = [
+        "at",
+        "user",
+        "outcome",
+        "ip",
+        "country",
+        "asn",
+        "device_name",
+        "reasons_in_words",
+    ]
     list_filter = ["outcome", "country", "at"]
     list_select_related = ["user"]
     search_fields = ["user__username", "user__email", "ip", "asn"]
@@ -170,9 +189,13 @@ class SignInAttemptAdmin(RecordAdmin):
         "asn",
         "country",
         "device_name",
-        "reasons",
+        "reasons_in_words",
         "score",
     )
+
+    @admin.display(description=_("reasons"))
+    def reasons_in_words(self, obj: SignInAttempt) -> str:
+        return _reasons(obj.reason_labels)
 
 
 @admin.register(PasswordThrottle)
@@ -216,3 +239,43 @@ class PasswordThrottleAdmin(RecordAdmin):
             )
             % {"count": count},
         )
+
+
+def _register_email_code_devices() -> None:
+    """django-otp's e-mail devices, as what they are here.
+
+    Trustgate keeps one unconfirmed ``EmailDevice`` per user without 2FA to
+    e-mail the code a risky sign-in owes (``trust.flows.email_codes``): no
+    second factor. django-otp's own admin lists them beside authenticators,
+    with a "confirmed" column; this one says what they are and changes nothing.
+    """
+    from django.apps import apps
+
+    if not apps.is_installed("django_otp.plugins.otp_email"):
+        return
+    from django_otp.plugins.otp_email.models import EmailDevice
+
+    if admin.site.is_registered(EmailDevice):
+        admin.site.unregister(EmailDevice)
+    admin.site.register(EmailDevice, EmailCodeDeviceAdmin)
+
+
+class EmailCodeDeviceAdmin(RecordAdmin):
+    list_display = ["user", "purpose", "email", "created_at", "last_used_at"]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "user__email", "email"]
+    fields = readonly_fields = ("user", "purpose", "email", "created_at", "last_used_at")
+
+    @admin.display(description=_("what it is"))
+    def purpose(self, obj: Any) -> str:
+        if obj.confirmed:
+            return str(_("a second factor: codes by e-mail"))
+        return str(
+            _(
+                "e-mailed sign-in codes for a user without two-factor "
+                "authentication (not a second factor)"
+            )
+        )
+
+
+_register_email_code_devices()

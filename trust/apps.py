@@ -15,9 +15,9 @@ class TrustConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_out
         from django.db.models.signals import post_delete, post_save, pre_save
 
-        from . import checks, receivers  # noqa: F401  (registers the checks)
+        from . import checks, receivers, signals  # noqa: F401  (registers the checks)
         from .conf import conf
-        from .flows import factor_changes
+        from .flows import alerts, factor_changes
 
         user_logged_out.connect(
             receivers.forget_session, dispatch_uid="trust.forget_session_on_logout"
@@ -50,6 +50,11 @@ class TrustConfig(AppConfig):
                 sender=device_model,
                 dispatch_uid=f"trust.factor_changes.after_delete.{label}",
             )
+
+        # Security alert e-mails; they check TRUST_ALERT_EMAILS as they go.
+        signals.security_event.connect(
+            alerts.send_security_alert, dispatch_uid="trust.alerts.send_security_alert"
+        )
 
         from .flows import password_throttle
 

@@ -120,6 +120,10 @@ _DEFAULTS: dict[str, Any] = {
     #: DB-IP Lite or IPinfo Lite) and where every process reads them at start;
     #: None: the country and operator data shipped in geoip2fast (docs/geo.md).
     "TRUST_GEOIP_DIR": None,
+    #: E-mail users about security events (a new trusted device, a sign-in from a new country,
+    #: 2FA turned off, a backup code used, a second factor added or removed, a copied cookie, a
+    #: burst of wrong passwords), with the "this wasn't me" link (docs/alerts.md).
+    "TRUST_ALERT_EMAILS": False,
 }
 
 RISK_NO_EMAIL_CHOICES = ("allow", "deny")
@@ -297,6 +301,10 @@ class Conf:
     def GEOIP_DIR(self) -> str | None:
         value = _get("TRUST_GEOIP_DIR")
         return os.fspath(value) if value else None
+
+    @property
+    def ALERT_EMAILS(self) -> bool:
+        return bool(_get("TRUST_ALERT_EMAILS"))
 
 
 # Settings of earlier versions: still read where cheap, with a warning

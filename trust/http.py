@@ -7,9 +7,11 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -188,3 +190,30 @@ def safe_next(request: HttpRequest, candidate: str | None, default: str) -> str:
     ) and not candidate.startswith(("//", "\\")):
         return candidate
     return default
+
+
+def page_layout(*, entrance: bool = False) -> str:
+    """The layout the apps' pages extend, through ``trustgate/base.html``.
+
+    With django-allauth's account app installed, allauth's own layout bases
+    (which a site overrides to dress allauth's pages), so both halves of a
+    sign-in look like one site: the code page is an entrance page, the others
+    manage an account. Otherwise Trustgate's plain ``trustgate/layout.html``.
+    A site that overrides ``trustgate/base.html`` chooses its own (docs/templates.md).
+    """
+    if apps.is_installed("allauth.account"):
+        return "account/base_entrance.html" if entrance else "account/base_manage.html"
+    return "trustgate/layout.html"
+
+
+def render_page(
+    request: HttpRequest,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status: int | None = None,
+    entrance: bool = False,
+) -> HttpResponse:
+    """``render()`` for the apps' pages: the context names the layout to extend."""
+    context = {"trustgate_layout": page_layout(entrance=entrance), **(context or {})}
+    return render(request, template, context, status=status)

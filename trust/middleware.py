@@ -36,7 +36,7 @@ from django_otp.models import Device
 from .browser import parsed_user_agent, raw_user_agent
 from .conf import conf
 from .cookie import apply_cookie
-from .flows import admission
+from .flows import admission, signed_out
 from .flows.not_me import URL_NAME as NOT_ME_URL_NAME
 from .http import STEP_UP_VIEW, wants_json
 from .state import NOT_SIGNED_IN, SessionState, agent_digest
@@ -71,10 +71,13 @@ class TrustMiddleware:
         if self.async_mode:
             return self.__acall__(request)
         state = self._decide(request)
+        told = signed_out.notice(request) if _signed_out_here(request, state) else None
         verdict = self._gate(request, state)
         if verdict is _SIGN_OUT:
             verdict = _sign_out(request)
         response = verdict or self.get_response(request)
+        if told is not None:
+            signed_out.tell(request, response, told)
         after, now = self._after_view(request, state)
         if after is _After.SIGNED_IN:
             response = self._signed_in_here(request, response)
@@ -85,11 +88,16 @@ class TrustMiddleware:
 
     async def __acall__(self, request: HttpRequest) -> HttpResponse:
         state = await self._adecide(request)
+        told = None
+        if _signed_out_here(request, state):
+            told = await sync_to_async(signed_out.notice)(request)
         verdict = self._gate(request, state)
         if verdict is _SIGN_OUT:
             verdict = await sync_to_async(_sign_out)(request)
         get_response: Callable[[HttpRequest], Awaitable[HttpResponse]] = self.get_response
         response = verdict or await get_response(request)
+        if told is not None:
+            signed_out.tell(request, response, told)  # no I/O: a cookie, or the session
         if request.session.accessed:
             # Loaded already (accessed): aget() answers from memory, no hop.
             await request.session.aget(auth.SESSION_KEY)
@@ -219,6 +227,12 @@ class TrustMiddleware:
         if state.password_only and state.must_enroll and not _exempt(request, enroll=True):
             return _enroll(request.get_full_path())
         return None
+
+
+def _signed_out_here(request: HttpRequest, state: SessionState | None) -> bool:
+    """A page request whose session was ended elsewhere (its cookie names no
+    session): the rare request that asks why (``trust.flows.signed_out``)."""
+    return state is None and not _wants_json(request) and signed_out.has_dead_session(request)
 
 
 def _has_session(request: HttpRequest) -> bool:

@@ -10,14 +10,14 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render, resolve_url
+from django.shortcuts import redirect, resolve_url
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from . import flows
 from .flows import not_me
-from .http import sensitive_page, signed_in_required, wants_json
+from .http import render_page, sensitive_page, signed_in_required, wants_json
 from .models import SecurityEvent, SignInAttempt, TrustedDevice
 
 RECENT_EVENTS = 20
@@ -51,7 +51,7 @@ def device_list(request: HttpRequest) -> HttpResponse:
     listed = list(devices)
     for device in listed:
         device.factor_name = names.get(device.otp_device, "")  # type: ignore[attr-defined]
-    return render(
+    return render_page(
         request,
         "trust/devices.html",
         {
@@ -72,10 +72,12 @@ def _factor_names(user: Any) -> dict[str, str]:
     }
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @signed_in_required
 @sensitive_page
 def revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: the confirmation step (the devices page's button leads here);
+    POST: revoke. Scripts POST directly."""
     user: Any = request.user  # signed_in_required
     # SECURITY: object-level authorization: only the signed-in user's devices.
     device = TrustedDevice.objects.filter(revoked_at__isnull=True, user=user, pk=pk).first()
@@ -84,6 +86,10 @@ def revoke(request: HttpRequest, pk: int) -> HttpResponse:
             return JsonResponse({"error": "not_found"}, status=404)
         raise Http404
     is_current = device.pk == flows.current_device_id(request)
+    if request.method == "GET":
+        return render_page(
+            request, "trust/revoke.html", {"device": device, "is_current": is_current}
+        )
     done = flows.revoke(device, reason="revoked_by_user", request=request)
     if is_current:
         # This browser's own session was among those ended: sign it out here
@@ -92,6 +98,16 @@ def revoke(request: HttpRequest, pk: int) -> HttpResponse:
     if wants_json(request):
         return JsonResponse({"revoked": [device.pk] if done else [], "signed_out": is_current})
     if is_current:
+        # Added after logout(): the session that held this browser's messages
+        # is gone, so the word goes where messages go next (the cookie, with
+        # Django's default storage; else the fresh anonymous session).
+        messages.info(
+            request,
+            _(
+                "You revoked this device: it was signed out, and asks for a code "
+                "at its next sign-in."
+            ),
+        )
         return redirect(resolve_url(settings.LOGIN_URL))
     messages.success(
         request,
@@ -100,12 +116,18 @@ def revoke(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("trust:devices")
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @signed_in_required
 @sensitive_page
 def revoke_others(request: HttpRequest) -> HttpResponse:
+    """GET: the confirmation step; POST: revoke every device but this one."""
     user: Any = request.user  # signed_in_required
     current = flows.current_device_id(request)
+    if request.method == "GET":
+        others = TrustedDevice.objects.active().filter(user=user)
+        if current is not None:
+            others = others.exclude(pk=current)
+        return render_page(request, "trust/revoke_others.html", {"others": others.count()})
     with transaction.atomic():
         # The rows revoke_all revokes, locked first so the list names them.
         others = TrustedDevice.objects.filter(user=user, revoked_at__isnull=True)
@@ -136,10 +158,12 @@ def not_me_link(request: HttpRequest, token: str) -> HttpResponse:
     sessions, or ends the session the alert is about."""
     target = not_me.target_for(not_me.read_token(token), request)
     if target is None:
-        return render(request, "trust/not_me.html", {"invalid": True}, status=400)
+        return render_page(
+            request, "trust/not_me.html", {"invalid": True}, status=400, entrance=True
+        )
     context = {"target": target, "device": target.device}
     if request.method == "GET":
-        return render(request, "trust/not_me.html", context)
+        return render_page(request, "trust/not_me.html", context, entrance=True)
     own_key = request.session.session_key
     is_current = request.user.is_authenticated and (
         (target.device is not None and target.device.pk == flows.current_device_id(request))
@@ -152,7 +176,9 @@ def not_me_link(request: HttpRequest, token: str) -> HttpResponse:
     if target.session is not None:
         done = flows.end_reported_session(target.session, request=request) or done
     if not done:
-        return render(request, "trust/not_me.html", {"invalid": True}, status=400)
+        return render_page(
+            request, "trust/not_me.html", {"invalid": True}, status=400, entrance=True
+        )
     if is_current:
         logout(request)
-    return render(request, "trust/not_me.html", {**context, "done": True})
+    return render_page(request, "trust/not_me.html", {**context, "done": True}, entrance=True)

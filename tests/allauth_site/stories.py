@@ -77,8 +77,26 @@ def test_step_up_trust_sign_out_sign_in_again_revoke(account, clock):
     assert step_up(other, account, trust=False).status_code == 302
     laptop_device = TrustedDevice.objects.get(user=account.user)
     page = other.get("/devices/").content.decode()
-    assert re.search(rf'action="/devices/{laptop_device.pk}/revoke/"', page)
+    assert re.search(rf'href="/devices/{laptop_device.pk}/revoke/"', page)  # to the confirmation
+    confirm = other.get(f"/devices/{laptop_device.pk}/revoke/").content.decode()
+    assert re.search(rf'action="/devices/{laptop_device.pk}/revoke/"', confirm)
     assert other.post(f"/devices/{laptop_device.pk}/revoke/").status_code == 302
 
     assert laptop.get("/")["Location"].startswith("/accounts/login/")  # signed out at once
     assert sign_in(laptop, account)["Location"].startswith("/2fa/verify/")  # a code again
+
+
+def test_trustgates_pages_wear_allauths_layout(account, clock):
+    """Both halves of a sign-in look like one site: the code page extends
+    allauth's entrance layout, the devices page its manage layout (both
+    allauth's base, which a site overrides once for all of them)."""
+    client = browser()
+    signed_in = sign_in(client, account)
+    login_page = browser().get("/accounts/login/").content.decode()
+    code_page = client.get(signed_in["Location"]).content.decode()
+    assert "<strong>Menu:</strong>" in login_page  # allauth's own base
+    assert "<strong>Menu:</strong>" in code_page and 'name="otp_token"' in code_page
+    assert '<link rel="stylesheet" href="/static/trust/trustgate.css">' in code_page
+    assert step_up(client, account, trust=True).status_code == 302
+    devices = client.get("/devices/").content.decode()
+    assert "<strong>Menu:</strong>" in devices and 'class="trustgate"' in devices

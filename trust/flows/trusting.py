@@ -80,9 +80,10 @@ def mark_verified(
         passwordless=passwordless,
     )
     state.attempt = None
-    # A sign-in the risk model weighed succeeded only now: it is counted.
-    risk.passed(request, user, attempt)
     sessions.link(request, user, state, old_key=old_key or None)
+    # A sign-in the risk model weighed succeeded only now: it is counted (after
+    # the session is indexed, so its alert's "this wasn't me" link can end it).
+    risk.passed(request, user, attempt)
     state.save(request)
     return state
 
