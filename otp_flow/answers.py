@@ -1,9 +1,10 @@
 """JSON answers to a second-factor check: the code page's and the passkey's.
 
-SPEC's JSON table. The error codes are the contract: ``invalid_code`` (400),
-``throttled`` (429, with ``retry_after`` seconds and a ``Retry-After``
-header), ``locked`` (423: too many failures, code entry is locked until an
-admin resets it; waiting does not help, so no ``Retry-After``).
+The README's JSON table ("JSON, for scripts and single-page apps"). The
+error codes are the contract: ``invalid_code`` (400), ``throttled`` (429,
+with ``retry_after`` seconds and a ``Retry-After`` header), ``locked`` (423:
+too many failures, code entry is locked until an admin resets it; waiting
+does not help, so no ``Retry-After``).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Each ceremony is two requests: options (JSON, for the browser's WebAuthn
 call) and the answer, posted as the form's ``credential`` field (a page
 answers, as to a code) or as a JSON body (JSON answers, for scripts and
-single-page apps: SPEC's JSON rules).
+single-page apps: the README's "JSON, for scripts and single-page apps").
 """
 
 from __future__ import annotations

@@ -195,6 +195,6 @@ def test_the_hourly_check_of_a_trusted_session_is_its_one_hop(account, clock, se
 
     response = async_to_sync(once)()
     assert response.status_code == 200
-    assert "touch" in hops
+    assert any(name.endswith("touch") for name in hops), hops
     device = TrustedDevice.objects.get(user=account.user, revoked_at__isnull=True)
     assert device.last_seen_at is not None

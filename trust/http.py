@@ -28,10 +28,10 @@ MAX_JSON_BODY = 64 * 1024
 def wants_json(request: HttpRequest) -> bool:
     """Does this request get JSON instead of a page? The one place that says.
 
-    SPEC, "JSON, for scripts and single-page apps": a request that asks for
-    JSON (``Accept`` prefers ``application/json`` over ``text/html``, or its
-    body is ``application/json``) or is a script's request
-    (``Sec-Fetch-Dest: empty``, ``X-Requested-With: XMLHttpRequest``) gets
+    The README's "JSON, for scripts and single-page apps": a request that
+    asks for JSON (``Accept`` prefers ``application/json`` over
+    ``text/html``, or its body is ``application/json``) or is a script's
+    request (``Sec-Fetch-Dest: empty``, ``X-Requested-With: XMLHttpRequest``) gets
     JSON; a browser navigation (``Sec-Fetch-Mode: navigate``,
     ``Sec-Fetch-Dest: document``) never does, whatever else it sends.
     ``fetch()`` and axios send ``Accept: */*`` (or list ``*/*`` last): their

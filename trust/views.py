@@ -25,7 +25,7 @@ RECENT_SIGN_INS = 20
 
 
 def device_json(device: TrustedDevice, current: int | None) -> dict[str, Any]:
-    """A trusted device as SPEC's JSON table lists it (times in ISO 8601)."""
+    """A trusted device as the README's JSON table lists it (times in ISO 8601)."""
     return {
         "id": device.pk,
         "name": device.name,

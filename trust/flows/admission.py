@@ -18,8 +18,8 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
-from django_otp.models import Device
 
+from .. import otp_compat
 from ..browser import raw_user_agent, request_fingerprint
 from ..client_ip import client_ip
 from ..conf import conf
@@ -46,27 +46,6 @@ from .rotation import session_digest
 TOUCH_INTERVAL = timedelta(hours=1)
 
 
-def _verified_by_django_otp(request: HttpRequest, user: Any) -> Device | None:
-    """A device django-otp's own login forms put in this session, if valid."""
-    persistent_id = request.session.get(django_otp.DEVICE_ID_SESSION_KEY)
-    if not persistent_id or not isinstance(persistent_id, str):
-        return None
-    try:
-        # Older django-otp wrote the device's import path ("app.models.Class/1");
-        # its middleware reads that as "app.class/1", and so do we.
-        if persistent_id.count(".") > 1:
-            parts = persistent_id.split(".")
-            persistent_id = f"{parts[-3]}.{parts[-1]}"
-        device = Device.from_persistent_id(persistent_id)
-    except AttributeError:
-        # SECURITY: django-otp fails so on a model that is no device
-        # ("auth.user/1"): such a session is not verified, and no 500.
-        return None
-    if device is None or device.user_id != user.pk or not device.confirmed:
-        return None
-    return device
-
-
 @sensitive_variables()
 def begin(request: HttpRequest, user: Any) -> SessionState:
     """Decide a freshly signed-in session: no 2FA, trusted device, or step-up."""
@@ -80,7 +59,7 @@ def begin(request: HttpRequest, user: Any) -> SessionState:
             required = conf.ENROLLMENT_REQUIRED
             state.must_enroll = bool(required and required(user))
             _weigh_without_factor(request, user, state, fp)
-        elif (verified := _verified_by_django_otp(request, user)) is not None:
+        elif (verified := otp_compat.device_in_session(request, user)) is not None:
             state.verified_by(verified.persistent_id)
         else:
             _assess(request, user, state, fp)
@@ -317,6 +296,8 @@ def recheck_agent(request: HttpRequest, state: SessionState) -> SessionState:
     if not request.user.is_authenticated:
         return state  # signed out meanwhile (password changed, deactivated)
     fp = request_fingerprint(request)
+    if state.grace_open():
+        _end_grace(state)
     state.agent_digest = agent_digest(raw_user_agent(request))
     if (fp.agent.browser, fp.agent.os, fp.agent.device_class) != (
         state.browser,
@@ -342,43 +323,46 @@ def recheck_agent(request: HttpRequest, state: SessionState) -> SessionState:
 
 
 def touch(request: HttpRequest, state: SessionState) -> SessionState:
-    """At most once per interval: refresh the trusted device's "last seen",
-    and check that the trust this session rests on is still there.
+    """What falls due on a request of a verified session, at most once each:
 
-    A session let in by trust lasts no longer than that trust: once it
-    expired (or was revoked without the session ending), the session owes a
-    code. This is the only query a trusted session makes after sign-in.
+    - the first request of a session handed a rotated secret ends that
+      secret's double-click grace (``end_grace``);
+    - at most once per interval, the trusted device's "last seen" is
+      refreshed and the trust this session rests on checked: a session let
+      in by trust lasts no longer than that trust, so once it expired (or
+      was revoked without the session ending), the session owes a code.
+      This is the only query a trusted session makes after sign-in.
     """
     now = time.time()
+    if state.grace_open(now):
+        _end_grace(state)
     device = state.trusted_device
-    if device is None or not state.touch_due(TOUCH_INTERVAL, now):
-        return state
-    live = (
-        TrustedDevice.objects.active()
-        .filter(pk=device)
-        .update(last_seen_at=timezone.now(), last_ip=client_ip(request) or None)
-    )
-    state.touched_at = now
-    if not live:
-        state.owe_code([policy.EXPIRED])
+    if device is not None and state.touch_due(TOUCH_INTERVAL, now):
+        live = (
+            TrustedDevice.objects.active()
+            .filter(pk=device)
+            .update(last_seen_at=timezone.now(), last_ip=client_ip(request) or None)
+        )
+        state.touched_at = now
+        if not live:
+            state.owe_code([policy.EXPIRED])
     state.save(request)
     return state
 
 
-def end_grace(request: HttpRequest, state: SessionState) -> SessionState:
+def _end_grace(state: SessionState) -> None:
     """The first request of a session handed a rotated secret: its grace ends.
 
     The browser got the answer that carried the new secret, so none of its
     clicks is in flight any more: the old secret presented from now on is a
     copy's (``_stale`` revokes). This is the one write it costs (the record's
-    successor wiped, the session saved once), on that first request only,
-    and only while the grace is open; later requests find nothing to end.
+    successor wiped; the session is saved with the record), on that first
+    request only and only while the grace is open: later requests find
+    nothing to end, and past the window the grace closed on its own.
     """
     if state.grace_record is not None:
         rotation.end_grace(state.grace_record)
     state.grace_ended()
-    state.save(request)
-    return state
 
 
 def follow_session_key(request: HttpRequest, state: SessionState) -> None:

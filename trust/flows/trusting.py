@@ -73,6 +73,10 @@ def mark_verified(
     state = SessionState.of(request)
     if state is None or state.uid != str(user.pk):
         state = SessionState.signing_in(user, request_fingerprint(request), raw_user_agent(request))
+    elif state.session_key:
+        # The key the session's index entry is under, if a view rotated the
+        # key before this (django-otp's LoginView signs in again first).
+        old_key = state.session_key
     attempt = state.attempt if state.pending else None
     state.verified_by(
         otp_device.persistent_id,
@@ -86,6 +90,19 @@ def mark_verified(
     risk.passed(request, user, attempt)
     state.save(request)
     return state
+
+
+def verified_elsewhere(request: HttpRequest, otp_device: Device) -> SessionState:
+    """``django_otp.login()`` verified this session outside Trustgate's code page.
+
+    django-otp's own ``LoginView``, or a site's page that checked a code its
+    own way: the code counts as one given on Trustgate's page, with the same
+    event and the same new session key and CSRF token (``mark_verified``).
+    The caller checked that ``otp_device`` is a confirmed device of the
+    session's user.
+    """
+    events.record(request.user, events.STEP_UP_PASSED, request=request)
+    return mark_verified(request, otp_device)
 
 
 @sensitive_variables()

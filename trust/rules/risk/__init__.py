@@ -1,4 +1,4 @@
-"""Risk beyond the device (SPEC "Risk, beyond the device"): pure modules.
+"""Risk beyond the device (the README's "Risk, beyond the device"): pure modules.
 
 - ``geo``: country and ASN of an address, offline, from one source;
 - ``geodata``: that source: geoip2fast's shipped data or the site's MMDB files;
