@@ -1,0 +1,108 @@
+"""Which accounts a typed sign-in identifier names.
+
+A login view hands ``authenticate()`` what was typed: a username in any
+case or width, an e-mail address. The password throttle must charge the
+account behind it, whichever of its names was typed, so it asks here, in
+one query that is the same whether an account answers or not.
+
+It looks the identifier up as the login backends do, a little wider:
+
+- the username field as Django's ``ModelBackend`` matches it (exactly, as
+  typed or NFKC-normalized as its forms do), or lower-cased (allauth's
+  stored usernames); allauth with ``ACCOUNT_PRESERVE_USERNAME_CASING``
+  (its default) matches it case-insensitively, and so does this;
+- an identifier with an "@": the e-mail field, case-insensitively (allauth's
+  e-mail login, the usual "username or e-mail" backends), and allauth's
+  ``EmailAddress`` rows (every address of an account, not only the main one).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any, NamedTuple
+
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import Q
+
+from ..rules import backoff
+
+# An identifier naming more accounts than this (one address shared by many)
+# charges the first ones: a bound on what one typed name costs to look up.
+MAX_ACCOUNTS = 10
+
+
+def spellings(identifier: object) -> list[str]:
+    """The forms a login backend may look ``identifier`` up by: as typed,
+    NFKC-normalized (Django's ``normalize_username``), and both lower-cased.
+    None for what no account can be named by (empty, or with a NUL, which
+    databases refuse)."""
+    text = identifier if isinstance(identifier, str) else str(identifier)
+    text = text[: backoff.MAX_USERNAME_LENGTH]
+    if not text.strip() or "\x00" in text:
+        return []
+    normal = unicodedata.normalize("NFKC", text)
+    return list(dict.fromkeys([text, normal, text.lower(), normal.lower()]))
+
+
+def accounts_named(identifier: object) -> list[Any]:
+    """The primary keys of the accounts ``identifier`` names (at most
+    ``MAX_ACCOUNTS``, lowest first), in one query.
+
+    SECURITY: the query depends only on what was typed, never on whether an
+    account answers it: an unknown name costs the same as a known one.
+    """
+    forms = spellings(identifier)
+    if not forms:
+        return []
+    model = get_user_model()
+    match = Q(**{f"{model.USERNAME_FIELD}__in": forms})
+    allauth = _allauth_login_methods()
+    if allauth is not None and "username" in allauth.methods and allauth.username_field:
+        lookup = "iexact" if allauth.preserves_case else "in"
+        value: object = forms[0] if allauth.preserves_case else [f.lower() for f in forms]
+        match |= Q(**{f"{allauth.username_field}__{lookup}": value})
+    if "@" in forms[0]:
+        email_field = _email_field(model)
+        if email_field is not None:
+            for form in forms[:2]:  # as typed, normalized: the rest are their cases
+                match |= Q(**{f"{email_field}__iexact": form})
+        if allauth is not None and "email" in allauth.methods:
+            addresses = apps.get_model("account", "EmailAddress")._default_manager
+            lowered = [form.lower() for form in forms]
+            match |= Q(pk__in=addresses.filter(email__in=lowered).values("user_id"))
+    return list(
+        model._default_manager.filter(match)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:MAX_ACCOUNTS]
+    )
+
+
+def _email_field(model: Any) -> str | None:
+    name = model.get_email_field_name()
+    try:
+        model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+    return str(name)
+
+
+class _Allauth(NamedTuple):
+    methods: set[str]  # "username", "email"
+    username_field: str | None
+    preserves_case: bool
+
+
+def _allauth_login_methods() -> _Allauth | None:
+    """How allauth's login looks accounts up, when its account app is installed
+    (its documented ``ACCOUNT_*`` settings, read through its own defaults)."""
+    if not apps.is_installed("allauth.account"):
+        return None
+    from allauth.account import app_settings
+
+    return _Allauth(
+        {str(getattr(method, "value", method)) for method in app_settings.LOGIN_METHODS},
+        app_settings.USER_MODEL_USERNAME_FIELD,
+        bool(app_settings.PRESERVE_USERNAME_CASING),
+    )
