@@ -21,8 +21,8 @@ from django.test import RequestFactory
 
 from tests.conftest import PASSWORD, START, browser, sign_in, step_up, trusted_browser
 from trust import flows
-from trust.flows import password_throttle
 from trust.conf import conf
+from trust.flows import password_throttle
 from trust.models import EventKind, PasswordThrottle, SecurityEvent, TrustedDevice
 from trust.rules import backoff
 
