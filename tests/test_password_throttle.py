@@ -441,3 +441,21 @@ def test_sign_ins_that_are_not_password_attempts_are_not_counted(account, clock)
     for _ in range(10):
         authenticate(RequestFactory().post("/"), remote_user="alice")
     assert not PasswordThrottle.objects.exists()
+
+
+def test_django_s_async_authenticate_is_held_by_the_throttle_too(account, clock, settings):
+    from asgiref.sync import async_to_sync
+    from django.contrib.auth import aauthenticate
+
+    settings.AUTHENTICATION_BACKENDS = ["trust.backends.ModelBackend"]  # the README's
+
+    def tries(username, password):
+        request = RequestFactory().post("/accounts/login/")
+        return async_to_sync(aauthenticate)(request, username=username, password=password)
+
+    for _ in range(5):
+        assert tries("alice", WRONG) is None
+    assert tries("ALICE@example.com", PASSWORD) is None
+    assert tries("alice", PASSWORD) is None
+    clock.shift(timedelta(seconds=2))
+    assert tries("alice", PASSWORD) == account.user
