@@ -26,6 +26,29 @@ LOGIN_TEMPLATE = """<form method="post">{% csrf_token %}{{ form }}
 
 pytestmark = pytest.mark.timeout(180)
 
+# Views of the site's own that sign a user in with a plain login(request, user).
+SIGN_UP_AND_RESET = """
+# --- the site's own sign-up, and a reset that signs in ---
+from django.contrib.auth import get_user_model, login, views as auth_views
+from django.shortcuts import redirect
+
+
+def sign_up(request):
+    data = request.POST
+    user = get_user_model().objects.create_user(data["username"], password=data["password"])
+    login(request, user)
+    return redirect("/")
+
+
+urlpatterns += [
+    path("signup/", sign_up),
+    path(
+        "reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(post_reset_login=True, success_url="/"),
+    ),
+]
+"""
+
 
 ALLAUTH = "### With django-allauth"
 
@@ -93,10 +116,11 @@ def test_a_bare_project_following_the_guide_works(tmp_path):
         tmp_path,
         "",
         "\n# --- the site's own sign-in and sign-out (Django's views) ---\n"
-        'urlpatterns += [path("accounts/", include("django.contrib.auth.urls"))]\n',
+        'urlpatterns += [path("accounts/", include("django.contrib.auth.urls"))]\n'
+        + SIGN_UP_AND_RESET,
     )
     out = run_stories(tmp_path, env, "guide_stories.py")
-    assert out.count("\n") == 4, out
+    assert out.count("\n") == 6, out
 
 
 def test_a_bare_project_with_allauth_following_the_guide_works(tmp_path):
