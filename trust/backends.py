@@ -30,7 +30,7 @@ from .flows import password_throttle
 
 @sensitive_variables("password")
 def throttle(
-    request: HttpRequest | None, username: object, password: object, credentials: Any
+    request: HttpRequest | None, username: object, password: str | None, credentials: Any
 ) -> None:
     """Raise ``PermissionDenied`` when this password attempt must be refused
     unchecked (its accounts or its address are throttled).

@@ -1,12 +1,16 @@
 """Throttling password guessing, per account and per client address.
 
 Every login view reaches it through Django's own hooks:
-``trust.backends.PasswordThrottleBackend``, first in
+``trust.backends.ModelBackend`` (or ``PasswordThrottleBackend``), first in
 ``AUTHENTICATION_BACKENDS``, asks ``refuses()`` before any backend checks a
 password; the receivers of ``user_login_failed`` and ``user_logged_in``
 (``connect()``) count and clear. The counts are ``PasswordThrottle`` rows
 changed only by atomic statements, so every server and every parallel
 request spends one shared budget.
+
+An account has one budget, whichever of its names an attempt typed
+(``budgets_named``: the username, an e-mail address, in any case or width);
+a name that is no account's has one of its own, by its normalized form.
 
 A refused attempt is answered exactly as a wrong password (Django's
 ``authenticate()`` returns ``None`` and sends ``user_login_failed``), its
