@@ -156,3 +156,17 @@ def test_a_known_and_an_unknown_name_cost_the_same_statements(
         seen[name] = runs
     assert seen[known] == seen[unknown]
     assert PasswordThrottle.objects.get(key=password_throttle.name_key(unknown)).failures == 5
+
+
+def test_a_site_that_signs_in_by_username_only_never_reads_the_email_column(account, settings):
+    """Django's user table has no index on e-mail: with Django's (and
+    Trustgate's) backends alone, an address names no account and costs no
+    scan; its failures are the name's own, not alice's."""
+    settings.AUTHENTICATION_BACKENDS = ["trust.backends.ModelBackend"]
+    table = get_user_model()._meta.db_table
+    with CaptureQueriesContext(connection) as queries:
+        attempt(browser(REMOTE_ADDR=ATTACKER), "alice@example.com")
+    reads = _statements(queries.captured_queries, table)
+    assert reads and not [sql for sql in reads if re.search(r'WHERE .*"email"', sql)]
+    row = PasswordThrottle.objects.get(scope=PasswordThrottle.ACCOUNT)
+    assert row.key == password_throttle.name_key("alice@example.com") and row.user_id is None
