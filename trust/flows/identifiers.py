@@ -23,7 +23,6 @@ It looks the identifier up as the login backends do, a little wider:
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any, NamedTuple
 
 from django.apps import apps
@@ -39,19 +38,6 @@ from ..rules import backoff
 MAX_ACCOUNTS = 10
 
 
-def spellings(identifier: object) -> list[str]:
-    """The forms a login backend may look ``identifier`` up by: as typed,
-    NFKC-normalized (Django's ``normalize_username``), and both lower-cased.
-    None for what no account can be named by (empty, or with a NUL, which
-    databases refuse)."""
-    text = identifier if isinstance(identifier, str) else str(identifier)
-    text = text[: backoff.MAX_USERNAME_LENGTH]
-    if not text.strip() or "\x00" in text:
-        return []
-    normal = unicodedata.normalize("NFKC", text)
-    return list(dict.fromkeys([text, normal, text.lower(), normal.lower()]))
-
-
 def accounts_named(identifier: object) -> list[Any]:
     """The primary keys of the accounts ``identifier`` names (at most
     ``MAX_ACCOUNTS``), in one query.
@@ -59,7 +45,7 @@ def accounts_named(identifier: object) -> list[Any]:
     SECURITY: the query depends only on what was typed, never on whether an
     account answers it: an unknown name costs the same as a known one.
     """
-    forms = spellings(identifier)
+    forms = backoff.spellings(identifier)
     if not forms:
         return []
     model = get_user_model()
