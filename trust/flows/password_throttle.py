@@ -286,14 +286,13 @@ def count_failure(
     if username is not None:
         budgets = _budgets(request, username)
         _charge(ACCOUNT, budgets.keys, now, user_ids=budgets.user_ids)
-        if budgets.user_ids:
-            from . import risk
+        from . import risk
 
-            # SECURITY (timing): the account's own history row is the one
-            # write an unknown name does not make. After the free allowance
-            # refused attempts are not counted, so it cannot be sampled.
-            for user_id in budgets.user_ids:
-                risk.record_failed_password(request, user_id)
+        # SECURITY (timing): a name that is no account's does the same work;
+        # only the account's history row is not written. Each sample of that
+        # difference costs the attacker a counted failure, at the throttle's pace.
+        for user_id in budgets.user_ids or (None,):
+            risk.record_failed_password(request, user_id)
     address = _address(request)
     if address is not None:
         _charge(ADDRESS, (address,), now)
