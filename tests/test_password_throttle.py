@@ -459,3 +459,17 @@ def test_django_s_async_authenticate_is_held_by_the_throttle_too(account, clock,
     assert tries("alice", PASSWORD) is None
     clock.shift(timedelta(seconds=2))
     assert tries("alice", PASSWORD) == account.user
+
+
+def test_two_throttles_listed_take_one_turn_between_them(account, clock, settings):
+    """``PasswordThrottleBackend`` before ``trust.backends.ModelBackend``:
+    the second asks about the same attempt, which must not queue behind itself."""
+    settings.AUTHENTICATION_BACKENDS = [
+        "trust.backends.PasswordThrottleBackend",
+        "trust.backends.ModelBackend",
+    ]
+    clock.move_to(START, tick=False)
+    fail_checked(browser(REMOTE_ADDR=ATTACKER), "alice", 6, clock)  # past the free five
+    clock.shift(timedelta(seconds=3))  # the 2 s wait is over: one attempt may be checked
+    response = sign_in(browser(REMOTE_ADDR=ELSEWHERE), account)
+    assert signed_in(response), response.status_code
