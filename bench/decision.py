@@ -236,7 +236,7 @@ def main() -> None:
         _, request = signing_in(i)
         # As ``password_throttle.refuses`` leaves a password sign-in it let
         # through to the password check: the risk model weighs only those.
-        setattr(request, password_throttle._REFUSED, False)
+        password_throttle._remember(request, user.get_username(), None, refused=False)
         return request
 
     def whole_decision(request, user) -> tuple[float, float, bool]:

@@ -109,12 +109,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-# First: refuses password attempts while their account or address is
-# throttled, before any backend checks the password.
-AUTHENTICATION_BACKENDS = [
-    "trust.backends.PasswordThrottleBackend",
-    "django.contrib.auth.backends.ModelBackend",
-]
+# Django's ModelBackend that first refuses password attempts while their
+# account or address is throttled (in its place, not beside it).
+AUTHENTICATION_BACKENDS = ["trust.backends.ModelBackend"]
 
 ROOT_URLCONF = "project.urls"
 WSGI_APPLICATION = "project.wsgi.application"

@@ -14,8 +14,11 @@ import django
 django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
+from django.contrib.auth.tokens import default_token_generator  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
+from django.utils.encoding import force_bytes  # noqa: E402
+from django.utils.http import urlsafe_base64_encode  # noqa: E402
 from django_otp.oath import TOTP  # noqa: E402
 from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
 
@@ -110,6 +113,23 @@ def main() -> None:
     desk.post("/2fa/verify/", {"otp_token": code(staff_device, now + 30)})
     assert desk.get(add).status_code == 200
     print("admin: a trusted-device session entered a code before adding an authenticator")
+
+    # The site's own views that call a plain login(request, user).
+    newcomer = Client(HTTP_USER_AGENT=CHROME)
+    joined = newcomer.post("/signup/", {"username": "newcomer", "password": PASSWORD})
+    assert joined.status_code == 302, joined.status_code
+    assert newcomer.get("/devices/").status_code == 200  # no 2FA: nothing owed
+    print("sign-up: login(request, user) signed the new user in")
+
+    reset = Client(HTTP_USER_AGENT=FIREFOX)
+    user.refresh_from_db()  # the token covers its last sign-in
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    form = reset.get(f"/reset/{uid}/{default_token_generator.make_token(user)}/")
+    new = "the guide resets a password"
+    done = reset.post(location(form), {"new_password1": new, "new_password2": new})
+    assert done.status_code == 302 and location(done).startswith("/2fa/verify/"), location(done)
+    assert location(reset.get("/devices/")).startswith("/2fa/verify/")  # still owes a code
+    print("reset: post_reset_login signed in, and the gate still asks for the code")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from trust.rules import backoff
 from trust.rules.backoff import FORGET_AFTER, Count, account_name, address_bucket, delay
 
 CAP = timedelta(minutes=15)
@@ -73,3 +74,22 @@ def test_an_attempt_in_flight_holds_the_others():
     assert count.waits_until(T0 + timedelta(seconds=5), free=5, max_delay=CAP) == (
         T0 + timedelta(seconds=10)
     )
+
+
+@pytest.mark.parametrize(
+    "typed, forms",
+    [
+        ("alice", ["alice"]),
+        ("Alice", ["Alice", "alice"]),
+        ("\uff21lice", ["\uff21lice", "Alice", "\uff41lice", "alice"]),
+        ("Alice@Example.com", ["Alice@Example.com", "alice@example.com"]),
+        (12345, ["12345"]),
+        ("", []),
+        ("   ", []),
+        ("ali\x00ce", []),
+        ("a" * 100_000, ["a" * backoff.MAX_USERNAME_LENGTH]),
+    ],
+    ids=str,
+)
+def test_the_spellings_a_name_is_looked_up_by(typed, forms):
+    assert backoff.spellings(typed) == forms

@@ -6,7 +6,7 @@ import pytest
 from django.core.checks import run_checks
 
 from trust import checks
-from trust.backends import PasswordThrottleBackend
+from trust.backends import ModelBackend, PasswordThrottleBackend
 from trust.middleware import TrustMiddleware
 
 AUTH = "django.contrib.auth.middleware.AuthenticationMiddleware"
@@ -116,22 +116,46 @@ def test_w010_an_engine_it_cannot_judge(settings):
 
 
 THROTTLE = "trust.backends.PasswordThrottleBackend"
+OURS = "trust.backends.ModelBackend"
 MODEL = "django.contrib.auth.backends.ModelBackend"
+OTHER = "django_otp_webauthn.backends.WebAuthnBackend"
 
 
 class MyThrottle(PasswordThrottleBackend):
     pass
 
 
-def test_e030_password_throttle_backend_missing(settings):
+class MyModelBackend(ModelBackend):
+    pass
+
+
+def test_e030_a_plain_model_backend_instead_of_the_throttle(settings):
     settings.AUTHENTICATION_BACKENDS = [MODEL]
+    assert ids(checks.check_password_throttle()) == ["trust.E030"]
+    settings.AUTHENTICATION_BACKENDS = [MODEL, OTHER]
     assert ids(checks.check_password_throttle()) == ["trust.E030"]
 
 
-def test_e031_password_throttle_backend_not_first(settings):
-    settings.AUTHENTICATION_BACKENDS = [MODEL, THROTTLE]
+def test_e031_a_plain_model_backend_before_the_throttle(settings):
+    settings.AUTHENTICATION_BACKENDS = [MODEL, OURS]
     assert ids(checks.check_password_throttle()) == ["trust.E031"]
-    settings.AUTHENTICATION_BACKENDS = ["tests.test_checks.MyThrottle", MODEL]
+    settings.AUTHENTICATION_BACKENDS = [MODEL, THROTTLE, OTHER]
+    assert ids(checks.check_password_throttle()) == ["trust.E031"]
+
+
+@pytest.mark.parametrize(
+    "backends",
+    [
+        [OURS],
+        [OURS, OTHER],
+        ["tests.test_checks.MyModelBackend"],
+        [THROTTLE, OTHER],
+        ["tests.test_checks.MyThrottle", MODEL],
+    ],
+    ids=str,
+)
+def test_a_throttle_first_passes(settings, backends):
+    settings.AUTHENTICATION_BACKENDS = backends
     assert ids(checks.check_password_throttle()) == []
 
 

@@ -97,6 +97,32 @@ def test_guide_blocks_are_python():
                 compile(block.code, str(page.relative_to(REPO)), "exec")
 
 
+# The site's own views that sign a user in with a plain login(request, user):
+# a sign-up, and Django's reset that signs in (post_reset_login).
+SIGN_UP_AND_RESET = Block(
+    f"{PROJECT}/urls.py: the site's own sign-up, and a reset that signs in",
+    """from django.contrib.auth import get_user_model, login, views as auth_views
+from django.shortcuts import redirect
+
+
+def sign_up(request):
+    data = request.POST
+    user = get_user_model().objects.create_user(data["username"], password=data["password"])
+    login(request, user)
+    return redirect("/")
+
+
+urlpatterns += [
+    path("signup/", sign_up),
+    path(
+        "reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(post_reset_login=True, success_url="/"),
+    ),
+]
+""",
+)
+
+
 def build_site(tmp_path: Path, blocks: list[Block]) -> dict[str, str]:
     """A bare ``startproject`` with ``blocks`` pasted in; its environment."""
     subprocess.run(
@@ -136,10 +162,10 @@ def run_stories(tmp_path: Path, env: dict[str, str], script: str) -> str:
 
 
 def test_a_bare_project_following_the_quickstart_works(tmp_path):
-    env = build_site(tmp_path, followed(QUICKSTART))
+    env = build_site(tmp_path, [*followed(QUICKSTART), SIGN_UP_AND_RESET])
     migrated(tmp_path, env)
     out = run_stories(tmp_path, env, "guide_stories.py")
-    assert out.count("\n") == 5, out
+    assert out.count("\n") == 7, out
 
 
 def test_a_bare_project_with_allauth_following_the_guide_works(tmp_path):

@@ -47,7 +47,7 @@ def signed_in(user) -> str:
     """A session key whose session ``user`` signed in to (Django's login())."""
     request = factory.post("/accounts/login/")
     request.session = store()
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    login(request, user, backend="trust.backends.ModelBackend")
     request.session.save()
     return request.session.session_key
 

@@ -22,6 +22,7 @@ from django.test import RequestFactory
 from tests.conftest import PASSWORD, START, browser, sign_in, step_up, trusted_browser
 from trust import flows
 from trust.conf import conf
+from trust.flows import password_throttle
 from trust.models import EventKind, PasswordThrottle, SecurityEvent, TrustedDevice
 from trust.rules import backoff
 
@@ -121,18 +122,22 @@ def test_refused_attempts_do_not_lengthen_the_wait(account, clock):
     assert signed_in(sign_in(browser(REMOTE_ADDR=ELSEWHERE), account))
 
 
-def test_an_unknown_username_is_counted_and_answered_the_same(account, make_user, clock):
+def test_an_unknown_username_is_counted_and_answered_the_same(account, clock):
     attacker = browser(REMOTE_ADDR=ATTACKER)
     wrong_for_alice = attempt(browser(REMOTE_ADDR=ELSEWHERE), "alice")
-    for _ in range(5):
-        unknown = attempt(attacker, "newcomer")
+    for variant in ["newcomer", "NEWCOMER", "Newcomer", "\uff4eewcomer", "newcomer"]:
+        unknown = attempt(attacker, variant)
     assert page(unknown, "newcomer") == page(wrong_for_alice, "alice")
 
-    # The name was throttled before it was an account: its owner waits too.
-    newcomer = make_user("newcomer")
-    refused = sign_in(browser(REMOTE_ADDR=ELSEWHERE), newcomer)
-    assert not signed_in(refused)
-    assert page(refused, "newcomer") == page(wrong_for_alice, "alice")
+    # Counted by its normalized form: its case and width variants are one
+    # budget, now spent, so the next variant is refused unchecked (not counted).
+    [row] = PasswordThrottle.objects.filter(key=password_throttle.name_key("newcomer"))
+    assert row.failures == 5 and row.user_id is None
+    refused = attempt(attacker, "NewComer")
+    assert page(refused, "NewComer") == page(wrong_for_alice, "alice")
+    row.refresh_from_db()
+    assert row.failures == 5
+    assert PasswordThrottle.objects.get(scope="address", key=f"{ATTACKER}/32").failures == 5
 
 
 def test_case_and_width_variants_of_a_username_share_one_budget(account, clock):
@@ -436,3 +441,35 @@ def test_sign_ins_that_are_not_password_attempts_are_not_counted(account, clock)
     for _ in range(10):
         authenticate(RequestFactory().post("/"), remote_user="alice")
     assert not PasswordThrottle.objects.exists()
+
+
+def test_django_s_async_authenticate_is_held_by_the_throttle_too(account, clock, settings):
+    from asgiref.sync import async_to_sync
+    from django.contrib.auth import aauthenticate
+
+    settings.AUTHENTICATION_BACKENDS = ["trust.backends.ModelBackend"]  # the README's
+
+    def tries(username, password):
+        request = RequestFactory().post("/accounts/login/")
+        return async_to_sync(aauthenticate)(request, username=username, password=password)
+
+    for _ in range(5):
+        assert tries("alice", WRONG) is None
+    assert tries("ALICE@example.com", PASSWORD) is None
+    assert tries("alice", PASSWORD) is None
+    clock.shift(timedelta(seconds=2))
+    assert tries("alice", PASSWORD) == account.user
+
+
+def test_two_throttles_listed_take_one_turn_between_them(account, clock, settings):
+    """``PasswordThrottleBackend`` before ``trust.backends.ModelBackend``:
+    the second asks about the same attempt, which must not queue behind itself."""
+    settings.AUTHENTICATION_BACKENDS = [
+        "trust.backends.PasswordThrottleBackend",
+        "trust.backends.ModelBackend",
+    ]
+    clock.move_to(START, tick=False)
+    fail_checked(browser(REMOTE_ADDR=ATTACKER), "alice", 6, clock)  # past the free five
+    clock.shift(timedelta(seconds=3))  # the 2 s wait is over: one attempt may be checked
+    response = sign_in(browser(REMOTE_ADDR=ELSEWHERE), account)
+    assert signed_in(response), response.status_code

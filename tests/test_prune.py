@@ -51,6 +51,6 @@ def test_prune_forgets_password_failures_a_day_old(account, clock):
     call_command("trust_prune", stdout=out)
     assert "Pruned 2 password-throttle records." in out.getvalue()
     assert sorted(PasswordThrottle.objects.values_list("scope", "key")) == [
-        ("account", password_throttle.account_key("nobody")),
+        ("account", password_throttle.name_key("nobody")),
         ("address", "198.51.100.7/32"),
     ]

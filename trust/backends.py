@@ -1,12 +1,15 @@
-"""The authentication backend that throttles password guessing.
+"""Authentication backends that throttle password guessing.
 
-List it first in ``AUTHENTICATION_BACKENDS``, before the backends that
-check passwords (``trust.E030``, ``trust.E031`` say when it is not)::
+Most sites replace Django's ``ModelBackend`` with this one, and keep one
+backend, so a plain ``login(request, user)`` (a sign-up view, Django's
+``PasswordResetConfirmView(post_reset_login=True)``) still knows which
+backend signed the user in::
 
-    AUTHENTICATION_BACKENDS = [
-        "trust.backends.PasswordThrottleBackend",
-        "django.contrib.auth.backends.ModelBackend",
-    ]
+    AUTHENTICATION_BACKENDS = ["trust.backends.ModelBackend"]
+
+Backends that check passwords go after it (allauth's, LDAP ...). A site
+without ``ModelBackend`` lists ``PasswordThrottleBackend`` first instead.
+``trust.E030`` and ``trust.E031`` say when neither comes first.
 
 Every login view calls ``django.contrib.auth.authenticate()``: Django's
 ``LoginView``, the admin's, allauth's, a site's own API.
@@ -17,8 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.contrib.auth import get_user_model
-from django.contrib.auth.backends import ModelBackend as DjangoModelBackend
+from django.contrib.auth import backends, get_user_model
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.views.decorators.debug import sensitive_variables
@@ -26,16 +28,68 @@ from django.views.decorators.debug import sensitive_variables
 from .flows import password_throttle
 
 
-class PasswordThrottleBackend:
-    """Refuses password attempts while their account or address is throttled.
+@sensitive_variables("password")
+def throttle(
+    request: HttpRequest | None, username: object, password: str | None, credentials: Any
+) -> None:
+    """Raise ``PermissionDenied`` when this password attempt must be refused
+    unchecked (its accounts or its address are throttled).
 
-    It never signs anyone in, so it has no ``get_user()`` (nor permissions):
-    Django's test client ``force_login()`` and ``login()`` then never pick it
-    as the backend of a session. While throttled it raises ``PermissionDenied``:
     ``authenticate()`` then stops before any backend checks the password,
     returns ``None`` and sends ``user_login_failed``, exactly as for a wrong
     password, so every login view answers a throttled attempt as it answers
     a wrong one, whether the account exists or not.
+    """
+    if password is None:
+        return  # not a password sign-in: not ours to throttle
+    named = password_throttle.typed_username(username, credentials)
+    if password_throttle.refuses(request, named):
+        if isinstance(password, str | bytes):
+            # SECURITY: as slow as a checked password (Django's
+            # ModelBackend does the same for unknown users), so the
+            # response time does not tell a throttled attempt apart.
+            get_user_model()().set_password(password)
+        raise PermissionDenied
+
+
+class ModelBackend(backends.ModelBackend):
+    """Django's ``ModelBackend``, refusing password attempts while their
+    account or address is throttled, before it checks the password.
+
+    In place of ``django.contrib.auth.backends.ModelBackend``, not beside it:
+    a site with one backend keeps a plain ``login(request, user)`` working.
+    """
+
+    @sensitive_variables("password")
+    def authenticate(
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        throttle(request, username, password, kwargs)
+        return super().authenticate(request, username, password, **kwargs)
+
+    @sensitive_variables("password")
+    async def aauthenticate(
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        await sync_to_async(throttle)(request, username, password, kwargs)
+        return await super().aauthenticate(request, username, password, **kwargs)
+
+
+class PasswordThrottleBackend:
+    """Only the throttle, for a site whose password backends are not Django's
+    ``ModelBackend`` (LDAP, a backend of its own): list it first.
+
+    It never signs anyone in, so it has no ``get_user()`` (nor permissions):
+    Django's test client ``force_login()`` never picks it as the backend of a
+    session. Beside another backend, ``login(request, user)`` needs ``backend=``.
     """
 
     @sensitive_variables("password")
@@ -46,49 +100,9 @@ class PasswordThrottleBackend:
         password: str | None = None,
         **credentials: Any,
     ) -> None:
-        if password is None:
-            return None  # not a password sign-in: not ours to throttle
-        named = password_throttle.typed_username(username, credentials)
-        if password_throttle.refuses(request, named):
-            if isinstance(password, str | bytes):
-                # SECURITY: as slow as a checked password (Django's
-                # ModelBackend does the same for unknown users), so the
-                # response time does not tell a throttled attempt apart.
-                get_user_model()().set_password(password)
-            raise PermissionDenied
+        throttle(request, username, password, credentials)
         return None
 
     async def aauthenticate(self, request: HttpRequest | None, **credentials: Any) -> None:
         """``authenticate()`` for Django's ``aauthenticate()``."""
         return await sync_to_async(self.authenticate)(request, **credentials)
-
-
-class ModelBackend(PasswordThrottleBackend, DjangoModelBackend):
-    """Django's ``ModelBackend`` behind the password throttle, as one entry.
-
-    ``AUTHENTICATION_BACKENDS = ["trust.backends.ModelBackend"]`` in place of
-    Django's: a throttled attempt is refused before the password is compared,
-    any other is Django's ``ModelBackend`` unchanged (``get_user()`` and
-    permissions included).
-    """
-
-    @sensitive_variables("password")
-    def authenticate(  # type: ignore[override]
-        self,
-        request: HttpRequest | None,
-        username: str | None = None,
-        password: str | None = None,
-        **credentials: Any,
-    ) -> Any:
-        PasswordThrottleBackend.authenticate(self, request, username, password, **credentials)
-        return DjangoModelBackend.authenticate(self, request, username, password, **credentials)
-
-    async def aauthenticate(  # type: ignore[override]
-        self,
-        request: HttpRequest | None,
-        username: str | None = None,
-        password: str | None = None,
-        **credentials: Any,
-    ) -> Any:
-        """``authenticate()`` for Django's ``aauthenticate()``: the throttle reads the database."""
-        return await sync_to_async(self.authenticate)(request, username, password, **credentials)

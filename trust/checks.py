@@ -14,6 +14,7 @@ from .conf import conf
 
 _AUTH = "django.contrib.auth.middleware.AuthenticationMiddleware"
 _OTP = "django_otp.middleware.OTPMiddleware"
+_DJANGO_MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def _index_of(middleware: list[str], base: type) -> int | None:
@@ -258,26 +259,37 @@ def check_cookie_name(app_configs: Any = None, **kwargs: Any) -> list[CheckMessa
 
 @register()
 def check_password_throttle(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    from .backends import PasswordThrottleBackend
+    from .backends import ModelBackend, PasswordThrottleBackend
 
     backends = list(settings.AUTHENTICATION_BACKENDS)
-    ours = _index_of(backends, PasswordThrottleBackend)
-    path = "trust.backends.PasswordThrottleBackend"
+    found = [
+        index
+        for index in (
+            _index_of(backends, ModelBackend),
+            _index_of(backends, PasswordThrottleBackend),
+        )
+        if index is not None
+    ]
     errors: list[CheckMessage] = []
-    if ours is None:
+    if not found:
         errors.append(
             Error(
-                f"{path} is not in AUTHENTICATION_BACKENDS: password guessing is not throttled.",
-                hint="Put it first in AUTHENTICATION_BACKENDS.",
+                "No password throttle in AUTHENTICATION_BACKENDS: password guessing is "
+                "not throttled.",
+                hint=f"Replace {_DJANGO_MODEL_BACKEND!r} with 'trust.backends.ModelBackend' "
+                "(a site without ModelBackend puts 'trust.backends.PasswordThrottleBackend' "
+                "first).",
                 id="trust.E030",
             )
         )
-    elif ours != 0:
+    elif min(found) != 0:
         errors.append(
             Error(
-                f"{path} must come first in AUTHENTICATION_BACKENDS: the backends before "
-                "it check passwords while their account or address is throttled.",
-                hint="Move it to the front of AUTHENTICATION_BACKENDS.",
+                f"{backends[0]} comes before the password throttle in "
+                "AUTHENTICATION_BACKENDS: it checks passwords while their account or "
+                "address is throttled.",
+                hint="Put 'trust.backends.ModelBackend' (in place of Django's) or "
+                "'trust.backends.PasswordThrottleBackend' first.",
                 id="trust.E031",
             )
         )

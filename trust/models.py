@@ -202,11 +202,12 @@ class PasswordThrottle(models.Model):
     scope = models.CharField(
         max_length=8, choices=[(ACCOUNT, _("account")), (ADDRESS, _("address"))]
     )
-    # Account: a keyed hash of the normalized username (never the typed text:
-    # people type passwords into username fields). Address: the IP, or the
-    # /64 of an IPv6 address.
+    # Account: a keyed hash of the account's primary key, whichever of its
+    # names was typed, or of the normalized name when it names no account
+    # (never the typed text: people type passwords into username fields).
+    # Address: the IP, or the /64 of an IPv6 address.
     key = models.CharField(max_length=64, editable=False)
-    # The account the username names, when one does: for the admin only.
+    # The account whose budget this is (none: a name that is no account's).
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )

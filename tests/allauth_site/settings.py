@@ -18,8 +18,7 @@ INSTALLED_APPS = [
 TEMPLATES = [{**TEMPLATES[0], "DIRS": []}]
 MIDDLEWARE = [*MIDDLEWARE, "allauth.account.middleware.AccountMiddleware"]
 AUTHENTICATION_BACKENDS = [
-    "trust.backends.PasswordThrottleBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "trust.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 ROOT_URLCONF = "tests.allauth_site.urls"

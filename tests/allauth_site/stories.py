@@ -10,11 +10,13 @@ import re
 from datetime import timedelta
 
 import pytest
+from allauth.account.models import EmailAddress
+from django.contrib.auth.hashers import MD5PasswordHasher
 from django.core.checks import run_checks
 
 from tests.agents import FIREFOX_WINDOWS
-from tests.conftest import browser, step_up
-from trust.models import TrustedDevice
+from tests.conftest import START, browser, step_up
+from trust.models import PasswordThrottle, TrustedDevice
 
 pytestmark = pytest.mark.django_db
 
@@ -100,3 +102,61 @@ def test_trustgates_pages_wear_allauths_layout(account, clock):
     assert step_up(client, account, trust=True).status_code == 302
     devices = client.get("/devices/").content.decode()
     assert "<strong>Menu:</strong>" in devices and 'class="trustgate"' in devices
+class CountingHasher(MD5PasswordHasher):
+    """The tests' MD5 hasher, counting the passwords it compares."""
+
+    compared = 0
+
+    def verify(self, password, encoded):
+        type(self).compared += 1
+        return super().verify(password, encoded)
+
+
+def answer(response, login: str) -> str:
+    """allauth's page with what differs between any two answers blanked out."""
+    html = response.content.decode()
+    html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "CSRF", html)
+    return html.replace(login, "LOGIN")
+
+
+@pytest.mark.throttling
+def test_username_and_email_logins_spend_one_budget(account, clock, settings):
+    """allauth signs in by username or by any of the account's addresses, in
+    any case: wrong passwords through all of them spend the account's one
+    budget (5 free failures), and the right one is then refused unchecked,
+    answered exactly as a wrong password."""
+    settings.ACCOUNT_LOGIN_METHODS = {"username", "email"}
+    settings.ACCOUNT_RATE_LIMITS = False  # allauth's own limits aside: Trustgate's under test
+    settings.PASSWORD_HASHERS = ["tests.allauth_site.stories.CountingHasher"]
+    EmailAddress.objects.create(user=account.user, email="alice.work@example.com", verified=True)
+    clock.move_to(START, tick=False)
+    attacker = browser(REMOTE_ADDR="203.0.113.66")
+    logins = [
+        "alice",
+        "ALICE@example.com",
+        "alice.work@example.com",
+        "Alice",
+        "ALICE.WORK@EXAMPLE.COM",
+    ]
+    wrong = [
+        attacker.post("/accounts/login/", {"login": login, "password": "wrong"}) for login in logins
+    ]
+    assert {response.status_code for response in wrong} == {200}
+    checked = CountingHasher.compared
+    assert checked >= 5  # every one was a real guess at alice's password
+
+    for login, wrong_one in zip(logins[:3], wrong, strict=False):
+        elsewhere = browser(REMOTE_ADDR="198.51.100.7")
+        refused = elsewhere.post("/accounts/login/", {"login": login, "password": account.password})
+        assert refused.status_code == 200
+        assert answer(refused, login) == answer(wrong_one, login)  # as a wrong password
+        assert "_auth_user_id" not in elsewhere.session
+    assert CountingHasher.compared == checked  # refused unchecked
+    [row] = PasswordThrottle.objects.filter(scope=PasswordThrottle.ACCOUNT)
+    assert row.user_id == account.user.pk and row.failures == 5
+
+    clock.shift(timedelta(seconds=2))  # the wait is over: any of its names works
+    signed_in = browser(REMOTE_ADDR="198.51.100.7").post(
+        "/accounts/login/", {"login": "ALICE.WORK@example.com", "password": account.password}
+    )
+    assert signed_in.status_code == 302 and signed_in["Location"].startswith("/2fa/verify/")

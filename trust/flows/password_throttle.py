@@ -1,12 +1,16 @@
 """Throttling password guessing, per account and per client address.
 
 Every login view reaches it through Django's own hooks:
-``trust.backends.PasswordThrottleBackend``, first in
+``trust.backends.ModelBackend`` (or ``PasswordThrottleBackend``), first in
 ``AUTHENTICATION_BACKENDS``, asks ``refuses()`` before any backend checks a
 password; the receivers of ``user_login_failed`` and ``user_logged_in``
 (``connect()``) count and clear. The counts are ``PasswordThrottle`` rows
 changed only by atomic statements, so every server and every parallel
 request spends one shared budget.
+
+An account has one budget, whichever of its names an attempt typed
+(``budgets_named``: the username, an e-mail address, in any case or width);
+a name that is no account's has one of its own, by its normalized form.
 
 A refused attempt is answered exactly as a wrong password (Django's
 ``authenticate()`` returns ``None`` and sends ``user_login_failed``), its
@@ -17,6 +21,7 @@ by ``TRUST_PASSWORD_MAX_DELAY`` from the last failure that was checked.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -36,31 +41,81 @@ from ..cookie import Presented
 from ..digests import keyed_digest
 from ..models import PasswordThrottle
 from ..rules import backoff, policy
-from . import email_codes, events, recognition
+from . import email_codes, events, identifiers, recognition
 
 ACCOUNT, ADDRESS = PasswordThrottle.ACCOUNT, PasswordThrottle.ADDRESS
-# Set on the request by the backend: this attempt was refused unchecked, so
-# the ``user_login_failed`` that follows is not a failure to count.
-_REFUSED = "_trustgate_password_refused"
+# Set on the request by the backend: this attempt's budgets, and whether it
+# was refused unchecked (then the ``user_login_failed`` that follows is not a
+# failure to count).
+_ATTEMPT = "_trustgate_password_attempt"
 
 
-def account_key(name: str) -> str:
-    """The budget of the account a username names (``backoff.account_name``).
+def account_key(user_pk: Any) -> str:
+    """The one budget of an account's password, whichever of its names (and
+    in whichever case or width) an attempt typed."""
+    return keyed_digest("trust.password_throttle.account", str(user_pk))
+
+
+def name_key(name: object) -> str:
+    """The budget of an identifier that names no account: its normalized form
+    (``backoff.account_name``), so its case and width variants share it.
 
     Keyed with SECRET_KEY: the table never holds what was typed, which is
     sometimes a password typed into the wrong field.
     """
-    return keyed_digest("trust.password_throttle", name)
+    return keyed_digest("trust.password_throttle", backoff.account_name(name))
 
 
 def keys_of(user: Any) -> set[str]:
-    """Every budget a user's failures may have been charged to: the names
-    people sign in with (username, e-mail)."""
-    names = [user.get_username()]
-    email = getattr(user, user.get_email_field_name(), "") or ""
-    if email:
-        names.append(email)
-    return {account_key(backoff.account_name(name)) for name in names}
+    """The budgets ``user``'s failures are charged to: one key, the account's
+    (``account_key``), whichever name was typed. ``trust.flows.risk`` reads
+    their bursts with this too."""
+    return {account_key(user.pk)}
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """The account budgets one typed identifier spends."""
+
+    keys: tuple[str, ...]
+    user_ids: tuple[Any, ...]  # the accounts it names (none: an unknown name)
+
+
+def budgets_named(identifier: object) -> Budgets:
+    """The budgets of the accounts ``identifier`` names (``identifiers``), or
+    of the name itself when it names none: one query either way.
+
+    SECURITY: one account, one budget. The username, the e-mail addresses,
+    and their case and width variants all spend the account's; an unknown
+    name is counted by its normalized form, with the same queries and the
+    same statements, so the work done does not tell whether it exists.
+    """
+    user_ids = tuple(identifiers.accounts_named(identifier))
+    keys = tuple(account_key(pk) for pk in user_ids) or (name_key(identifier),)
+    return Budgets(keys, user_ids)
+
+
+@dataclass
+class _Attempt:
+    """What ``refuses()`` learnt about an attempt, for ``count_failure``."""
+
+    identifier: object
+    budgets: Budgets | None
+    refused: bool
+    pending: bool  # let through, its outcome not yet counted
+
+
+def _budgets(request: HttpRequest | None, identifier: object) -> Budgets:
+    """``budgets_named``, looked up once per attempt (``refuses()`` then
+    ``count_failure`` for the same identifier)."""
+    attempt = getattr(request, _ATTEMPT, None) if request is not None else None
+    if (
+        isinstance(attempt, _Attempt)
+        and attempt.budgets is not None
+        and attempt.identifier == identifier
+    ):
+        return attempt.budgets
+    return budgets_named(identifier)
 
 
 def typed_username(username: object, credentials: Mapping[str, Any]) -> object:
@@ -88,45 +143,65 @@ def _count(row: PasswordThrottle) -> backoff.Count:
 
 def password_checked(request: HttpRequest | None) -> bool:
     """Did a password sign-in pass through ``refuses()`` (and so was checked)?"""
-    return request is not None and getattr(request, _REFUSED, None) is False
+    attempt = _attempt_of(request)
+    return attempt is not None and not attempt.refused
+
+
+def _attempt_of(request: HttpRequest | None) -> _Attempt | None:
+    attempt = getattr(request, _ATTEMPT, None) if request is not None else None
+    return attempt if isinstance(attempt, _Attempt) else None
 
 
 def refuses(request: HttpRequest | None, username: object) -> bool:
     """Must this attempt be refused without checking its password?"""
     from . import risk
 
+    earlier = _attempt_of(request)
+    if earlier is not None and earlier.pending and earlier.identifier == username:
+        # A throttle listed before this one let this very attempt through
+        # (and took its turn): asking again would only queue behind itself.
+        return False
+    budgets = budgets_named(username) if username is not None else None
     if risk.blocked(request):
         # SECURITY: the site blocks this address: refused like a wrong
         # password, before the password is checked, and never counted.
-        if request is not None:
-            setattr(request, _REFUSED, True)
-        if username is not None:
-            risk.record_blocked(request, _user_named(username))
+        _remember(request, username, budgets, refused=True)
+        for user_id in budgets.user_ids if budgets is not None else ():
+            risk.record_blocked(request, user_id)
         return True
-    refused = _refuses(request, username)
-    if request is not None:
-        setattr(request, _REFUSED, refused)
+    refused = _refuses(request, budgets)
+    _remember(request, username, budgets, refused=refused)
     return refused
 
 
-def _refuses(request: HttpRequest | None, username: object) -> bool:
+def _remember(
+    request: HttpRequest | None, identifier: object, budgets: Budgets | None, *, refused: bool
+) -> None:
+    if request is not None:
+        setattr(request, _ATTEMPT, _Attempt(identifier, budgets, refused, pending=not refused))
+
+
+def _refuses(request: HttpRequest | None, budgets: Budgets | None) -> bool:
     now = timezone.now()
     wanted = Q(pk__in=[])  # matches nothing: the budgets below are or-ed in
-    if username is not None:
-        wanted |= Q(scope=ACCOUNT, key=account_key(backoff.account_name(username)))
+    if budgets is not None:
+        wanted |= Q(scope=ACCOUNT, key__in=budgets.keys)
     address = _address(request)
     if address is not None:
         wanted |= Q(scope=ADDRESS, key=address)
-    rows = list(PasswordThrottle.objects.filter(wanted))
-    # Only an account that holds attempts back asks whether this browser is
-    # one its owner trusted (the cookie's devices cost a query).
-    held = [
-        row
-        for row in rows
-        if row.scope == ADDRESS
-        or not (_count(row).backing_off(now, free=_free(ACCOUNT)) or row.probe_until)
-        or not _trusted_browser(request, row.key)
-    ]
+    held: list[PasswordThrottle] = []
+    trusted: set[str] | None = None
+    for row in PasswordThrottle.objects.filter(wanted).order_by("pk"):
+        # Only an account that holds attempts back asks whether this browser
+        # is one its owner trusted (the cookie's devices cost a query).
+        if row.scope == ACCOUNT and (
+            _count(row).backing_off(now, free=_free(ACCOUNT)) or row.probe_until
+        ):
+            if trusted is None:
+                trusted = _trusted_keys(request)
+            if row.key in trusted:
+                continue
+        held.append(row)
     for row in held:
         if _count(row).waits_until(now, free=_free(row.scope), max_delay=conf.PASSWORD_MAX_DELAY):
             return True
@@ -167,8 +242,8 @@ def _take_turns(rows: list[PasswordThrottle], now: datetime) -> bool:
 
 
 @sensitive_variables()
-def _trusted_browser(request: HttpRequest | None, key: str) -> bool:
-    """Does this browser hold live trust of the account being tried?
+def _trusted_keys(request: HttpRequest | None) -> set[str]:
+    """The budgets of the accounts this browser holds live trust of.
 
     SECURITY: OWASP's "device cookies": whoever keeps guessing a victim's
     password (and so keeps the account's budget spent) must not lock the
@@ -177,21 +252,18 @@ def _trusted_browser(request: HttpRequest | None, key: str) -> bool:
     still makes the next sign-in owe a code.
     """
     if request is None:
-        return False
+        return set()
     presented = Presented.read(request)
     if not presented.secrets:
-        return False
+        return set()
     fp = request_fingerprint(request)
     now = timezone.now()
-    for device in presented.secrets.values():
-        assessment = recognition.assess(device, fp, now)
-        if (
-            assessment.recognized
-            and recognition.authenticator_lives(device)
-            and key in keys_of(device.user)
-        ):
-            return True
-    return False
+    return {
+        account_key(device.user_id)
+        for device in presented.secrets.values()
+        if recognition.assess(device, fp, now).recognized
+        and recognition.authenticator_lives(device)
+    }
 
 
 # --- after it was checked -----------------------------------------------------
@@ -200,58 +272,59 @@ def _trusted_browser(request: HttpRequest | None, key: str) -> bool:
 def count_failure(
     sender: Any, credentials: Mapping[str, Any], request: HttpRequest | None = None, **kwargs: Any
 ) -> None:
-    """Receiver of ``user_login_failed``: one more failure for the account
-    named and for the client address."""
+    """Receiver of ``user_login_failed``: one more failure for the accounts
+    named (or the unknown name) and for the client address."""
     if "password" not in credentials:
         return  # not a password sign-in (a remote user, a token): not ours
-    if request is not None and getattr(request, _REFUSED, False):
-        return  # refused unchecked: nothing was learnt, nothing is counted
+    attempt = _attempt_of(request)
+    if attempt is not None:
+        attempt.pending = False
+        if attempt.refused:
+            return  # refused unchecked: nothing was learnt, nothing is counted
     now = timezone.now()
     username = typed_username(None, credentials)
     if username is not None:
-        key = account_key(backoff.account_name(username))
-        user_id = _user_named(username)
-        _charge(ACCOUNT, key, now, user_id=user_id)
-        if user_id is not None:
-            from . import risk
+        budgets = _budgets(request, username)
+        _charge(ACCOUNT, budgets.keys, now, user_ids=budgets.user_ids)
+        from . import risk
 
+        # SECURITY (timing): a name that is no account's does the same work;
+        # only the account's history row is not written. Each sample of that
+        # difference costs the attacker a counted failure, at the throttle's pace.
+        for user_id in budgets.user_ids or (None,):
             risk.record_failed_password(request, user_id)
     address = _address(request)
     if address is not None:
-        _charge(ADDRESS, address, now)
+        _charge(ADDRESS, (address,), now)
 
 
-def _user_named(username: object) -> Any:
-    """The pk of the account ``username`` names exactly, if any (for the admin)."""
-    model = get_user_model()
-    text = username if isinstance(username, str) else str(username)
-    name = model.normalize_username(text[: backoff.MAX_USERNAME_LENGTH])
-    return (
-        model._default_manager.filter(**{model.USERNAME_FIELD: name})
-        .values_list("pk", flat=True)
-        .first()
-    )
-
-
-def _charge(scope: str, key: str, now: datetime, *, user_id: Any = None) -> None:
-    """Count one failure: an atomic increment, whoever else counts meanwhile."""
+def _charge(
+    scope: str, keys: tuple[str, ...], now: datetime, *, user_ids: tuple[Any, ...] = ()
+) -> None:
+    """Count one failure against each of ``keys``: atomic increments, whoever
+    else counts meanwhile. ``user_ids``: the account of each key (the admin's)."""
+    owners = dict(zip(keys, user_ids, strict=False))
     with transaction.atomic():
         PasswordThrottle.objects.bulk_create(
-            [PasswordThrottle(scope=scope, key=key, failures=0, last_failure_at=now)],
+            [
+                PasswordThrottle(
+                    scope=scope, key=key, user_id=owners.get(key), failures=0, last_failure_at=now
+                )
+                for key in keys
+            ],
             ignore_conflicts=True,
         )
         forgotten = Q(last_failure_at__lte=now - backoff.FORGET_AFTER)
-        changes: dict[str, Any] = {
-            "failures": Case(When(forgotten, then=Value(1)), default=F("failures") + 1),
-            "last_failure_at": now,
-            "probe_until": None,
-        }
-        if user_id is not None:
-            changes["user_id"] = user_id
-        rows = PasswordThrottle.objects.filter(scope=scope, key=key)
-        rows.update(**changes)  # holds the row's lock until the block ends
+        rows = PasswordThrottle.objects.filter(scope=scope, key__in=keys)
+        # Holds the rows' locks until the block ends.
+        rows.update(
+            failures=Case(When(forgotten, then=Value(1)), default=F("failures") + 1),
+            last_failure_at=now,
+            probe_until=None,
+        )
         if scope == ACCOUNT:
-            _note_burst(rows.select_for_update().get(), now)
+            for row in rows.select_for_update().order_by("pk"):
+                _note_burst(row, now)
 
 
 def _note_burst(row: PasswordThrottle, now: datetime) -> None:
@@ -366,14 +439,11 @@ def _code_entered_since(user: Any, when: datetime) -> bool:
 
 
 def lift(*, username: str | None = None, address: str | None = None) -> int:
-    """Forget the failures of an account (by any of its names) or an address."""
+    """Forget the failures of an account (named by any of its names) or of an
+    unknown name, or of an address."""
     wanted = Q(pk__in=[])
     if username is not None:
-        keys = {account_key(backoff.account_name(username))}
-        model = get_user_model()
-        user = model._default_manager.filter(**{model.USERNAME_FIELD: username}).first()
-        if user is not None:
-            keys |= keys_of(user)
+        keys = {*budgets_named(username).keys, name_key(username)}
         wanted |= Q(scope=ACCOUNT, key__in=keys)
     if address is not None:
         wanted |= Q(scope=ADDRESS, key=backoff.address_bucket(address))

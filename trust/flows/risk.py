@@ -537,7 +537,12 @@ def record_attempt(
 
 
 def record_failed_password(request: HttpRequest | None, user_id: Any) -> None:
-    """A wrong password for an account that exists: a history row."""
+    """A wrong password: a history row for the account it names. For a name
+    that is no account's (``user_id`` None), the same work and no row.
+
+    SECURITY: the time a wrong password takes must not tell whether the
+    account exists; only the row's insert is left to tell it apart.
+    """
     if request is None or not conf.RISK_ENABLED:
         return
     _record_unchecked(request, user_id, SignInOutcome.FAILED_PASSWORD, [])
@@ -554,6 +559,8 @@ def _record_unchecked(request: HttpRequest, user_id: Any, outcome: str, reasons:
     """A history row for an attempt that never got as far as a decision."""
     fp = request_fingerprint(request)
     where = geo.locate(fp.ip, ipv4_prefix=conf.IPV4_PREFIX, ipv6_prefix=conf.IPV6_PREFIX)
+    if user_id is None:
+        return
     SignInAttempt.objects.create(
         user_id=user_id,
         ip=where.ip or None,

@@ -25,7 +25,8 @@ IPV6_PREFIX = 64
 
 
 def account_name(username: object) -> str:
-    """``username`` as one account's budget knows it.
+    """``username`` as the budget of a name that is no account's knows it
+    (an account's own budget is keyed by the account, whatever was typed).
 
     NFKC-normalized as Django's user model does (``AbstractBaseUser.
     normalize_username``), then case-folded: "Alice", "ALICE" and a
@@ -36,6 +37,19 @@ def account_name(username: object) -> str:
     text = username if isinstance(username, str) else str(username)
     text = text[:MAX_USERNAME_LENGTH]
     return unicodedata.normalize("NFKC", text).casefold()[:MAX_USERNAME_LENGTH]
+
+
+def spellings(identifier: object) -> list[str]:
+    """The forms a login backend may look ``identifier`` up by: as typed,
+    NFKC-normalized (Django's forms, ``normalize_username``), and both
+    lower-cased (allauth's stored names). None for what names no account:
+    nothing but spaces, or a NUL (which PostgreSQL refuses in text)."""
+    text = identifier if isinstance(identifier, str) else str(identifier)
+    text = text[:MAX_USERNAME_LENGTH]
+    if not text.strip() or "\x00" in text:
+        return []
+    normal = unicodedata.normalize("NFKC", text)
+    return list(dict.fromkeys([text, normal, text.lower(), normal.lower()]))
 
 
 def address_bucket(ip: str) -> str:
