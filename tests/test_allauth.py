@@ -43,4 +43,4 @@ def test_allauth_stories():
         check=False,
     )
     assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-3000:]
-    assert re.search(r"\b5 passed\b", run.stdout), run.stdout[-2000:]
+    assert re.search(r"\b6 passed\b", run.stdout), run.stdout[-2000:]

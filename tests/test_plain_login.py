@@ -1,7 +1,7 @@
-"""A site that follows the README keeps a plain ``login(request, user)``.
+"""A site that follows the quickstart keeps a plain ``login(request, user)``.
 
-The README's ``AUTHENTICATION_BACKENDS`` (read from its "Add it to your site"
-block) with a sign-up view that signs the new user in, and Django's
+The quickstart's ``AUTHENTICATION_BACKENDS`` (read from its settings block in
+docs/quickstart.md) with a sign-up view that signs the new user in, and Django's
 ``PasswordResetConfirmView(post_reset_login=True)``, over HTTP. With two
 backends, Django's ``login()`` raises ``ValueError`` without ``backend=``.
 """
@@ -17,21 +17,23 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from tests.conftest import PASSWORD, browser, sign_in, step_up
-from tests.test_integration_guide import guide_blocks
+from tests.test_integration_guide import QUICKSTART, page_blocks
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.urls_plain_login")]
 
 
 def readme_backends() -> list[str]:
-    """``AUTHENTICATION_BACKENDS`` as the README's settings block leaves it."""
-    settings_block, _urls = guide_blocks()
+    """``AUTHENTICATION_BACKENDS`` as the quickstart's settings block leaves it."""
+    (settings_block,) = [
+        block.code for block in page_blocks(QUICKSTART) if block.path.endswith("settings.py")
+    ]
     namespace = {
         "INSTALLED_APPS": ["django.contrib.admin"],
         "MIDDLEWARE": ["django.contrib.auth.middleware.AuthenticationMiddleware"],
         "TEMPLATES": [{}],
         "BASE_DIR": Path(),
     }
-    exec(settings_block, namespace)  # the README's own block
+    exec(settings_block, namespace)  # the quickstart's own block
     return list(namespace["AUTHENTICATION_BACKENDS"])
 
 
