@@ -26,6 +26,7 @@ from .evaluate import (
     UPDATE,
     Run,
     attribution,
+    by_connection,
     rates,
     simulate,
 )
@@ -149,6 +150,62 @@ def sweep(run: Run, history: int) -> str:
     return "\n".join(lines)
 
 
+def variants(run: Run, history: int) -> str:
+    """The rules beside the score switched off one at a time: what each
+    costs and what it stops (the trade-off behind the defaults)."""
+    base = Thresholds()
+    options = (
+        ("defaults", base),
+        ("no new_block rule", replace(base, new_network_step_up=False)),
+        ("no new_asn rule", replace(base, new_asn_step_up=False)),
+        ("neither address rule", replace(base, new_network_step_up=False, new_asn_step_up=False)),
+        (
+            "neither, step_up 0.1",
+            replace(base, new_network_step_up=False, new_asn_step_up=False, step_up=0.1),
+        ),
+        (
+            "no country rules on trusted devices",
+            replace(base, new_country_on_trusted=False, new_country_on_device=False),
+        ),
+    )
+    columns = (
+        ("targeted", "targeted", "score"),
+        ("VPN exit", "vpn", "score"),
+        ("hosting + UA", "hosting", "score"),
+        ("victim's ISP", "very_targeted", "score"),
+        ("victim's /16", "proxy_block", "score"),
+        ("thief abroad (2FA)", "thief", "both"),
+        ("thief at home (2FA)", "thief_home", "both"),
+        ("legitimate asked (no 2FA)", LEGIT, "score"),
+        ("browser updates asked (no 2FA)", UPDATE, "score"),
+    )
+    lines = [
+        f"| rules (h={history}) | " + " | ".join(label for label, _, _ in columns) + " |",
+        "|---|" + "---|" * len(columns),
+    ]
+    for label, limits in options:
+        shares = rates(run, limits)
+        cells = [f"{shares.get((who, history, mode), (0.0, 0))[0]:.1%}" for _, who, mode in columns]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def connections(run: Run, limits: Thresholds, min_history: int = 20) -> str:
+    """Where the legitimate codes come from: by how the sign-in connects."""
+    lines = [
+        f"| connection (users without 2FA, history >= {min_history}) | share of sign-ins "
+        "| asked | by reason | browser updates asked |",
+        "|---|---|---|---|---|",
+    ]
+    updates = by_connection(run, limits, UPDATE, min_history)
+    for via, (share, asked, per) in by_connection(run, limits, LEGIT, min_history).items():
+        why = ", ".join(f"{r} {v:.1%}" for r, v in sorted(per.items(), key=lambda i: -i[1]))
+        update = updates.get(via)
+        cell = f"{update[1]:.1%}" if update else "-"
+        lines.append(f"| {via or '?'} | {share:.1%} | {asked:.1%} | {why or 'none'} | {cell} |")
+    return "\n".join(lines)
+
+
 def costs(run: Run) -> str:
     features = run.features[:5000]
     views = [run.store.view(i % max(run.users, 1)) for i in range(len(features))]
@@ -237,6 +294,10 @@ def main(argv: list[str] | None = None) -> int:
         print(reasons_table(run, limits))
     print(f"\n### The score alone at other step-up thresholds (tuning seed {tune_seed})\n")
     print(sweep(tune, 20))
+    print(f"\n### The rules beside the score, one at a time (held-out seed {held_seed})\n")
+    print(variants(held, 20))
+    print(f"\n### Where the legitimate codes come from (held-out seed {held_seed})\n")
+    print(connections(held, limits))
     print()
     print(costs(held))
     print(f"| ASN data load (once per process) | {load:.2f} s |")

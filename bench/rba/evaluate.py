@@ -68,6 +68,7 @@ class Sample:
     new_block: bool  # an address block (/16, /48) new to the user
     new_device_country: bool  # a country the trusted device was never used in
     users: int  # users with history on the site then (the score waits for min_users)
+    via: str = ""  # legitimate sign-ins: how they connect (home v4, mobile v6...)
 
 
 @dataclass
@@ -144,15 +145,13 @@ def simulate(
         if event.updated and history >= HISTORY_SIZES[0]:
             bucket = max(h for h in HISTORY_SIZES if h <= history)
             previous = last[person.id]
-            samples.append(
-                _measure(UPDATE, features, bucket, person, cookie, previous, store, used_in)
-            )
+            sample = _measure(UPDATE, features, bucket, person, cookie, previous, store, used_in)
+            samples.append(replace(sample, via=event.via))
         if history in HISTORY_SIZES and (person.id, history) not in measured:
             measured.add((person.id, history))
             previous = last[person.id]
-            samples.append(
-                _measure(LEGIT, features, history, person, cookie, previous, store, used_in)
-            )
+            sample = _measure(LEGIT, features, history, person, cookie, previous, store, used_in)
+            samples.append(replace(sample, via=event.via))
             scored.append(features)
             t_attack = previous[1] + (event.t - previous[1]) * rng.random()
             for attack in ALL_ATTACKS:
@@ -308,6 +307,30 @@ def attribution(
         key: {r: (a / totals[key], b / totals[key]) for r, (a, b) in by_reason.items()}
         for key, by_reason in counts.items()
     }
+
+
+def by_connection(
+    run: Run, limits: Thresholds, who: str, min_history: int
+) -> dict[str, tuple[float, float, dict[str, float]]]:
+    """Legitimate sign-ins of users without 2FA by how they connect: the
+    share of them, the share asked, and the share each reason asks."""
+    groups: dict[str, list[Sample]] = defaultdict(list)
+    for sample in run.samples:
+        if sample.who == who and not sample.two_factor and sample.history >= min_history:
+            groups[sample.via].append(sample)
+    total = sum(len(g) for g in groups.values()) or 1
+    out: dict[str, tuple[float, float, dict[str, float]]] = {}
+    for via, group in sorted(groups.items(), key=lambda item: -len(item[1])):
+        asked = 0
+        per: dict[str, int] = defaultdict(int)
+        for sample in group:
+            found = reasons(sample, "score", limits)
+            asked += bool(found)
+            for reason in found:
+                per[reason] += 1
+        n = len(group)
+        out[via] = (n / total, asked / n, {r: c / n for r, c in per.items()})
+    return out
 
 
 MODES = (

@@ -93,6 +93,7 @@ class SignIn:
     ip: str
     device: Device
     updated: bool = False  # the device's first sign-in since its browser updated
+    via: str = ""  # how it connects: "home v4", "home v6", "mobile v6", "travel", ...
 
 
 def _flight_hours(a: str, b: str) -> float:
@@ -227,8 +228,8 @@ def sign_ins(
             device.ua = device.browser.at(t / DAY - device.lag)
         updated = id(device) in seen and seen[id(device)] != device.ua
         seen[id(device)] = device.ua
-        address = _address(rng, user, device, trip if abroad else None)
-        events.append(SignIn(t, user, address, device, updated))
+        address, via = _address(rng, user, device, trip if abroad else None)
+        events.append(SignIn(t, user, address, device, updated, via))
         t += rng.expovariate(user.rate) * DAY
     return events
 
@@ -238,27 +239,28 @@ def _v6(rng: random.Random, network64: int) -> str:
     return str(ipaddress.IPv6Address(network64 + rng.getrandbits(64)))
 
 
-def _mobile(rng: random.Random, user: User) -> str:
+def _mobile(rng: random.Random, user: User) -> tuple[str, str]:
     if user.mobile6 and rng.random() < user.mobile6_share:
         block = rng.choice(user.mobile6)
-        return _v6(rng, block + (rng.getrandbits(16) << 64))
-    return rng.choice(user.mobile).address(rng)
+        return _v6(rng, block + (rng.getrandbits(16) << 64)), "mobile v6"
+    return rng.choice(user.mobile).address(rng), "mobile v4"
 
 
-def _address(rng: random.Random, user: User, device: Device, trip: Trip | None) -> str:
+def _address(rng: random.Random, user: User, device: Device, trip: Trip | None) -> tuple[str, str]:
+    """The sign-in's address, and how it connects."""
     if user.vpn is not None and rng.random() < 0.25:
-        return user.vpn.address(rng)
+        return user.vpn.address(rng), "VPN"
     if trip is not None:
         if device.kind == MOBILE and user.mobile and rng.random() < 0.6:
-            return _mobile(rng, user)  # roaming, routed home
-        return trip.hotel.address(rng)
+            return _mobile(rng, user)[0], "roaming"  # routed home
+        return trip.hotel.address(rng), "abroad"
     if device.kind == MOBILE and user.mobile and rng.random() < 0.6:
         return _mobile(rng, user)
     if user.work_ip and device.kind == DESKTOP and rng.random() < 0.3:
-        return user.work_ip
+        return user.work_ip, "office"
     if user.home6 is not None and rng.random() < V6_PREFERRED:  # dual stack
-        return _v6(rng, ranges.lan_network(user.home6.prefix, user.home6.subnet))
-    return user.home_ip
+        return _v6(rng, ranges.lan_network(user.home6.prefix, user.home6.subnet)), "home v6"
+    return user.home_ip, "home v4"
 
 
 def at(t: float) -> datetime:
