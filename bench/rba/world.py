@@ -67,9 +67,9 @@ class World:
                     self.mobile[country.code].append((op, share))
         hosting = set(isps.HOSTING)
         self.hosting: dict[str, list[ranges.Operator]] = defaultdict(list)
-        for (country, name), op in found.items():
+        for (code, name), op in found.items():
             if name in hosting and op.v4:
-                self.hosting[country].append(op)
+                self.hosting[code].append(op)
         self.by_name: dict[str, list[ranges.Operator]] = defaultdict(list)
         for op in found.values():
             self.by_name[op.name].append(op)
