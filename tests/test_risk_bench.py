@@ -1,26 +1,152 @@
-"""python -m bench.rba: a short run produces the table, every share in [0, 1]."""
+"""python -m bench.rba: a short run prints every row for both seeds; the
+simulator's pure pieces (the ISP table, IPv6 prefix rotation, the browser
+release trains, the per-reason attribution) do what the docs say."""
 
 from __future__ import annotations
 
+import itertools
+import random
 import re
 
-import pytest
-
-from bench.rba import world
+from bench.rba import browsers, isps, ranges
 from bench.rba.__main__ import main
+from bench.rba.evaluate import Sample, reasons, stopped
+from trust.rules.fingerprint import parse_agent
+from trust.rules.risk.decision import Thresholds
+
+ROWS_PER_HISTORY = 8 + 2 + 1  # attackers + legitimate and browser update + the 2FA extra
 
 
-@pytest.mark.skipif(
-    not (world.USER_AGENTS.exists() or world.ALT_USER_AGENTS.exists()),
-    reason="shared/data/user_agents.txt is not on this machine",
-)
-def test_quick_evaluation_prints_the_table(capsys):
-    assert main(["--quick", "--users", "400", "--days", "60"]) == 0
+def test_quick_evaluation_prints_every_row_for_both_seeds(capsys):
+    assert main(["--quick", "--users", "300", "--days", "60", "--seed", "3"]) == 0
     out = capsys.readouterr().out
+    assert "seed 3" in out and "seed 20" in out  # tuning and held-out, both printed
     rows = [line for line in out.splitlines() if re.match(r"\| (1|5|20|40) \| ", line)]
-    assert len(rows) == 4 * 6  # history sizes x (five attacks + legitimate)
-    assert any("legitimate asked for a code" in row for row in rows)
+    # Per seed: the shares table and the per-reason table.
+    assert len(rows) == 2 * (4 * ROWS_PER_HISTORY + 4 * (ROWS_PER_HISTORY - 1))
+    assert any("residential proxy in the victim's /16" in row for row in rows)
+    assert any("browser update asked" in row for row in rows)
     shares = [float(s) / 100 for row in rows for s in re.findall(r"([\d.]+)% \(n=", row)]
-    assert len(shares) == len(rows) * 3
-    assert all(0.0 <= share <= 1.0 for share in shares)
+    assert shares and all(0.0 <= share <= 1.0 for share in shares)
+    assert "2FA users' extra codes over device recognition alone" in out
     assert "µs" in out  # the cost table
+
+
+# --- the ISP table ----------------------------------------------------------
+
+
+def test_isp_table_has_no_hosting_cloud_or_transit_operator():
+    homes = isps.home_operators()
+    assert not homes & set(isps.HOSTING)
+    for name in homes:
+        assert not any(word in name.upper() for word in isps.NOT_A_HOME), name
+
+
+def test_isp_table_covers_twelve_countries_with_fixed_and_mobile_shares():
+    assert len(isps.COUNTRIES) >= 12
+    assert len({c.code for c in isps.COUNTRIES}) == len(isps.COUNTRIES)
+    for country in isps.COUNTRIES:
+        assert country.fixed and country.mobile, country.code
+        for share in (*(s for _, s in country.fixed), *(s for _, s in country.mobile)):
+            assert 0 < share <= 1
+        assert abs(sum(s for _, s in country.fixed) - 1) < 0.05, country.code
+        assert abs(sum(s for _, s in country.mobile) - 1) < 0.05, country.code
+        assert 0 <= country.ipv6_fixed <= 1 and 0 <= country.ipv6_mobile <= 1
+
+
+# --- IPv6 homes ---------------------------------------------------------------
+
+ISP_32 = ranges.Range(6, int.from_bytes(bytes.fromhex("2a010598" + "00" * 12)), 32)
+
+
+def test_prefix_rotation_without_moves_stays_in_the_homes_48():
+    rng = random.Random(1)
+    block = ISP_32.first + 77 * ranges.BLOCK_48
+    prefix = ranges.home_prefix(rng, block)
+    seen = {prefix}
+    for _ in range(500):
+        prefix = ranges.rotate_prefix(rng, prefix, ISP_32, move=0.0)
+        assert prefix >> 80 == block >> 80  # same /48
+        assert prefix % ranges.PREFIX_56 == 0  # a /56 boundary
+        seen.add(prefix)
+    assert len(seen) > 100  # it does rotate
+
+
+def test_prefix_rotation_never_leaves_the_isps_range():
+    rng = random.Random(2)
+    prefix = ranges.home_prefix(rng, ISP_32.first)
+    moved = 0
+    for _ in range(500):
+        new = ranges.rotate_prefix(rng, prefix, ISP_32, move=0.5)
+        assert new in ISP_32 and new != prefix
+        moved += new >> 80 != prefix >> 80
+        prefix = new
+    assert moved > 100
+
+
+def test_prefix_rotation_in_a_range_smaller_than_a_56_keeps_the_prefix():
+    tiny = ranges.Range(6, ISP_32.first, 60)
+    assert ranges.rotate_prefix(random.Random(3), tiny.first, tiny, move=1.0) == tiny.first
+
+
+def test_the_lan_64_is_inside_the_delegated_56():
+    prefix = ISP_32.first + 5 * ranges.PREFIX_56
+    for subnet in (0, 1, 255):
+        lan = ranges.lan_network(prefix, subnet)
+        assert prefix <= lan < prefix + ranges.PREFIX_56 and lan % (1 << 64) == 0
+
+
+# --- browsers -----------------------------------------------------------------
+
+
+def test_reduced_user_agents_change_every_release_and_keep_their_family():
+    for browser in browsers.BROWSERS:
+        strings = [browser.at(day) for day in range(0, 150)]
+        changes = sum(a != b for a, b in itertools.pairwise(strings))
+        assert 1 <= changes <= 6, browser.name  # every four to eight weeks
+        families = {parse_agent(s) for s in strings}
+        assert len(families) == 1, browser.name  # an update is not a new browser
+        assert "Other" not in (*families,)[0].browser
+
+
+def test_chrome_sends_the_reduced_string():
+    chrome = next(b for b in browsers.BROWSERS if b.name == "chrome-windows")
+    assert chrome.at(20) == (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/144.0.0.0 Safari/537.36"
+    )
+    assert "Chrome/145.0.0.0" in chrome.at(40)
+
+
+# --- attribution ----------------------------------------------------------------
+
+
+def _sample(**kwargs: object) -> Sample:
+    base = dict(
+        who="targeted",
+        history=20,
+        two_factor=False,
+        cookie=False,
+        score=0.01,
+        rules=False,
+        new_country=False,
+        new_asn=False,
+        new_block=False,
+        new_device_country=False,
+        users=1000,
+    )
+    base.update(kwargs)
+    return Sample(**base)  # type: ignore[arg-type]
+
+
+def test_reasons_name_every_rule_that_asks_and_only_those():
+    limits = Thresholds()
+    sample = _sample(new_asn=True, new_block=True)
+    assert reasons(sample, "score", limits) == ["new_asn", "new_block"]
+    assert reasons(sample, "both", limits) == ["device", "new_asn", "new_block"]
+    assert reasons(_sample(score=0.5), "score", limits) == ["risk_score"]
+    # A trusted device: the address rules do not apply, the country rules do.
+    thief = _sample(cookie=True, new_asn=True, new_block=True, new_country=True)
+    assert reasons(thief, "both", limits) == ["new_country"]
+    assert reasons(thief, "device", limits) == []
+    assert not stopped(_sample(cookie=True), "both", limits)

@@ -5,7 +5,8 @@ legitimate sign-in is scored against the counts as they are at that moment,
 then counted (it succeeds, after a code when one is asked). When a user's
 history reaches 1, 5, 20 and 40 sign-ins, that sign-in is measured, and so
 is one attack of each model against the user, at a time between the user's
-last sign-in and this one. Attacks are never counted.
+last sign-in and this one. Attacks are never counted. Every device's first
+sign-in after its browser updated is measured too (``UPDATE``).
 """
 
 from __future__ import annotations
@@ -26,12 +27,21 @@ from trust.rules.risk.decision import (
 )
 from trust.rules.risk.features import BLOCK, SignInFeatures, user_agent_digest
 
+from .browsers import Browsers
 from .population import DAY, SignIn, User, at, make_user, sign_ins
-from .world import Agents, World
+from .world import World
 
 HISTORY_SIZES = (1, 5, 20, 40)
 ATTACKS = ("naive", "vpn", "targeted", "very_targeted", "thief")
+# The attackers a real adversary uses (``_adversary``): a residential proxy
+# in the victim's /16 on the victim's ISP, a hosting or VPN exit in the
+# victim's country with the victim's browser, and the cookie thief in the
+# victim's country on another ISP.
+ADVERSARIES = ("proxy_block", "hosting", "thief_home")
+ALL_ATTACKS = (*ATTACKS, *ADVERSARIES)
+HOLDS_COOKIE = frozenset({"thief", "thief_home"})
 LEGIT = "legitimate"
+UPDATE = "browser_update"  # a device's first sign-in after its browser updated
 LIFETIME = 30 * DAY  # TRUST_LIFETIME's default
 IDLE = 14 * DAY  # TRUST_IDLE_TIMEOUT's default
 COOKIE_CLEARED = 0.04  # share of sign-ins where the browser lost its cookies
@@ -58,6 +68,7 @@ class Sample:
     new_block: bool  # an address block (/16, /48) new to the user
     new_device_country: bool  # a country the trusted device was never used in
     users: int  # users with history on the site then (the score waits for min_users)
+    via: str = ""  # legitimate sign-ins: how they connect (home v4, mobile v6...)
 
 
 @dataclass
@@ -103,12 +114,12 @@ class _Features:
         )
 
 
-def simulate(users: int, days: float, seed: int, v4_draws: int, v6_draws: int) -> Run:
+def simulate(
+    users: int, days: float, seed: int, v4_draws: int = 20_000, v6_draws: int = 2_000
+) -> Run:
     rng = random.Random(seed)
     world = World(rng, v4_draws, v6_draws)
-    agents = Agents()
-    if not agents.available:
-        raise SystemExit("SKIPPED: shared/data/user_agents.txt is not on this machine")
+    agents = Browsers()
     people = [make_user(rng, world, agents, uid, days) for uid in range(users)]
     events: list[SignIn] = []
     for person in people:
@@ -130,22 +141,29 @@ def simulate(users: int, days: float, seed: int, v4_draws: int, v6_draws: int) -
             and event.t - device.cookie_used < IDLE
         )
         features = feats(device.ua, event.ip, event.t)
+        used_in = frozenset(device.countries) if cookie else frozenset()
+        if event.updated and history >= HISTORY_SIZES[0]:
+            bucket = max(h for h in HISTORY_SIZES if h <= history)
+            previous = last[person.id]
+            sample = _measure(UPDATE, features, bucket, person, cookie, previous, store, used_in)
+            samples.append(replace(sample, via=event.via))
         if history in HISTORY_SIZES and (person.id, history) not in measured:
             measured.add((person.id, history))
             previous = last[person.id]
-            used_in = frozenset(device.countries) if cookie else frozenset()
-            samples.append(
-                _measure(LEGIT, features, history, person, cookie, previous, store, used_in)
-            )
+            sample = _measure(LEGIT, features, history, person, cookie, previous, store, used_in)
+            samples.append(replace(sample, via=event.via))
             scored.append(features)
             t_attack = previous[1] + (event.t - previous[1]) * rng.random()
-            for attack in ATTACKS:
-                ua, ip = _attack(rng, world, agents, attack, person, device.ua)
+            for attack in ALL_ATTACKS:
+                if attack in ADVERSARIES:
+                    ua, ip = _adversary(rng, world, attack, person, device.ua)
+                else:
+                    ua, ip = _attack(rng, world, agents, attack, person, device.ua, t_attack)
                 hostile = feats(ua, ip, t_attack)
-                thief = attack == "thief"  # holds the victim's cookie
-                used_in = frozenset(device.countries) if thief else frozenset()
+                thief = attack in HOLDS_COOKIE  # holds the victim's cookie
+                stolen = frozenset(device.countries) if thief else frozenset()
                 samples.append(
-                    _measure(attack, hostile, history, person, thief, previous, store, used_in)
+                    _measure(attack, hostile, history, person, thief, previous, store, stolen)
                 )
         store.add(person.id, features)
         if cookie:
@@ -159,17 +177,38 @@ def simulate(users: int, days: float, seed: int, v4_draws: int, v6_draws: int) -
 
 
 def _attack(
-    rng: random.Random, world: World, agents: Agents, attack: str, victim: User, ua: str
+    rng: random.Random,
+    world: World,
+    agents: Browsers,
+    attack: str,
+    victim: User,
+    ua: str,
+    t: float = 0.0,
 ) -> tuple[str, str]:
+    day = t / DAY
     if attack == "naive":
-        return agents.anyone(rng), world.anywhere(rng).address(rng)
-    if attack == "vpn":
-        return agents.anyone(rng), world.in_country(rng, victim.country).address(rng)
+        return agents.anyone(rng, day), world.anywhere(rng).address(rng)
+    if attack == "vpn":  # a commercial VPN's exit in the victim's country
+        return agents.anyone(rng, day), world.hosting_in(rng, victim.country).address(rng)
     if attack == "targeted":
         return ua, world.in_country(rng, victim.country).address(rng)
     if attack == "very_targeted":
-        return ua, world.in_asn(rng, victim.home_asn).address(rng)
+        return ua, world.in_asn(rng, victim.home_asn, victim.country).address(rng)
     return ua, world.abroad(rng, victim.country).address(rng)  # the cookie thief
+
+
+def _adversary(
+    rng: random.Random, world: World, attack: str, victim: User, ua: str
+) -> tuple[str, str]:
+    """The attackers of a real adversary, all with the victim's exact user agent."""
+    if attack == "proxy_block":  # a residential proxy next door: same ISP, same /16
+        return ua, world.same_block(rng, victim.home).address(rng)
+    if attack == "hosting":  # a server or VPN exit in the victim's country
+        return ua, world.hosting_in(rng, victim.country).address(rng)
+    # The cookie thief at home: the password, a copied trusted-device
+    # cookie, the victim's country, another ISP or carrier than the victim's.
+    mine = (victim.home_asn, victim.carrier)
+    return ua, world.v4(rng, world.consumer(rng, victim.country, mine)).address(rng)
 
 
 def _measure(
@@ -210,24 +249,88 @@ def _measure(
     )
 
 
-def stopped(sample: Sample, mode: str, limits: Thresholds) -> bool:
-    """Was this sign-in asked for a code (or refused) in ``mode``?"""
-    device = not sample.cookie
+DEVICE = "device"  # no valid trusted-device cookie: device recognition asks
+
+
+def reasons(sample: Sample, mode: str, limits: Thresholds) -> list[str]:
+    """Every rule that asks this sign-in for a code in ``mode`` (empty: let in)."""
+    found: list[str] = []
+    if mode != "score" and not sample.cookie:
+        found.append(DEVICE)
     if mode == "device":
-        return device
+        return found
     trusted = sample.cookie and mode == "both"
+    if sample.rules:
+        found.append("impossible_travel")
     by_score = sample.users >= limits.min_users and sample.score >= (
         limits.trusted_step_up if trusted else limits.step_up
     )
-    risk = (
-        sample.rules
-        or (sample.history > 0 and by_score)
-        or (trusted and limits.new_country_on_trusted and sample.new_country)
-        or (not trusted and limits.new_asn_step_up and sample.new_asn and sample.history > 0)
-        or (not trusted and limits.new_network_step_up and sample.new_block)
-        or (trusted and limits.new_country_on_device and sample.new_device_country)
+    if sample.history > 0 and by_score:
+        found.append("risk_score")
+    if trusted and limits.new_country_on_trusted and sample.new_country:
+        found.append("new_country")
+    if not trusted and limits.new_asn_step_up and sample.new_asn and sample.history > 0:
+        found.append("new_asn")
+    if not trusted and limits.new_network_step_up and sample.new_block:
+        found.append("new_block")
+    if trusted and limits.new_country_on_device and sample.new_device_country:
+        found.append("new_device_country")
+    return found
+
+
+def stopped(sample: Sample, mode: str, limits: Thresholds) -> bool:
+    """Was this sign-in asked for a code (or refused) in ``mode``?"""
+    return bool(reasons(sample, mode, limits))
+
+
+def attribution(
+    run: Run, limits: Thresholds
+) -> dict[tuple[str, int, str], dict[str, tuple[float, float]]]:
+    """Per (who, history, mode): for each reason, the share of sign-ins it
+    asks, and the share it alone asks (no other rule would have)."""
+    counts: dict[tuple[str, int, str], dict[str, list[int]]] = defaultdict(
+        lambda: defaultdict(lambda: [0, 0])
     )
-    return risk if mode == "score" else device or risk
+    totals: dict[tuple[str, int, str], int] = defaultdict(int)
+    for sample in run.samples:
+        for mode, _, two_factor in MODES:
+            if sample.two_factor != two_factor:
+                continue
+            key = (sample.who, sample.history, mode)
+            totals[key] += 1
+            found = reasons(sample, mode, limits)
+            for reason in found:
+                cell = counts[key][reason]
+                cell[0] += 1
+                cell[1] += len(found) == 1
+    return {
+        key: {r: (a / totals[key], b / totals[key]) for r, (a, b) in by_reason.items()}
+        for key, by_reason in counts.items()
+    }
+
+
+def by_connection(
+    run: Run, limits: Thresholds, who: str, min_history: int
+) -> dict[str, tuple[float, float, dict[str, float]]]:
+    """Legitimate sign-ins of users without 2FA by how they connect: the
+    share of them, the share asked, and the share each reason asks."""
+    groups: dict[str, list[Sample]] = defaultdict(list)
+    for sample in run.samples:
+        if sample.who == who and not sample.two_factor and sample.history >= min_history:
+            groups[sample.via].append(sample)
+    total = sum(len(g) for g in groups.values()) or 1
+    out: dict[str, tuple[float, float, dict[str, float]]] = {}
+    for via, group in sorted(groups.items(), key=lambda item: -len(item[1])):
+        asked = 0
+        per: dict[str, int] = defaultdict(int)
+        for sample in group:
+            found = reasons(sample, "score", limits)
+            asked += bool(found)
+            for reason in found:
+                per[reason] += 1
+        n = len(group)
+        out[via] = (n / total, asked / n, {r: c / n for r, c in per.items()})
+    return out
 
 
 MODES = (

@@ -1,15 +1,20 @@
 """Simulated users and their legitimate sign-ins over months.
 
-Each user has a home country, a home ISP (its address changes every few
-weeks), often a mobile operator (carrier-grade NAT: a new address almost
-every time), sometimes an office network or a VPN; devices whose browsers
-update and whose cookies get cleared, new devices now and then, and trips
-abroad with real flight times (great-circle distance at 800 km/h plus
-three hours at airports), during which the phone roams home-routed.
+Each user has a home country and a home ISP drawn by users
+(``bench.rba.isps``): an IPv4 address that changes every few weeks and, on
+a dual-stack line, an IPv6 /56 whose /64 the devices use (some ISPs rotate
+it every few days, within the /48); often a mobile carrier (carrier-grade
+NAT: a new IPv4 address almost every time, or a new IPv6 /64 from a few
+/48s); sometimes an office network or a commercial VPN; devices whose
+browsers follow their release trains (``bench.rba.browsers``) and whose
+cookies get cleared, new devices now and then, and trips abroad with real
+flight times (great-circle distance at 800 km/h plus three hours at
+airports), during which the phone roams home-routed.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import random
 from dataclasses import dataclass, field
@@ -18,7 +23,9 @@ from datetime import datetime, timedelta
 from trust.rules.fingerprint import DESKTOP, MOBILE, TABLET
 from trust.rules.risk import travel
 
-from .world import Agents, Network, World
+from . import ranges
+from .browsers import Browser, Browsers, update_lag
+from .world import Network, World
 
 DAY = 86400.0
 START = datetime(2026, 1, 5)
@@ -30,8 +37,10 @@ class Device:
     ua: str
     cookie_issued: float = -math.inf
     cookie_used: float = -math.inf
-    next_update: float = 0.0
+    next_update: float = 0.0  # unused with generated browsers (kept for the corpus)
     countries: set[str] = field(default_factory=set)  # seen with the current cookie
+    browser: Browser | None = None
+    lag: float = 0.0  # days between a release and this device running it
 
 
 @dataclass
@@ -42,6 +51,17 @@ class Trip:
     back: float  # lands home
     country: str
     hotel: Network
+
+
+@dataclass
+class V6Home:
+    """A dual-stack home's IPv6 side: the delegated /56 and how it rotates."""
+
+    prefix: int  # first address of the delegated /56
+    isp_range: ranges.Range
+    subnet: int  # the LAN's /64 within the /56
+    rotate_every: float  # days; inf: a stable prefix
+    next_rotation: float
 
 
 @dataclass
@@ -59,6 +79,11 @@ class User:
     vpn: Network | None
     devices: list[Device]
     trips: list[Trip] = field(default_factory=list)
+    home_op: ranges.Operator | None = None
+    home6: V6Home | None = None
+    carrier: str = ""
+    mobile6: list[int] = field(default_factory=list)  # the carrier's /48s this user meets
+    mobile6_share: float = 0.0  # share of mobile sessions over IPv6
 
 
 @dataclass
@@ -67,6 +92,8 @@ class SignIn:
     user: User
     ip: str
     device: Device
+    updated: bool = False  # the device's first sign-in since its browser updated
+    via: str = ""  # how it connects: "home v4", "home v6", "mobile v6", "travel", ...
 
 
 def _flight_hours(a: str, b: str) -> float:
@@ -77,24 +104,59 @@ def _flight_hours(a: str, b: str) -> float:
     return travel.great_circle_km(ca.lat, ca.lng, cb.lat, cb.lng) / 800.0 + 3.0
 
 
-def make_user(rng: random.Random, world: World, agents: Agents, uid: int, days: float) -> User:
+# IPv6 homes: how many rotate their delegated prefix, how often, and how
+# often a rotation leaves the /48 (another aggregation router). Assumptions:
+# some large ISPs rotate daily, many never; no public figure measures it.
+V6_ROTATING = 0.4
+V6_ROTATION_DAYS = (1.0, 14.0)
+V6_MOVE = 0.1
+V6_PREFERRED = 0.8  # happy eyeballs: a dual-stack sign-in goes over IPv6 this often
+
+
+def _new_device(rng: random.Random, browsers: Browsers, kind: str) -> Device:
+    browser = browsers.choose(rng, kind)
+    lag = update_lag(rng)
+    return Device(kind, browser.at(-lag), browser=browser, lag=lag)
+
+
+def make_user(rng: random.Random, world: World, browsers: Browsers, uid: int, days: float) -> User:
     country = world.home_country(rng)
-    home_asn = world.operator_in(rng, country)
-    home = world.network_of(rng, country, home_asn)
+    table = world.table[country]
+    isp = world.fixed_isp(rng, country)
+    home = world.v4(rng, isp)
     mobile: list[Network] = []
+    mobile6: list[int] = []
+    carrier = ""
     devices: list[Device] = []
     if rng.random() < 0.85:
-        devices.append(Device(DESKTOP, agents.pick(rng, DESKTOP)))
-    if rng.random() < 0.75 or not devices:
-        carrier = world.operator_in(rng, country, exclude=home_asn)
+        devices.append(_new_device(rng, browsers, DESKTOP))
+    if rng.random() < 0.85 or not devices:
+        operator = world.carrier(rng, country)
+        carrier = operator.name
         mobile = world.pool(rng, country, carrier, rng.randint(4, 16))
-        devices.append(Device(MOBILE, agents.pick(rng, MOBILE)))
+        if operator.v6:
+            mobile6 = world.v6_pool(rng, operator, rng.randint(2, 8))
+        devices.append(_new_device(rng, browsers, MOBILE))
     if rng.random() < 0.15:
-        devices.append(Device(TABLET, agents.pick(rng, TABLET)))
-    for device in devices:
-        device.next_update = rng.uniform(0, 45) * DAY
-    work_ip = world.in_country(rng, country).address(rng) if rng.random() < 0.35 else ""
-    vpn = world.abroad(rng, country) if rng.random() < 0.03 else None
+        devices.append(_new_device(rng, browsers, TABLET))
+    home6 = None
+    if isp.v6 and rng.random() < table.ipv6_fixed:
+        block = isp.v6_block(rng)
+        isp_range = isp.v6_range_of(block)
+        assert isp_range is not None
+        rotating = rng.random() < V6_ROTATING
+        every = rng.uniform(*V6_ROTATION_DAYS) if rotating else math.inf
+        home6 = V6Home(
+            ranges.home_prefix(rng, block),
+            isp_range,
+            rng.choice((0, 0, 0, 1)),
+            every,
+            rng.uniform(0, every) * DAY if rotating else math.inf,
+        )
+    work_ip = ""
+    if rng.random() < 0.35:  # an office: a business line of another ISP
+        work_ip = world.v4(rng, world.fixed_isp(rng, country, (isp.name,))).address(rng)
+    vpn = world.hosting_anywhere(rng) if rng.random() < 0.03 else None
     # Sign-in frequency: log-normal, a median of one every three days.
     rate = min(4.0, math.exp(rng.gauss(math.log(1 / 3), 1.0)))
     user = User(
@@ -102,7 +164,7 @@ def make_user(rng: random.Random, world: World, agents: Agents, uid: int, days: 
         country=country,
         two_factor=rng.random() < 0.4,
         rate=rate,
-        home_asn=home_asn,
+        home_asn=isp.name,
         home=home,
         home_ip=home.address(rng),
         next_home_change=rng.uniform(7, 60) * DAY,
@@ -110,10 +172,15 @@ def make_user(rng: random.Random, world: World, agents: Agents, uid: int, days: 
         work_ip=work_ip,
         vpn=vpn,
         devices=devices,
+        home_op=isp,
+        home6=home6,
+        carrier=carrier,
+        mobile6=mobile6,
+        mobile6_share=table.ipv6_mobile,
     )
     t = rng.uniform(0, 60) * DAY
     while rng.random() < 0.3 and t < days * DAY:  # trips abroad
-        hotel = world.abroad(rng, country)
+        hotel = world.consumer_abroad(rng, country)
         hours = _flight_hours(country, hotel.country)
         leave = t
         arrive = leave + hours * 3600
@@ -125,7 +192,7 @@ def make_user(rng: random.Random, world: World, agents: Agents, uid: int, days: 
 
 
 def sign_ins(
-    rng: random.Random, world: World, agents: Agents, user: User, days: float
+    rng: random.Random, world: World, browsers: Browsers, user: User, days: float
 ) -> list[SignIn]:
     """The user's legitimate sign-in attempts, in time order."""
     events: list[SignIn] = []
@@ -135,6 +202,7 @@ def sign_ins(
     end = days * DAY
     trips = iter(user.trips)
     trip = next(trips, None)
+    seen: dict[int, str] = {}  # the string each device last signed in with
     while t < end:
         while trip is not None and t >= trip.back:
             trip = next(trips, None)
@@ -142,38 +210,57 @@ def sign_ins(
             t = trip.arrive if t < trip.arrive else trip.back  # no sign-in in the air
             continue
         abroad = trip is not None and trip.arrive <= t < trip.depart
-        if t >= user.next_home_change:  # the ISP hands out another address
-            if rng.random() < 0.3:
-                user.home = world.network_of(rng, user.country, user.home_asn)
+        if t >= user.next_home_change:  # the ISP hands out another IPv4 address
+            if rng.random() < 0.3 and user.home_op is not None:
+                user.home = world.v4(rng, user.home_op)
             user.home_ip = user.home.address(rng)
             user.next_home_change = t + rng.uniform(7, 60) * DAY
+        six = user.home6
+        if six is not None and t >= six.next_rotation:  # a new delegated prefix
+            six.prefix = ranges.rotate_prefix(rng, six.prefix, six.isp_range, V6_MOVE)
+            six.next_rotation = t + six.rotate_every * DAY
         if rng.random() < 0.004:  # a new device now and then
             kind = rng.choice([d.kind for d in user.devices])
             user.devices = [d for d in user.devices if d.kind != kind]
-            user.devices.append(Device(kind, agents.pick(rng, kind), next_update=t + 30 * DAY))
+            user.devices.append(_new_device(rng, browsers, kind))
         device = rng.choice(user.devices)
-        if t >= device.next_update:  # a browser update: same family, another string
-            device.ua = agents.update(rng, device.ua)
-            device.next_update = t + rng.uniform(25, 50) * DAY
-        events.append(
-            SignIn(t, user, _address(rng, user, device, trip if abroad else None), device)
-        )
+        if device.browser is not None:  # the release it runs by now
+            device.ua = device.browser.at(t / DAY - device.lag)
+        updated = id(device) in seen and seen[id(device)] != device.ua
+        seen[id(device)] = device.ua
+        address, via = _address(rng, user, device, trip if abroad else None)
+        events.append(SignIn(t, user, address, device, updated, via))
         t += rng.expovariate(user.rate) * DAY
     return events
 
 
-def _address(rng: random.Random, user: User, device: Device, trip: Trip | None) -> str:
+def _v6(rng: random.Random, network64: int) -> str:
+    # Privacy extensions: a random interface identifier, renewed daily.
+    return str(ipaddress.IPv6Address(network64 + rng.getrandbits(64)))
+
+
+def _mobile(rng: random.Random, user: User) -> tuple[str, str]:
+    if user.mobile6 and rng.random() < user.mobile6_share:
+        block = rng.choice(user.mobile6)
+        return _v6(rng, block + (rng.getrandbits(16) << 64)), "mobile v6"
+    return rng.choice(user.mobile).address(rng), "mobile v4"
+
+
+def _address(rng: random.Random, user: User, device: Device, trip: Trip | None) -> tuple[str, str]:
+    """The sign-in's address, and how it connects."""
     if user.vpn is not None and rng.random() < 0.25:
-        return user.vpn.address(rng)
+        return user.vpn.address(rng), "VPN"
     if trip is not None:
         if device.kind == MOBILE and user.mobile and rng.random() < 0.6:
-            return rng.choice(user.mobile).address(rng)  # roaming, routed home
-        return trip.hotel.address(rng)
+            return _mobile(rng, user)[0], "roaming"  # routed home
+        return trip.hotel.address(rng), "abroad"
     if device.kind == MOBILE and user.mobile and rng.random() < 0.6:
-        return rng.choice(user.mobile).address(rng)
+        return _mobile(rng, user)
     if user.work_ip and device.kind == DESKTOP and rng.random() < 0.3:
-        return user.work_ip
-    return user.home_ip
+        return user.work_ip, "office"
+    if user.home6 is not None and rng.random() < V6_PREFERRED:  # dual stack
+        return _v6(rng, ranges.lan_network(user.home6.prefix, user.home6.subnet)), "home v6"
+    return user.home_ip, "home v4"
 
 
 def at(t: float) -> datetime:
