@@ -116,6 +116,9 @@ def test_the_what_if_counts_the_scored_sign_ins_at_or_above_the_threshold(staff,
     assert "5 of 9" in answer(admin.get(PAGE, {"threshold": "0.3", "days": "90"}))
     assert "(0 of 8)" in answer(admin.get(PAGE, {"threshold": "1000000"}))
     assert "(8 of 8)" in answer(admin.get(PAGE, {"threshold": "0"}))
+    # The form shows what the page is drawn with.
+    page = admin.get(PAGE, {"threshold": "0.1"}).content.decode()
+    assert '<option value="30" selected>' in page and '<option value="day" selected>' in page
 
 
 def test_the_what_if_follows_the_setting_in_force(staff, history, clock, settings):
@@ -296,3 +299,19 @@ def test_staff_without_the_permission_to_view_the_history_are_refused(make_user,
     assert client.get(PAGE).status_code == 403
     clerk.user.user_permissions.add(Permission.objects.get(codename="view_signinattempt"))
     assert client.get(PAGE).status_code == 200
+
+
+def test_the_page_speaks_german(staff, history, clock):
+    client = browser(FIREFOX_WINDOWS, HTTP_ACCEPT_LANGUAGE="de")
+    sign_in(client, staff)
+    assert step_up(client, staff, trust=False).status_code == 302
+    response = client.get(PAGE, {"threshold": "0.1"})
+    page = response.content.decode()
+    assert "Risiko: verlangte Codes und Ablehnungen" in page
+    assert answer(response) == (
+        "Mit einer Schwelle von 0,1 hätte der Score bei 75,0 % der bewerteten"
+        " Passwort-Anmeldungen der letzten 30 Tage (6 von 8) einen Code verlangt"
+        " (50,0 % bei der heutigen Schwelle 0,3)."
+    )
+    assert "neues Gerät" in page or "neues Ger&auml;t" in page
+    assert 'value="0.1"' in page  # the field reads what was typed

@@ -36,7 +36,7 @@ class RiskPageForm(forms.Form):
 
     days = forms.TypedChoiceField(
         label=gettext_lazy("Period"),
-        choices=[(days, gettext_lazy("last %(days)d days") % {"days": days}) for days in PERIODS],
+        choices=lambda: [(days, _("last %(days)d days") % {"days": days}) for days in PERIODS],
         coerce=int,
         initial=30,
         required=False,
@@ -133,8 +133,9 @@ def _rates_chart(buckets: list[Bucket], bucket: str) -> str:
     denied = [None if one.denied_share is None else one.denied_share * 100 for one in buckets]
     return line_chart(
         title=_("Share of sign-ins asked for a code and refused"),
-        description=_("Per %(bucket)s, in per cent of sign-ins; the table below has the numbers.")
-        % {"bucket": _("day") if bucket == DAY else _("week")},
+        description=_("Per day, in per cent of sign-ins; the table below has the numbers.")
+        if bucket == DAY
+        else _("Per week, in per cent of sign-ins; the table below has the numbers."),
         x=list(range(len(starts))),
         series=[Series(_("asked for a code"), asked), Series(_("refused"), denied)],
         x_ticks=_x_ticks(starts),
@@ -167,8 +168,9 @@ def _reasons_chart(buckets: list[Bucket], counts: ReasonCounts, bucket: str) -> 
     ]
     return line_chart(
         title=_("Reasons of the sign-ins asked for a code or refused"),
-        description=_("Per %(bucket)s, how many such sign-ins came with each reason.")
-        % {"bucket": _("day") if bucket == DAY else _("week")},
+        description=_("Per day, how many such sign-ins came with each reason.")
+        if bucket == DAY
+        else _("Per week, how many such sign-ins came with each reason."),
         x=list(range(len(starts))),
         series=series,
         x_ticks=_x_ticks(starts),
