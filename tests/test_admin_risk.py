@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import quote
 
 import pytest
@@ -315,3 +315,17 @@ def test_the_page_speaks_german(staff, history, clock):
     )
     assert "neues Gerät" in page or "neues Ger&auml;t" in page
     assert 'value="0.1"' in page  # the field reads what was typed
+
+
+def test_days_are_the_sites_own_in_its_time_zone(make_user, settings, clock):
+    settings.TIME_ZONE = "America/New_York"
+    user = make_user("bob").user
+    late = datetime(2026, 5, 31, 2, 0, tzinfo=UTC)  # 30 May, 22:00 in New York
+    SignInAttempt.objects.create(user=user, at=late, outcome="stepped_up", reasons=["new_asn"])
+    since = sign_in_stats.period_start(7)
+    assert since.isoformat() == "2026-05-26T00:00:00-04:00"
+    buckets = {b.start.isoformat(): b for b in sign_in_stats.rates(since, "day")}
+    assert list(buckets)[-1] == "2026-06-01"
+    assert buckets["2026-05-30"].asked == 1 and buckets["2026-05-31"].asked == 0
+    reasons = sign_in_stats.reason_counts(since, "day")
+    assert reasons.by_bucket == {"new_asn": {date(2026, 5, 30): 1}}
