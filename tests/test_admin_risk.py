@@ -329,3 +329,19 @@ def test_days_are_the_sites_own_in_its_time_zone(make_user, settings, clock):
     assert buckets["2026-05-30"].asked == 1 and buckets["2026-05-31"].asked == 0
     reasons = sign_in_stats.reason_counts(since, "day")
     assert reasons.by_bucket == {"new_asn": {date(2026, 5, 30): 1}}
+
+
+@pytest.mark.parametrize("threshold", ["1e-300", "999999", "0.0005"])
+def test_a_threshold_off_the_curve_is_marked_at_its_end(staff, history, clock, threshold):
+    admin = admin_with_code(staff, clock)
+    response = admin.get(PAGE, {"threshold": threshold})
+    assert response.status_code == 200 and not response.context["form"].errors
+    page = response.content.decode()
+    curve = page[page.index('aria-labelledby="chart-curve-t chart-curve-d"') :]
+    curve = curve[: curve.index("</svg>")]
+    # The curve still spans the plot, 0.001 to 1000; the marker is at an end.
+    points = re.search(r'<polyline class="chart-line chart-series-0" points="([^"]+)"', curve)
+    xs = [float(point.split(",")[0]) for point in points.group(1).split()]
+    assert (xs[0], xs[-1]) == (56.0, 704.0)
+    marker = re.findall(r'<line class="chart-marker" x1="([0-9.]+)"', curve)[-1]
+    assert float(marker) in (56.0, 704.0)

@@ -201,13 +201,17 @@ def _curve_chart(found: WhatIf) -> str:
     shares = [
         None if found.scored == 0 else count / found.scored * 100 for _value, count in found.curve
     ]
+    low, high = math.log10(found.curve[0][0]), math.log10(found.curve[-1][0])
+
+    def at(value: float) -> float:
+        # A threshold off the curve is marked at its end (labelled with its value).
+        return min(max(math.log10(value), low), high)
+
     markers = []
     if math.isfinite(found.today) and found.today > 0:
-        markers.append(Marker(math.log10(found.today), _("today: %s") % _threshold(found.today)))
+        markers.append(Marker(at(found.today), _("today: %s") % _threshold(found.today)))
     if found.threshold > 0 and found.threshold != found.today:
-        markers.append(
-            Marker(math.log10(found.threshold), _("chosen: %s") % _threshold(found.threshold))
-        )
+        markers.append(Marker(at(found.threshold), _("chosen: %s") % _threshold(found.threshold)))
     return line_chart(
         title=_("Share of scored sign-ins asked, by threshold"),
         description=_("How many of the period's scored sign-ins score at or above each threshold."),

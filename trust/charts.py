@@ -162,8 +162,11 @@ def line_chart(
             f'<line class="chart-marker" x1="{mx:.1f}" y1="{TOP}" x2="{mx:.1f}"'
             f' y2="{TOP + PLOT_HEIGHT}"/>'
         )
+        # Right of the line, or left of it in the plot's last third (kept inside).
+        right = mx < LEFT + (WIDTH - LEFT - RIGHT) * 2 / 3
         parts.append(
-            f'<text class="chart-marker-label" x="{mx + 4:.1f}" y="{TOP + 12 + 14 * number}">'
+            f'<text class="chart-marker-label" x="{mx + 4 if right else mx - 4:.1f}"'
+            f' y="{TOP + 12 + 14 * number}" text-anchor="{"start" if right else "end"}">'
             f"{_text(marker.label)}</text>"
         )
     for index, one in enumerate(series):
