@@ -23,6 +23,7 @@ from trust import sign_in_stats
 from trust.models import SignInAttempt
 
 PAGE = "/admin/trust/signinattempt/risk/"
+REASONS = "Sign-ins asked for a code or refused, by reason (a sign-in may have several)"
 
 
 @pytest.fixture
@@ -156,7 +157,7 @@ def test_the_rates_and_reasons_by_day(staff, history, clock):
     )
     ninety = table_rows(
         admin.get(PAGE, {"days": "90"}),
-        "Sign-ins asked for a code or refused, by reason (a sign-in may have several)",
+        REASONS,
     )
     assert [
         "too far from your last sign-in for the time between them impossible_travel",
@@ -345,3 +346,18 @@ def test_a_threshold_off_the_curve_is_marked_at_its_end(staff, history, clock, t
     assert (xs[0], xs[-1]) == (56.0, 704.0)
     marker = re.findall(r'<line class="chart-marker" x1="([0-9.]+)"', curve)[-1]
     assert float(marker) in (56.0, 704.0)
+
+
+def test_a_sites_own_reason_is_shown_as_text_in_the_chart_and_the_table(staff, history, clock):
+    hostile = '<img src=x onerror="alert(1)">'
+    SignInAttempt.objects.create(
+        user=history, at=START - timedelta(days=2), outcome="denied", reasons=[hostile]
+    )
+    admin = admin_with_code(staff, clock)
+    response = admin.get(PAGE)
+    page = response.content.decode()
+    assert hostile not in page and "<img" not in page
+    assert page.count(html.escape(hostile, quote=True)) >= 2  # the legend and the table
+    assert inline_problems(page).problems == []
+    reasons = table_rows(response, REASONS)
+    assert [f"{hostile} {hostile}", "0", "1"] in reasons
