@@ -1,15 +1,17 @@
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import URLPattern, path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import flows
+from . import admin_risk, flows
 from .models import PasswordThrottle, SecurityEvent, SignInAttempt, TrustedDevice
 
 
@@ -196,6 +198,15 @@ class SignInAttemptAdmin(RecordAdmin):
     @admin.display(description=_("reasons"))
     def reasons_in_words(self, obj: SignInAttempt) -> str:
         return _reasons(obj.reason_labels)
+
+    def get_urls(self) -> list[URLPattern]:
+        # The risk page (trust.admin_risk) before the model's own URLs: the
+        # change view's "<path:object_id>/" would take "risk/" otherwise.
+        # SECURITY: through admin_view, the staff check and the sudo admin's
+        # rule for the sign-in history apply to it as to the changelist.
+        name = f"{self.opts.app_label}_{self.opts.model_name}_risk"
+        page = self.admin_site.admin_view(partial(admin_risk.risk_page, self))
+        return [path("risk/", page, name=name), *super().get_urls()]
 
 
 @admin.register(PasswordThrottle)
