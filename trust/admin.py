@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -156,8 +157,18 @@ class SecurityEventAdmin(RecordAdmin):
 class SignInAttemptAdmin(RecordAdmin):
     """The sign-in history: read-only (it is evidence)."""
 
-    list_display = ["at", "user", "outcome", "ip", "country", "asn", "device_name", "reasons"]
-    list_filter = ["outcome", "country", "at"]
+    list_display = [
+        "at",
+        "user",
+        "outcome",
+        "risk_action",
+        "ip",
+        "country",
+        "asn",
+        "device_name",
+        "reasons",
+    ]
+    list_filter = ["outcome", "risk_action", "shadow", "country", "at"]
     list_select_related = ["user"]
     search_fields = ["user__username", "user__email", "ip", "asn"]
     date_hierarchy = "at"
@@ -165,6 +176,8 @@ class SignInAttemptAdmin(RecordAdmin):
         "user",
         "at",
         "outcome",
+        "risk_action",
+        "shadow",
         "ip",
         "network",
         "asn",
@@ -172,7 +185,45 @@ class SignInAttemptAdmin(RecordAdmin):
         "device_name",
         "reasons",
         "score",
+        "explanation",
     )
+
+    @admin.display(description=_("why this score"))
+    def explanation(self, obj: SignInAttempt) -> str:
+        """The score's factors (their product is the score) and, per level,
+        the site's term and the user's share: what support staff read to
+        explain a prompt. Escaped: every value is formatted, none trusted."""
+        stored = obj.contributions if isinstance(obj.contributions, dict) else {}
+        factors = stored.get("factors") or {}
+        levels = stored.get("levels") or {}
+        if not isinstance(factors, dict) or not factors:
+            return "-"
+        head = format_html("<tr><th>{}</th><th>{}</th></tr>", _("factor"), _("times the score"))
+        rows = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td></tr>", ((k, _number(v)) for k, v in factors.items())
+        )
+        level_head = format_html(
+            "<tr><th>{}</th><th>{}</th><th>{}</th></tr>",
+            _("level"),
+            _("share of the site's sign-ins"),
+            _("share of the user's sign-ins"),
+        )
+        level_rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (name, *(_number(p) for p in (parts if isinstance(parts, list) else [])[:2]))
+                for name, parts in (levels.items() if isinstance(levels, dict) else ())
+                if isinstance(parts, list) and len(parts) >= 2
+            ),
+        )
+        return format_html(
+            "<table>{}{}</table><table>{}{}</table>", head, rows, level_head, level_rows
+        )
+
+
+def _number(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, int | float) else "-"
 
 
 @admin.register(PasswordThrottle)

@@ -18,7 +18,17 @@ from trust.rules.risk import geo
 from trust.rules.risk.decision import Thresholds
 from trust.rules.risk.score import score
 
-from .evaluate import ATTACKS, HISTORY_SIZES, LEGIT, MODES, Run, rates, simulate
+from .evaluate import (
+    ATTACKS,
+    HISTORY_SIZES,
+    LEGIT,
+    LEGIT_ROAMING,
+    MODES,
+    Run,
+    Sample,
+    rates,
+    simulate,
+)
 
 LABELS = {
     "naive": "naive (random address and browser)",
@@ -26,8 +36,31 @@ LABELS = {
     "targeted": "targeted (victim's country and user agent)",
     "very_targeted": "very targeted (victim's ASN and user agent)",
     "thief": "thief (password, copied cookie, abroad)",
+    "thief_local": "thief (password, copied cookie, victim's country, another ISP)",
     LEGIT: "**legitimate asked for a code**",
+    LEGIT_ROAMING: "legitimate, roaming laptop (home, office, cafés)",
 }
+
+# What "fits the device's own history" can mean (``new_network_on_device``):
+# each variant says when a trusted device's sign-in owes a code.
+DEVICE_HISTORY = (
+    ("operator new to the device", lambda s: s.new_device_asn),
+    (
+        "operator new to the device and to the user",
+        lambda s: s.new_device_asn and s.new_asn,
+    ),
+    (
+        "operator new to the device, block new to the user (default)",
+        lambda s: s.new_device_network,
+    ),
+    (
+        "operator new to the device, block new to the device",
+        lambda s: s.new_device_asn and s.new_device_block,
+    ),
+    ("block new to the user", lambda s: s.new_block),
+    ("block new to the device", lambda s: s.new_device_block),
+    ("off (before)", lambda s: False),
+)
 
 
 def table(run: Run, limits: Thresholds) -> str:
@@ -35,7 +68,7 @@ def table(run: Run, limits: Thresholds) -> str:
     head = "| history | sign-in | " + " | ".join(label for _, label, _ in MODES) + " |"
     lines = [head, "|---|---|" + "---|" * len(MODES)]
     for history in HISTORY_SIZES:
-        for who in (*ATTACKS, LEGIT):
+        for who in (*ATTACKS, LEGIT, LEGIT_ROAMING):
             cells = []
             for mode, _, _ in MODES:
                 share, n = shares.get((who, history, mode), (0.0, 0))
@@ -61,6 +94,39 @@ def sweep(run: Run, history: int) -> str:
             f"| 10^{exponent:g} | {share('targeted')} | {share('very_targeted')} | "
             f"{share('vpn')} | {share(LEGIT)} |"
         )
+    return "\n".join(lines)
+
+
+def device_history(run: Run) -> str:
+    """The in-country cookie thief against what 2FA users pay in codes over
+    device recognition alone, for each meaning of "fits the device's history"."""
+    from dataclasses import replace as with_flag
+
+    lines = [
+        "| a trusted device owes a code when | "
+        + " | ".join(f"thief in country, h={h}" for h in HISTORY_SIZES[1:])
+        + " | "
+        + " | ".join(f"extra codes, h={h}" for h in HISTORY_SIZES[1:])
+        + " | extra codes, roaming laptop, h=20 |",
+        "|---|" + "---|" * (2 * len(HISTORY_SIZES[1:]) + 1),
+    ]
+    limits = Thresholds()
+    for label, fires in DEVICE_HISTORY:
+        samples: list[Sample] = [
+            with_flag(s, new_device_network=bool(fires(s)) and s.cookie) for s in run.samples
+        ]
+        shares = rates(Run(run.users, run.sign_ins, samples, [], run.store, True), limits)
+
+        def cell(who: str, h: int, mode: str, shares: dict = shares) -> float:
+            return shares.get((who, h, mode), (0.0, 0))[0]
+
+        thieves = [f"{cell('thief_local', h, 'both'):.1%}" for h in HISTORY_SIZES[1:]]
+        extra = [
+            f"{(cell(LEGIT, h, 'both') - cell(LEGIT, h, 'device')) * 100:+.1f}"
+            for h in HISTORY_SIZES[1:]
+        ]
+        roam = cell(LEGIT_ROAMING, 20, "both") - cell(LEGIT_ROAMING, 20, "device")
+        lines.append(f"| {label} | " + " | ".join(thieves + extra) + f" | {roam * 100:+.1f} |")
     return "\n".join(lines)
 
 
@@ -133,10 +199,13 @@ def main(argv: list[str] | None = None) -> int:
         f"new_country_on_trusted={limits.new_country_on_trusted}, "
         f"new_asn_step_up={limits.new_asn_step_up}, "
         f"new_network_step_up={limits.new_network_step_up}, "
-        f"new_country_on_device={limits.new_country_on_device}.\n"
+        f"new_country_on_device={limits.new_country_on_device}, "
+        f"new_network_on_device={limits.new_network_on_device}.\n"
     )
     print("Share of sign-ins stepped up or denied:\n")
     print(table(run, limits))
+    print("\nA copied cookie in the victim's country: what fits the device's history\n")
+    print(device_history(run))
     print("\nThe score alone at other step-up thresholds:\n")
     print(sweep(run, 20))
     print()

@@ -24,14 +24,15 @@ from trust.rules.risk.decision import (
     Thresholds,
     decide,
 )
-from trust.rules.risk.features import BLOCK, SignInFeatures, user_agent_digest
+from trust.rules.risk.features import BLOCK, SignInFeatures, short_digest, user_agent_digest
 
-from .population import DAY, SignIn, User, at, make_user, sign_ins
+from .population import DAY, Device, SignIn, User, at, make_user, sign_ins
 from .world import Agents, World
 
 HISTORY_SIZES = (1, 5, 20, 40)
-ATTACKS = ("naive", "vpn", "targeted", "very_targeted", "thief")
+ATTACKS = ("naive", "vpn", "targeted", "very_targeted", "thief", "thief_local")
 LEGIT = "legitimate"
+LEGIT_ROAMING = "legitimate_roaming"  # LEGIT, on a laptop that roams (home, office, cafés)
 LIFETIME = 30 * DAY  # TRUST_LIFETIME's default
 IDLE = 14 * DAY  # TRUST_IDLE_TIMEOUT's default
 COOKIE_CLEARED = 0.04  # share of sign-ins where the browser lost its cookies
@@ -42,6 +43,7 @@ NO_SCORE = Thresholds(
     new_asn_step_up=False,
     new_network_step_up=False,
     new_country_on_device=False,
+    new_network_on_device=False,
 )
 
 
@@ -58,6 +60,10 @@ class Sample:
     new_block: bool  # an address block (/16, /48) new to the user
     new_device_country: bool  # a country the trusted device was never used in
     users: int  # users with history on the site then (the score waits for min_users)
+    roaming: bool = False  # a legitimate sign-in from a roaming laptop
+    new_device_network: bool = False  # the default rule (``new_device_network``)
+    new_device_asn: bool = False  # an operator the trusted device was never used on
+    new_device_block: bool = False  # an address block the trusted device was never used in
 
 
 @dataclass
@@ -133,27 +139,36 @@ def simulate(users: int, days: float, seed: int, v4_draws: int, v6_draws: int) -
         if history in HISTORY_SIZES and (person.id, history) not in measured:
             measured.add((person.id, history))
             previous = last[person.id]
-            used_in = frozenset(device.countries) if cookie else frozenset()
+            kept = _Kept.of(device) if cookie else _Kept()
+            roaming = bool(person.cafes) and device.kind == "desktop"
             samples.append(
-                _measure(LEGIT, features, history, person, cookie, previous, store, used_in)
+                replace(
+                    _measure(LEGIT, features, history, person, cookie, previous, store, kept),
+                    roaming=roaming,
+                )
             )
             scored.append(features)
             t_attack = previous[1] + (event.t - previous[1]) * rng.random()
             for attack in ATTACKS:
                 ua, ip = _attack(rng, world, agents, attack, person, device.ua)
                 hostile = feats(ua, ip, t_attack)
-                thief = attack == "thief"  # holds the victim's cookie
-                used_in = frozenset(device.countries) if thief else frozenset()
+                # A thief holds the victim's cookie (a valid one: otherwise
+                # the copy is worth nothing), and so its device's record.
+                thief = attack.startswith("thief")
+                kept = _Kept.of(device) if thief else _Kept()
                 samples.append(
-                    _measure(attack, hostile, history, person, thief, previous, store, used_in)
+                    _measure(attack, hostile, history, person, thief, previous, store, kept)
                 )
         store.add(person.id, features)
         if cookie:
             device.cookie_used = event.t
         else:  # the code was passed: the device is trusted anew
             device.cookie_issued = device.cookie_used = event.t
-            device.countries = set()
-        device.countries.add(features.country)  # as the trusted device's record keeps them
+            device.countries, device.asns, device.blocks = set(), set(), set()
+        # As the trusted device's record keeps them.
+        device.countries.add(features.country)
+        device.asns.add(features.asn)
+        device.blocks.add(features.block)
         last[person.id] = (features.country, event.t)
     return Run(users, len(events), samples, scored, store, agents.available)
 
@@ -169,6 +184,9 @@ def _attack(
         return ua, world.in_country(rng, victim.country).address(rng)
     if attack == "very_targeted":
         return ua, world.in_asn(rng, victim.home_asn).address(rng)
+    if attack == "thief_local":  # the cookie thief in the victim's country, another ISP
+        operator = world.operator_in(rng, victim.country, exclude=victim.home_asn)
+        return ua, world.network_of(rng, victim.country, operator).address(rng)
     return ua, world.abroad(rng, victim.country).address(rng)  # the cookie thief
 
 
@@ -180,7 +198,7 @@ def _measure(
     cookie: bool,
     previous: tuple[str, float],
     store: CountStore,
-    device_countries: frozenset[str],
+    kept: _Kept,
 ) -> Sample:
     from trust.rules.risk.score import score
 
@@ -191,10 +209,12 @@ def _measure(
         trusted_device=cookie,
         previous_country=previous[0],
         previous_at=at(previous[1]),
-        device_countries=device_countries,
+        device_countries=kept.countries,
+        device_asns=frozenset(short_digest(a) for a in kept.asns),
     )
     decision = decide(context, thresholds=NO_SCORE)
     on_device = decide(context, thresholds=replace(NO_SCORE, new_country_on_device=True))
+    on_network = decide(context, thresholds=replace(NO_SCORE, new_network_on_device=True))
     return Sample(
         who,
         history,
@@ -207,7 +227,23 @@ def _measure(
         history > 0 and bool(features.block) and BLOCK in result.unseen,
         NEW_DEVICE_COUNTRY in on_device.reasons,
         result.users or 0,
+        new_device_network=on_network.action != decision.action,
+        new_device_asn=cookie and bool(kept.asns) and features.asn not in kept.asns,
+        new_device_block=cookie and bool(kept.blocks) and features.block not in kept.blocks,
     )
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """What a trusted device's record holds (empty: no valid cookie)."""
+
+    countries: frozenset[str] = frozenset()
+    asns: frozenset[str] = frozenset()
+    blocks: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, device: Device) -> _Kept:
+        return cls(frozenset(device.countries), frozenset(device.asns), frozenset(device.blocks))
 
 
 def stopped(sample: Sample, mode: str, limits: Thresholds) -> bool:
@@ -226,6 +262,7 @@ def stopped(sample: Sample, mode: str, limits: Thresholds) -> bool:
         or (not trusted and limits.new_asn_step_up and sample.new_asn and sample.history > 0)
         or (not trusted and limits.new_network_step_up and sample.new_block)
         or (trusted and limits.new_country_on_device and sample.new_device_country)
+        or (trusted and limits.new_network_on_device and sample.new_device_network)
     )
     return risk if mode == "score" else device or risk
 
@@ -244,7 +281,9 @@ def rates(run: Run, limits: Thresholds) -> dict[tuple[str, int, str], tuple[floa
         for mode, _, two_factor in MODES:
             if sample.two_factor != two_factor:
                 continue
-            cell = hits[(sample.who, sample.history, mode)]
-            cell[0] += stopped(sample, mode, limits)
-            cell[1] += 1
+            whos = [sample.who, LEGIT_ROAMING] if sample.roaming else [sample.who]
+            for who in whos:
+                cell = hits[(who, sample.history, mode)]
+                cell[0] += stopped(sample, mode, limits)
+                cell[1] += 1
     return {key: (n / total if total else 0.0, total) for key, (n, total) in hits.items()}

@@ -21,6 +21,9 @@ from trust.rules.risk import travel
 from .world import Agents, Network, World
 
 DAY = 86400.0
+ROAMERS = 0.3  # users whose laptop signs in from cafés too
+CAFE = 0.25  # a roaming laptop's share of sign-ins at home from a café
+NEW_CAFE = 0.2  # of those, a café never visited before
 START = datetime(2026, 1, 5)
 
 
@@ -32,6 +35,8 @@ class Device:
     cookie_used: float = -math.inf
     next_update: float = 0.0
     countries: set[str] = field(default_factory=set)  # seen with the current cookie
+    asns: set[str] = field(default_factory=set)  # operators seen with it
+    blocks: set[str] = field(default_factory=set)  # address blocks seen with it
 
 
 @dataclass
@@ -59,6 +64,9 @@ class User:
     vpn: Network | None
     devices: list[Device]
     trips: list[Trip] = field(default_factory=list)
+    # A laptop that roams: a few regular cafés (other operators of the home
+    # country), and now and then one never visited before.
+    cafes: list[Network] = field(default_factory=list)
 
 
 @dataclass
@@ -111,6 +119,8 @@ def make_user(rng: random.Random, world: World, agents: Agents, uid: int, days: 
         vpn=vpn,
         devices=devices,
     )
+    if rng.random() < ROAMERS and any(d.kind == DESKTOP for d in devices):
+        user.cafes = [world.in_country(rng, country) for _ in range(rng.randint(2, 4))]
     t = rng.uniform(0, 60) * DAY
     while rng.random() < 0.3 and t < days * DAY:  # trips abroad
         hotel = world.abroad(rng, country)
@@ -156,13 +166,15 @@ def sign_ins(
             device.ua = agents.update(rng, device.ua)
             device.next_update = t + rng.uniform(25, 50) * DAY
         events.append(
-            SignIn(t, user, _address(rng, user, device, trip if abroad else None), device)
+            SignIn(t, user, _address(rng, world, user, device, trip if abroad else None), device)
         )
         t += rng.expovariate(user.rate) * DAY
     return events
 
 
-def _address(rng: random.Random, user: User, device: Device, trip: Trip | None) -> str:
+def _address(
+    rng: random.Random, world: World, user: User, device: Device, trip: Trip | None
+) -> str:
     if user.vpn is not None and rng.random() < 0.25:
         return user.vpn.address(rng)
     if trip is not None:
@@ -173,6 +185,10 @@ def _address(rng: random.Random, user: User, device: Device, trip: Trip | None) 
         return rng.choice(user.mobile).address(rng)
     if user.work_ip and device.kind == DESKTOP and rng.random() < 0.3:
         return user.work_ip
+    if user.cafes and device.kind == DESKTOP and rng.random() < CAFE:
+        if rng.random() < NEW_CAFE:
+            return world.in_country(rng, user.country).address(rng)
+        return rng.choice(user.cafes).address(rng)
     return user.home_ip
 
 
