@@ -63,14 +63,20 @@ def test_enforced_sign_ins_record_the_models_action_and_the_scores_factors(accou
         "step_up",
         False,
     )
-    factors = attempt.contributions["factors"]
-    assert list(factors) == ["user", "ip", "user_agent"]
+    factors = dict(attempt.contributions["factors"])
+    assert [name for name, _ in attempt.contributions["factors"]] == ["user", "ip", "user_agent"]
     assert factors["ip"] > 1  # a country the user has, an operator they never had
     product = 1.0
     for value in factors.values():
         product *= value
     assert product == pytest.approx(attempt.score, rel=1e-4)
-    levels = attempt.contributions["levels"]
+    levels = {name: (site, mine) for name, site, mine in attempt.contributions["levels"]}
+    assert [name for name, *_ in attempt.contributions["levels"]][:4] == [
+        "ip",
+        "network",
+        "asn",
+        "country",
+    ]
     assert levels["asn"][1] == 0.0 and levels["country"][1] == 1.0  # never on it; all in DE
 
 
@@ -83,8 +89,15 @@ def test_the_admin_explains_the_score_read_only(account, clock, db):
     staff.force_login(admin)
     page = staff.get(f"/admin/trust/signinattempt/{attempt.pk}/change/").content.decode()
     assert "Why this score" in page
-    assert f"<td>ip</td><td>{attempt.contributions['factors']['ip']:.4g}</td>" in page
+    ip_factor = dict(attempt.contributions["factors"])["ip"]
+    assert f"<td>ip</td><td>{ip_factor:.4g}</td>" in page
     assert "<td>country</td>" in page
     assert 'name="contributions"' not in page and 'name="risk_action"' not in page
+    # A row someone edited by hand into nonsense: shown as nothing, no 500.
+    SignInAttempt.objects.filter(pk=attempt.pk).update(
+        contributions={"factors": [["ip"], 7, None, ["<i>x</i>", "<b>"]], "levels": "no"}
+    )
+    page = staff.get(f"/admin/trust/signinattempt/{attempt.pk}/change/").content.decode()
+    assert "<td>&lt;i&gt;x&lt;/i&gt;</td><td>-</td>" in page  # escaped, not a number
     listing = staff.get("/admin/trust/signinattempt/?risk_action__exact=step_up")
     assert listing.status_code == 200 and THIEF in listing.content.decode()

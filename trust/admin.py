@@ -194,13 +194,12 @@ class SignInAttemptAdmin(RecordAdmin):
         the site's term and the user's share: what support staff read to
         explain a prompt. Escaped: every value is formatted, none trusted."""
         stored = obj.contributions if isinstance(obj.contributions, dict) else {}
-        factors = stored.get("factors") or {}
-        levels = stored.get("levels") or {}
-        if not isinstance(factors, dict) or not factors:
+        factors = _rows(stored.get("factors"), 2)
+        if not factors:
             return "-"
         head = format_html("<tr><th>{}</th><th>{}</th></tr>", _("factor"), _("times the score"))
         rows = format_html_join(
-            "", "<tr><td>{}</td><td>{}</td></tr>", ((k, _number(v)) for k, v in factors.items())
+            "", "<tr><td>{}</td><td>{}</td></tr>", ((n, _number(v)) for n, v in factors)
         )
         level_head = format_html(
             "<tr><th>{}</th><th>{}</th><th>{}</th></tr>",
@@ -211,15 +210,23 @@ class SignInAttemptAdmin(RecordAdmin):
         level_rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            (
-                (name, *(_number(p) for p in (parts if isinstance(parts, list) else [])[:2]))
-                for name, parts in (levels.items() if isinstance(levels, dict) else ())
-                if isinstance(parts, list) and len(parts) >= 2
-            ),
+            ((n, _number(site), _number(mine)) for n, site, mine in _rows(stored.get("levels"), 3)),
         )
         return format_html(
             "<table>{}{}</table><table>{}{}</table>", head, rows, level_head, level_rows
         )
+
+
+def _rows(stored: Any, width: int) -> list[list[Any]]:
+    """The stored rows of exactly ``width`` items, the first a name (anything
+    else is skipped: the column is JSON, and the page must not fail on it)."""
+    if not isinstance(stored, list):
+        return []
+    return [
+        row
+        for row in stored
+        if isinstance(row, list) and len(row) == width and isinstance(row[0], str)
+    ]
 
 
 def _number(value: Any) -> str:

@@ -320,8 +320,8 @@ class SignInAttempt(models.Model):
     risk_action = models.CharField(max_length=16, blank=True, default="")
     shadow = models.BooleanField(default=False)
     # The score's factors, so support staff can explain a prompt:
-    # {"factors": {"user": f, "ip": f, "user_agent": f}, "levels": {level:
-    # [site's term, user's share]}} (docs/risk.md, "The score").
+    # {"factors": [["user", f], ["ip", f], ["user_agent", f]], "levels":
+    # [[level, site's term, user's share], ...]} (docs/risk.md, "The score").
     contributions = models.JSONField(default=dict, blank=True)
 
     class Meta:

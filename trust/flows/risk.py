@@ -534,7 +534,8 @@ def _shadowed(model: RiskDecision) -> RiskDecision:
 
 def contributions(result: Score | None) -> dict[str, Any]:
     """The score's factors and the parts of each group's sums, as stored on
-    the history row (finite numbers only: JSON has no infinity)."""
+    the history row: lists, not objects, so the order survives PostgreSQL's
+    jsonb (which sorts keys); finite numbers only (JSON has no infinity)."""
     if result is None or not result.factors:
         return {}
 
@@ -542,8 +543,8 @@ def contributions(result: Score | None) -> dict[str, Any]:
         return round(value, 6) if math.isfinite(value) else None
 
     return {
-        "factors": {name: number(factor) for name, factor in result.factors},
-        "levels": {name: [number(site), number(mine)] for name, site, mine in result.terms},
+        "factors": [[name, number(factor)] for name, factor in result.factors],
+        "levels": [[name, number(site), number(mine)] for name, site, mine in result.terms],
     }
 
 
