@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 
 from tests.conftest import browser, sign_in
 from tests.test_risk_device_network import THIEF, laptop_at_home
-from tests.test_risk_sign_in import at, signed_in
+from tests.test_risk_sign_in import DE_OTHER_NETWORK, at, history_at_home, signed_in
 from tests.test_theft_evident_tokens import copy_of
 from trust.flows import risk
 from trust.models import SignInAttempt
@@ -34,6 +34,19 @@ def test_shadow_mode_lets_the_sign_in_through_and_records_what_would_have_happen
     assert attempt.outcome == "allowed"  # what happened
     assert attempt.risk_action == "step_up" and attempt.shadow  # what would have
     assert "new_device_network" in attempt.reasons
+
+
+def test_shadow_mode_mails_no_code_to_a_user_without_2fa(make_user, clock, mailoutbox, settings):
+    carol = make_user("carol", totp=False)
+    history_at_home(carol, clock)
+    settings.TRUST_RISK_SHADOW = True
+    elsewhere = at(browser(), DE_OTHER_NETWORK)  # the same operator, another /16
+    sign_in(elsewhere, carol)
+    assert signed_in(elsewhere) and elsewhere.get("/").status_code == 200
+    assert not mailoutbox  # enforced, this owes an e-mailed code (test_risk_sign_in)
+    attempt = SignInAttempt.objects.filter(user=carol.user).first()
+    assert (attempt.outcome, attempt.risk_action, attempt.shadow) == ("allowed", "step_up", True)
+    assert "new_block" in attempt.reasons
 
 
 def test_shadow_mode_does_not_refuse_a_blocked_address(account, clock, settings):
