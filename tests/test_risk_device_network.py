@@ -105,3 +105,31 @@ def test_a_block_the_user_had_on_another_device_fits(account, clock):
 
     sign_in(at(laptop, PHONE_CARRIER), account)
     assert laptop.get("/").status_code == 200
+
+
+def test_parallel_writers_of_a_devices_operators_lose_none(account, clock):
+    """Two writers from stale copies of one device row: each operator (and
+    country) is kept: a compare-and-swap on the record as read."""
+    laptop_at_home(account, clock)
+    first = TrustedDevice.objects.get(user=account.user)
+    second = TrustedDevice.objects.get(pk=first.pk)  # read before either write
+    risk.remember_origin(first, "DE", "Vodafone GmbH")
+    risk.remember_origin(second, "FR", "Orange")
+    first.refresh_from_db()
+    assert set(first.asns.split()) == {
+        short_digest(geo.asn_of(HOME)),
+        short_digest("Vodafone GmbH"),
+        short_digest("Orange"),
+    }
+    assert set(first.countries.split()) == {"DE", "FR"}
+
+
+def test_a_device_keeps_its_latest_sixteen_operators():
+    asns = ""
+    for n in range(20):
+        asns = risk.with_asn(asns, f"AS{n}")
+    kept = asns.split()
+    assert len(kept) == risk.MAX_DEVICE_ASNS == 16
+    assert kept[-1] == short_digest("AS19") and short_digest("AS3") not in kept
+    assert len(asns) <= TrustedDevice._meta.get_field("asns").max_length
+    assert risk.with_asn(asns, "") == asns  # no operator: nothing added
