@@ -19,7 +19,7 @@ from trust.rules.risk.decision import (
     Thresholds,
     decide,
 )
-from trust.rules.risk.features import SignInFeatures
+from trust.rules.risk.features import SignInFeatures, short_digest
 from trust.rules.risk.score import Score
 
 T0 = datetime(2026, 3, 1, 12, 0)
@@ -296,3 +296,74 @@ def test_the_score_waits_for_a_population(users, action):
     assert decide(context).action == action
     blocked = BlockList(["81.2.69.0/24"])
     assert decide(context, blocked=blocked).action == DENY
+
+
+# --- a trusted device on an operator it was never used on -------------------------
+
+# A copied cookie in the victim's own country, on another ISP: BT, not the
+# victim's Andrews & Arnold, in a block (/16) the victim never signed in from.
+ELSEWHERE = replace(HOME, ip="86.128.1.2", network="86.128.1.0/24", asn="BT", block="86.128.0.0/16")
+
+
+def _copied(asns, *, unseen=("ip", "network", "asn", "block"), trusted=True, features=ELSEWHERE):
+    return RiskContext(
+        features=features,
+        score=Score(0.0, 20, frozenset(unseen), country_share=1.0),
+        trusted_device=trusted,
+        previous_country="GB",
+        previous_at=T0 - timedelta(days=1),
+        device_countries=frozenset({"GB"}),
+        device_asns=frozenset(short_digest(a) for a in asns),
+    )
+
+
+@pytest.mark.parametrize(
+    ("context", "action"),
+    [
+        # The device only ever signed in on Andrews & Arnold: a copy on BT.
+        (_copied({"Andrews & Arnold Ltd"}), STEP_UP),
+        # The device has been on BT before (an office, a café): it fits.
+        (_copied({"Andrews & Arnold Ltd", "BT"}), ALLOW),
+        # A block the user signed in from with another device (their phone
+        # at the same café): fits the user's history.
+        (_copied({"Andrews & Arnold Ltd"}, unseen=("ip", "network", "asn")), ALLOW),
+        # Nothing recorded (a device trusted before the record was kept, and
+        # no address of it an operator is known for): not checked.
+        (_copied(set()), ALLOW),
+        # No trusted device: the rules for untrusted sign-ins apply instead.
+        (_copied({"Andrews & Arnold Ltd"}, trusted=False), STEP_UP),
+    ],
+)
+def test_a_trusted_device_on_an_operator_it_was_never_used_on(context, action):
+    decision = decide(context)
+    assert decision.action == action
+    if context.trusted_device:
+        assert ("new_device_network" in decision.reasons) is (action == STEP_UP)
+        off = Thresholds(new_network_on_device=False)
+        assert decide(context, thresholds=off).action == ALLOW
+
+
+def test_an_address_no_table_gives_an_operator_is_no_alibi_for_a_device():
+    """SECURITY: a public address without an operator, in a block the user
+    never had: the copy cannot hide in unplaced space."""
+    unplaced = replace(ELSEWHERE, asn="")
+    assert decide(_copied({"Andrews & Arnold Ltd"}, features=unplaced)).action == STEP_UP
+    no_address = replace(ELSEWHERE, ip="", network="", asn="", block="")
+    assert decide(_copied({"Andrews & Arnold Ltd"}, features=no_address)).action == STEP_UP
+
+
+def test_the_sites_own_network_never_counts_against_a_device():
+    local = replace(ELSEWHERE, ip="10.1.2.3", network="10.1.2.0/24", asn="", block="10.1.0.0/16")
+    assert decide(_copied({"Andrews & Arnold Ltd"}, features=local)).action == ALLOW
+
+
+def test_a_device_in_a_new_country_is_one_reason_not_two():
+    abroad = replace(ELSEWHERE, country="FR", asn="Orange", block="90.0.0.0/16")
+    context = replace(
+        _copied({"Andrews & Arnold Ltd"}, features=abroad),
+        score=Score(0.0, 20, frozenset({"ip", "network", "asn", "block"}), country_share=0.0),
+    )
+    decision = decide(context)
+    assert decision.action == STEP_UP
+    assert "new_device_country" in decision.reasons
+    assert "new_device_network" not in decision.reasons

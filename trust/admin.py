@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import URLPattern, path
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -172,13 +173,14 @@ class SignInAttemptAdmin(RecordAdmin):
         "at",
         "user",
         "outcome",
+        "risk_action",
         "ip",
         "country",
         "asn",
         "device_name",
         "reasons_in_words",
     ]
-    list_filter = ["outcome", "country", "at"]
+    list_filter = ["outcome", "risk_action", "shadow", "country", "at"]
     list_select_related = ["user"]
     search_fields = ["user__username", "user__email", "ip", "asn"]
     date_hierarchy = "at"
@@ -186,6 +188,8 @@ class SignInAttemptAdmin(RecordAdmin):
         "user",
         "at",
         "outcome",
+        "risk_action",
+        "shadow",
         "ip",
         "network",
         "asn",
@@ -193,6 +197,7 @@ class SignInAttemptAdmin(RecordAdmin):
         "device_name",
         "reasons_in_words",
         "score",
+        "explanation",
     )
 
     @admin.display(description=_("reasons"))
@@ -207,6 +212,50 @@ class SignInAttemptAdmin(RecordAdmin):
         name = f"{self.opts.app_label}_{self.opts.model_name}_risk"
         page = self.admin_site.admin_view(partial(admin_risk.risk_page, self))
         return [path("risk/", page, name=name), *super().get_urls()]
+
+    @admin.display(description=_("why this score"))
+    def explanation(self, obj: SignInAttempt) -> str:
+        """The score's factors (their product is the score) and, per level,
+        the site's term and the user's share: what support staff read to
+        explain a prompt. Escaped: every value is formatted, none trusted."""
+        stored = obj.contributions if isinstance(obj.contributions, dict) else {}
+        factors = _rows(stored.get("factors"), 2)
+        if not factors:
+            return "-"
+        head = format_html("<tr><th>{}</th><th>{}</th></tr>", _("factor"), _("times the score"))
+        rows = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td></tr>", ((n, _number(v)) for n, v in factors)
+        )
+        level_head = format_html(
+            "<tr><th>{}</th><th>{}</th><th>{}</th></tr>",
+            _("level"),
+            _("share of the site's sign-ins"),
+            _("share of the user's sign-ins"),
+        )
+        level_rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((n, _number(site), _number(mine)) for n, site, mine in _rows(stored.get("levels"), 3)),
+        )
+        return format_html(
+            "<table>{}{}</table><table>{}{}</table>", head, rows, level_head, level_rows
+        )
+
+
+def _rows(stored: Any, width: int) -> list[list[Any]]:
+    """The stored rows of exactly ``width`` items, the first a name (anything
+    else is skipped: the column is JSON, and the page must not fail on it)."""
+    if not isinstance(stored, list):
+        return []
+    return [
+        row
+        for row in stored
+        if isinstance(row, list) and len(row) == width and isinstance(row[0], str)
+    ]
+
+
+def _number(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, int | float) else "-"
 
 
 @admin.register(PasswordThrottle)

@@ -104,6 +104,14 @@ _DEFAULTS: dict[str, Any] = {
     #: A trusted device in a country it was never used in owes a code, unless the user's last
     #: sign-in or most of them were from there (``new_device_country``).
     "TRUST_RISK_NEW_COUNTRY_ON_DEVICE": True,
+    #: A trusted device on an operator (ASN) it never signed in from owes a code, unless the user
+    #: signed in from that address block (/16, /48) before, on any device: a copied cookie in the
+    #: victim's country (``new_device_network``).
+    "TRUST_RISK_NEW_NETWORK_ON_DEVICE": True,
+    #: Score, apply the rules and record what they would have done (``SignInAttempt.risk_action``),
+    #: but never ask for a code or refuse for them: measure before enforcing. A burst of wrong
+    #: passwords still owes a code.
+    "TRUST_RISK_SHADOW": False,
     #: The score applies once this many users have sign-in history (on a smaller site the
     #: population is too few to stand for an attacker); the rules apply from the start.
     "TRUST_RISK_MIN_USERS": 50,
@@ -264,6 +272,10 @@ class Conf:
         return bool(_get("TRUST_RISK_ENABLED"))
 
     @property
+    def RISK_SHADOW(self) -> bool:
+        return bool(_get("TRUST_RISK_SHADOW"))
+
+    @property
     def RISK_THRESHOLDS(self) -> Any:
         from .rules.risk.decision import Thresholds
 
@@ -275,6 +287,7 @@ class Conf:
             new_asn_step_up=bool(_get("TRUST_RISK_NEW_ASN_STEP_UP")),
             new_network_step_up=bool(_get("TRUST_RISK_NEW_NETWORK_STEP_UP")),
             new_country_on_device=bool(_get("TRUST_RISK_NEW_COUNTRY_ON_DEVICE")),
+            new_network_on_device=bool(_get("TRUST_RISK_NEW_NETWORK_ON_DEVICE")),
             min_users=int(_get("TRUST_RISK_MIN_USERS")),
         )
 

@@ -48,6 +48,9 @@ class TrustedDevice(models.Model):
     # The countries this device signed in from (ISO codes, space-separated,
     # the latest last): the risk model's ``new_country_on_device`` rule.
     countries = models.CharField(max_length=64, blank=True, default="", editable=False)
+    # The operators (ASNs) it signed in from, as 8-digit digests (space-
+    # separated, the latest 16, the latest last): ``new_network_on_device``.
+    asns = models.CharField(max_length=144, blank=True, default="", editable=False)
 
     created_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)
@@ -313,6 +316,15 @@ class SignInAttempt(models.Model):
     outcome = models.CharField(max_length=16, choices=SignInOutcome.choices)
     reasons = models.JSONField(default=list, blank=True)
     score = models.FloatField(null=True, blank=True)
+    # What the risk model decided ("allow", "step_up", "deny"; blank: not
+    # weighed). In shadow mode (``TRUST_RISK_SHADOW``) it is what would have
+    # happened; ``outcome`` is what did.
+    risk_action = models.CharField(max_length=16, blank=True, default="")
+    shadow = models.BooleanField(default=False)
+    # The score's factors, so support staff can explain a prompt:
+    # {"factors": [["user", f], ["ip", f], ["user_agent", f]], "levels":
+    # [[level, site's term, user's share], ...]} (docs/risk.md, "The score").
+    contributions = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-at", "-pk"]

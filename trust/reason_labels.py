@@ -39,6 +39,7 @@ LABELS = {
     "new_asn": _("sign-in from a new internet provider"),
     "new_block": _("sign-in from a new range of addresses"),
     "new_device_country": _("sign-in from a country this device was never used in"),
+    "new_device_network": _("sign-in from an internet provider this device was never used on"),
     "impossible_travel": _("too far from your last sign-in for the time between them"),
     "risk_score": _("unusual for your account"),
     "blocked_address": _("blocked address"),

@@ -49,7 +49,15 @@ from ..rules.fingerprint import Fingerprint
 from ..rules.risk import decision as risk_decision
 from ..rules.risk import geo
 from ..rules.risk.decision import RiskContext, RiskDecision
-from ..rules.risk.features import BLOCK, FEATURES, IP, NETWORK, SignInFeatures, features_of
+from ..rules.risk.features import (
+    BLOCK,
+    FEATURES,
+    IP,
+    NETWORK,
+    SignInFeatures,
+    features_of,
+    short_digest,
+)
 from ..rules.risk.score import GROUPS, UNSCORED, Score, score
 from . import events, password_throttle
 
@@ -76,6 +84,8 @@ _ATTR = "_trustgate_risk"
 
 # A device remembers this many countries (the latest ones), in 64 characters.
 MAX_DEVICE_COUNTRIES = 16
+# ... and this many operators (ASNs, as 8-digit digests), in 144 characters.
+MAX_DEVICE_ASNS = 16
 
 
 @dataclass
@@ -83,10 +93,14 @@ class Weighed:
     """One password sign-in, as the risk model saw it."""
 
     features: SignInFeatures
-    decision: RiskDecision
+    decision: RiskDecision  # what is enforced
     location: geo.Location
     device_name: str
     device: TrustedDevice | None = None  # the trusted device it came with
+    # What the model decided: ``decision`` itself, except in shadow mode.
+    model: RiskDecision | None = None
+    shadow: bool = False
+    score: Score | None = None
 
 
 # --- the countries of a trusted device ---------------------------------------------
@@ -114,23 +128,56 @@ def with_country(countries: str, country: str) -> str:
     return " ".join(kept[-MAX_DEVICE_COUNTRIES:])
 
 
+def device_asns(device: TrustedDevice | None) -> frozenset[str]:
+    """The operators ``device`` signed in from, as ``short_digest``s (empty:
+    none known). A device trusted before the record was kept falls back on
+    the operators of its first and last addresses, as for its countries."""
+    if device is None:
+        return frozenset()
+    if device.asns:
+        return frozenset(device.asns.split())
+    known = {geo.asn_of(device.first_ip), geo.asn_of(device.last_ip)} - {""}
+    return frozenset(short_digest(asn) for asn in known)
+
+
+def with_asn(asns: str, asn: str) -> str:
+    """``asns`` with ``asn``'s digest added last, the oldest dropped past the cap."""
+    token = short_digest(asn) if asn else ""
+    kept = [a for a in asns.split() if a != token]
+    if token:
+        kept.append(token)
+    return " ".join(kept[-MAX_DEVICE_ASNS:])
+
+
 def remember_country(device: TrustedDevice, country: str) -> None:
-    """Add a country to a trusted device's record (a write only when new).
+    """Add a country to a trusted device's record (``remember_origin``)."""
+    remember_origin(device, country, "")
+
+
+def remember_origin(device: TrustedDevice, country: str, asn: str) -> None:
+    """Add a country and an operator to a trusted device's record (a write
+    only when one is new).
 
     A compare-and-swap on the record as read, so a parallel writer's country
-    is not lost (a lost one would only cost a code, but it is kept all the same).
+    or operator is not lost (a lost one would only cost a code, but it is
+    kept all the same).
     """
     for _ in range(3):
-        known = device_countries(device)
-        if not country or country in known:
+        known_countries, known_asns = device_countries(device), device_asns(device)
+        new_country = bool(country) and country not in known_countries
+        new_asn = bool(asn) and short_digest(asn) not in known_asns
+        if not (new_country or new_asn):
             return
-        seen = device.countries
-        wanted = with_country(seen or " ".join(sorted(known)), country)
-        if TrustedDevice.objects.filter(pk=device.pk, countries=seen).update(countries=wanted):
-            device.countries = wanted
+        seen_countries, seen_asns = device.countries, device.asns
+        countries = with_country(seen_countries or " ".join(sorted(known_countries)), country)
+        asns = with_asn(seen_asns or " ".join(sorted(known_asns)), asn)
+        if TrustedDevice.objects.filter(
+            pk=device.pk, countries=seen_countries, asns=seen_asns
+        ).update(countries=countries, asns=asns):
+            device.countries, device.asns = countries, asns
             return
-        fresh = TrustedDevice.objects.filter(pk=device.pk).values_list("countries", flat=True)
-        device.countries = next(iter(fresh), "")
+        fresh = TrustedDevice.objects.filter(pk=device.pk).values_list("countries", "asns")
+        device.countries, device.asns = next(iter(fresh), ("", ""))
 
 
 # --- what is stored -----------------------------------------------------------
@@ -462,6 +509,7 @@ def weigh(
         previous_country=last.country if last is not None else "",
         previous_at=last.at if last is not None else None,
         device_countries=device_countries(device),
+        device_asns=device_asns(device),
     )
     result = risk_decision.decide(
         context,
@@ -469,9 +517,35 @@ def weigh(
         blocked=conf.RISK_BLOCKED_NETWORKS,
         signals=conf.RISK_SIGNALS,
     )
-    found = Weighed(features, result, location, fp.name, device)
+    shadow = conf.RISK_SHADOW
+    enforced = _shadowed(result) if shadow else result
+    found = Weighed(features, enforced, location, fp.name, device, result, shadow, the_score)
     setattr(request, _ATTR, found)
     return found
+
+
+def _shadowed(model: RiskDecision) -> RiskDecision:
+    """What shadow mode enforces of the model's decision: nothing, but a burst
+    of wrong passwords (which owes a code with the model switched off too)."""
+    if risk_decision.PASSWORD_FAILURES in model.reasons:
+        return RiskDecision(risk_decision.STEP_UP, (risk_decision.PASSWORD_FAILURES,), model.score)
+    return RiskDecision(risk_decision.ALLOW, (), model.score)
+
+
+def contributions(result: Score | None) -> dict[str, Any]:
+    """The score's factors and the parts of each group's sums, as stored on
+    the history row: lists, not objects, so the order survives PostgreSQL's
+    jsonb (which sorts keys); finite numbers only (JSON has no infinity)."""
+    if result is None or not result.factors:
+        return {}
+
+    def number(value: float) -> float | None:
+        return round(value, 6) if math.isfinite(value) else None
+
+    return {
+        "factors": [[name, number(factor)] for name, factor in result.factors],
+        "levels": [[name, number(site), number(mine)] for name, site, mine in result.terms],
+    }
 
 
 def _score(user: Any, features: SignInFeatures, counts: DbCounts) -> Score:
@@ -533,6 +607,9 @@ def record_attempt(
         outcome=outcome,
         reasons=list(reasons),
         score=_finite(found.decision.score),
+        risk_action=(found.model or found.decision).action,
+        shadow=found.shadow,
+        contributions=contributions(found.score),
     )
 
 
@@ -575,7 +652,9 @@ def _record_unchecked(request: HttpRequest, user_id: Any, outcome: str, reasons:
 
 def blocked(request: HttpRequest | None) -> bool:
     """Is the client address in the site's block list?"""
-    if request is None or not conf.RISK_ENABLED:
+    if request is None or not conf.RISK_ENABLED or conf.RISK_SHADOW:
+        # Shadow mode: the sign-in goes on to be weighed, where the block
+        # list's deny is recorded as what would have happened.
         return False
     block_list = conf.RISK_BLOCKED_NETWORKS
     return bool(block_list) and request_fingerprint(request).ip in block_list
@@ -589,12 +668,13 @@ def decided(
     found = weighed(request)
     if found is None:
         return None
-    reasons = [*reasons, *(r for r in found.decision.reasons if r not in reasons)]
+    model = found.model or found.decision
+    reasons = [*reasons, *(r for r in model.reasons if r not in reasons)]
     attempt = record_attempt(request, user, found, outcome, reasons)
     if outcome == SignInOutcome.ALLOWED:
         count_success(user, found.features)
         if found.device is not None:
-            remember_country(found.device, found.features.country)
+            remember_origin(found.device, found.features.country, found.features.asn)
         _alert(request, user, reasons, passed=False)
     elif outcome == SignInOutcome.DENIED:
         events.record(user, EventKind.SIGN_IN_REFUSED, request=request, reasons=reasons)

@@ -122,8 +122,11 @@ def trust_device(request: HttpRequest, otp_device: Device) -> TrustedDevice | No
     old_secret, old = presented.for_user(user)
     secret = tokens.new_secret()
     now = timezone.now()
-    # A browser trusted anew keeps the countries its live trust was used in.
-    carried = old.countries if old is not None and old.revoked_at is None else ""
+    # A browser trusted anew keeps the countries and operators its live
+    # trust was used in.
+    live = old if old is not None and old.revoked_at is None else None
+    carried = live.countries if live is not None else ""
+    carried_asns = live.asns if live is not None else ""
     with transaction.atomic():
         if old is not None and old.revoked_at is None:
             revoking.revoke_one(old, reason="replaced", request=request, end_sessions=False)
@@ -140,6 +143,7 @@ def trust_device(request: HttpRequest, otp_device: Device) -> TrustedDevice | No
             first_ip=fp.ip or None,
             last_ip=fp.ip or None,
             countries=risk.with_country(carried, geo.country_of(fp.ip)),
+            asns=risk.with_asn(carried_asns, geo.asn_of(fp.ip)),
             created_at=now,
             last_seen_at=now,
             expires_at=now + conf.LIFETIME,

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from . import geo
 from .blocklist import BlockList
-from .features import ASN, BLOCK, COUNTRY, NETWORK, SignInFeatures
+from .features import ASN, BLOCK, COUNTRY, NETWORK, SignInFeatures, short_digest
 from .score import Score
 from .travel import impossible_travel
 
@@ -27,6 +27,7 @@ NEW_ASN = "new_asn"
 NEW_NETWORK = "new_network"
 NEW_BLOCK = "new_block"
 NEW_DEVICE_COUNTRY = "new_device_country"
+NEW_DEVICE_NETWORK = "new_device_network"
 IMPOSSIBLE_TRAVEL = "impossible_travel"
 PASSWORD_FAILURES = "password_failures"
 RISK_SCORE = "risk_score"
@@ -71,6 +72,7 @@ class Thresholds:
     new_asn_step_up: bool = True
     new_network_step_up: bool = True
     new_country_on_device: bool = True
+    new_network_on_device: bool = True
     min_users: int = 50
 
 
@@ -86,6 +88,9 @@ class RiskContext:
     previous_at: datetime | None = None
     # Countries the trusted device was used in (empty: not known, not checked).
     device_countries: frozenset[str] = frozenset()
+    # Operators (ASNs, as ``short_digest``s) the trusted device signed in
+    # from (empty: not known, not checked).
+    device_asns: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -146,6 +151,21 @@ def _new_to_device(context: RiskContext) -> bool:
     )
 
 
+def _off_device_history(context: RiskContext) -> bool:
+    """A trusted device on an operator it never signed in from, in an address
+    block the user never signed in from on any device: not the device's own
+    history (a copied cookie in the victim's country, on another ISP)."""
+    if not (context.trusted_device and context.device_asns):
+        return False
+    if geo.is_local(context.features.ip):
+        return False  # the site's own networks: no remote client has one
+    if context.features.asn and short_digest(context.features.asn) in context.device_asns:
+        return False
+    # SECURITY: an address no table gives an operator fits nothing of the
+    # device's: only a block the user knows lets it in.
+    return not context.features.block or _new_block(context)
+
+
 def decide(
     context: RiskContext,
     *,
@@ -193,9 +213,13 @@ def decide(
         ask(STEP_UP)
     if not context.trusted_device and limits.new_network_step_up and _new_block(context):
         ask(STEP_UP, NEW_BLOCK)
-    if limits.new_country_on_device and _new_to_device(context):
+    new_to_device = limits.new_country_on_device and _new_to_device(context)
+    if new_to_device:
         # A country new to the user is new to the device too: one reason.
         ask(STEP_UP, None if NEW_COUNTRY in new else NEW_DEVICE_COUNTRY)
+    if limits.new_network_on_device and _off_device_history(context):
+        # In a country new to the device, the country says it: one reason.
+        ask(STEP_UP, None if new_to_device or NEW_COUNTRY in new else NEW_DEVICE_NETWORK)
     for signal in signals:
         try:
             result = signal(context)

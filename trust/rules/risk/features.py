@@ -47,6 +47,12 @@ class SignInFeatures:
         return str(getattr(self, feature))
 
 
+def short_digest(value: str) -> str:
+    """Eight hex digits standing for a value on a trusted device's record
+    (its operators): bounded whatever the value, and a fixed width."""
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+
+
 def user_agent_digest(user_agent: str | bytes | None, max_length: int = 512) -> str:
     """A short stable digest of the cleaned user agent ("" when there is none)."""
     cleaned = clean_user_agent(user_agent, max_length)

@@ -45,6 +45,13 @@ AGENT_GROUP: tuple[tuple[str, float], ...] = (
     (DEVICE_CLASS, 0.0051065150812021525),
 )
 GROUPS = (IP_GROUP, AGENT_GROUP)
+# The name of each group's factor in ``Score.factors`` (its finest level's name).
+GROUP_NAMES = tuple(levels[0][0] for levels in GROUPS)
+# p(u|A) / p(u|L)'s name in ``Score.factors``.
+USER_FACTOR = "user"
+# A group the user has never seen at any level: p(x_g | u, L) = p(x_g) / 4
+# (Wiefling's reference, ``get_unseen_values``).
+UNSEEN_DIVISOR = 4.0
 # Counted and compared with the user's history, but not in the score.
 UNSCORED = (BLOCK,)
 
@@ -73,6 +80,13 @@ class Score:
     unseen: frozenset[str] = field(default_factory=frozenset)  # features new to the user
     country_share: float = 0.0  # the user's successful sign-ins from this country, a share
     users: int | None = None  # users with history on the site (None: not counted)
+    # Each factor of the product, in order: ("user", p(u|A)/p(u|L)), then one
+    # per group (named for its finest level: "ip", "user_agent"); their
+    # product is ``value``. What support staff read to explain a prompt.
+    factors: tuple[tuple[str, float], ...] = ()
+    # Per level: (level, population term p0, user term c_u/N_u or 0): the
+    # parts of each group's sums, for the same explanation.
+    terms: tuple[tuple[str, float, float], ...] = ()
 
     @property
     def log10(self) -> float:
@@ -109,19 +123,19 @@ def _user_likelihood(
     levels: Sequence[tuple[str, float]],
     count: dict[str, int],
     total: int,
-    distinct: dict[str, int],
+    population: float,
 ) -> float:
     """The user side: unsmoothed, as Wiefling's code has it, so a value seen
     once counts for more than one never seen. A group none of whose levels
-    the user has seen gets less than any partly seen one: the lightest
-    level's weight over the smoothed total (Wiefling divides the population
-    side by 4 there instead, which can score an unseen value below a seen one).
+    the user has seen gets a quarter of the population's likelihood, as in
+    the reference (``get_unseen_values``: global / 4): the group's factor is
+    then 4 whatever the population's counts, so an origin nobody on the site
+    has used never scores below one that others use (docs/risk.md).
     """
     seen = sum(weight * count[name] / total for name, weight in levels if count[name] > 0)
     if seen > 0:
         return seen
-    lightest = min(weight for _, weight in levels)
-    return lightest / (total + _unseen_slots(levels, 0, distinct))
+    return population / UNSEEN_DIVISOR
 
 
 def score(features: SignInFeatures, counts: Counts) -> Score:
@@ -135,7 +149,10 @@ def score(features: SignInFeatures, counts: Counts) -> Score:
         return Score(0.0, 0)
     population = max(counts.population_total(), history)
     users = max(counts.population_users(), 1)
-    value = (1.0 / users) / (history / population)  # p(u|A) / p(u|L)
+    user_factor = (1.0 / users) / (history / population)  # p(u|A) / p(u|L)
+    value = user_factor
+    factors: list[tuple[str, float]] = [(USER_FACTOR, user_factor)]
+    terms: list[tuple[str, float, float]] = []
     unseen: set[str] = set()
     mine: dict[str, int] = {}
     for levels in GROUPS:
@@ -143,12 +160,21 @@ def score(features: SignInFeatures, counts: Counts) -> Score:
         pop_count = {n: counts.population(n, features.value(n)) for n in names}
         user_count = {n: counts.user(n, features.value(n)) for n in names}
         pop_distinct = {n: counts.population_distinct(n) for n in names[1:]}
-        user_distinct = {n: counts.user_distinct(n) for n in names[1:]}
         mine.update(user_count)
         unseen.update(n for n in names if user_count[n] == 0)
         p_x = _group_likelihood(levels, pop_count, population, pop_distinct)
-        p_x_u = _user_likelihood(levels, user_count, history, user_distinct)
-        value *= p_x / p_x_u
+        p_x_u = _user_likelihood(levels, user_count, history, p_x)
+        factor = p_x / p_x_u
+        value *= factor
+        factors.append((names[0], factor))
+        terms.extend(
+            (
+                name,
+                _smoothed(pop_count[name], population, _unseen_slots(levels, i, pop_distinct)),
+                user_count[name] / history,
+            )
+            for i, name in enumerate(names)
+        )
     # Only once the user's history has the feature at all (history counted
     # before it was a feature says nothing about it).
     unseen.update(
@@ -156,4 +182,12 @@ def score(features: SignInFeatures, counts: Counts) -> Score:
         for n in UNSCORED
         if counts.user_distinct(n) > 0 and counts.user(n, features.value(n)) == 0
     )
-    return Score(value, history, frozenset(unseen), mine[COUNTRY] / history, users)
+    return Score(
+        value,
+        history,
+        frozenset(unseen),
+        mine[COUNTRY] / history,
+        users,
+        tuple(factors),
+        tuple(terms),
+    )
