@@ -43,6 +43,10 @@ CREDENTIAL_APPS: frozenset[str] = frozenset(
         "allauth.mfa",  # Authenticator (TOTP secrets, recovery codes, passkeys)
         "allauth.socialaccount",  # SocialApp (client secrets), SocialToken, SocialAccount
         "allauth.account",  # EmailAddress (a verified address resets the password)
+        "social_django",  # python-social-auth: UserSocialAuth (tokens, a linked login)
+        "rest_framework_api_key",  # djangorestframework-api-key: APIKey (minted keys)
+        "django_rest_passwordreset",  # ResetPasswordToken
+        "axes",  # django-axes: lock-outs (as Trustgate's password throttles)
         "django.contrib.sessions",  # a session key is a bearer credential
         "django_otp",  # and each of its plugins, django_otp.plugins.*
         "django_otp_webauthn",  # passkeys and their attestations

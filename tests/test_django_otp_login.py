@@ -66,7 +66,7 @@ def assert_verified_as_on_the_code_page(client, account, key_before, csrf_before
     assert indexed.otp_device == account.device.persistent_id
 
 
-def test_django_otps_two_step_login_view_verifies_a_session_owing_a_code(account, clock):
+def test_django_otps_two_step_login_view_verifies_a_session_owing_a_code(clock, account):
     client = owing_a_code(account)
     key, csrf = client.cookies[SESSION].value, client.cookies[CSRF].value
 
@@ -79,7 +79,7 @@ def test_django_otps_two_step_login_view_verifies_a_session_owing_a_code(account
     assert_verified_as_on_the_code_page(client, account, key, csrf)
 
 
-def test_a_sites_own_page_calling_django_otp_login_later_verifies_the_session(account, clock):
+def test_a_sites_own_page_calling_django_otp_login_later_verifies_the_session(clock, account):
     client = owing_a_code(account)
     client.get("/elsewhere/")  # more requests of the session, still owing the code
     key, csrf = client.cookies[SESSION].value, client.cookies[CSRF].value
@@ -90,7 +90,7 @@ def test_a_sites_own_page_calling_django_otp_login_later_verifies_the_session(ac
     assert_verified_as_on_the_code_page(client, account, key, csrf)
 
 
-def test_a_wrong_code_on_a_sites_page_verifies_nothing(account, clock):
+def test_a_wrong_code_on_a_sites_page_verifies_nothing(clock, account):
     client = owing_a_code(account)
     assert client.post("/site-verify/", {"otp_token": "000000"}).status_code == 400
     assert client.get("/otp-status/").status_code == 302
@@ -140,7 +140,7 @@ def test_a_device_that_is_not_a_confirmed_one_of_the_user_verifies_nothing(
     assert passed_codes(account) == 0
 
 
-def test_django_otp_login_later_verifies_the_session_under_asgi(account, clock):
+def test_django_otp_login_later_verifies_the_session_under_asgi(clock, account):
     code = account.code()
 
     async def story():
@@ -156,3 +156,19 @@ def test_django_otp_login_later_verifies_the_session_under_asgi(account, clock):
     assert status.status_code == 200 and status.json()["verified"] is True
     assert key_after != key_before
     assert passed_codes(account) == 1
+
+
+@pytest.mark.parametrize("path", ["/site-login-device/", "/site-record-device/"])
+def test_a_factor_added_while_the_code_is_owed_is_not_the_code(clock, account, path):
+    """Whoever holds only the password adds a factor of their own (a shell, an
+    admin, a registration view the site exempted) and hands it to
+    ``django_otp.login()``: the code owed is still owed."""
+    client = owing_a_code(account)
+    clock.shift(5)
+    planted = TOTPDevice.objects.create(user=account.user, name="planted", confirmed=True)
+
+    client.post(path, {"otp_device_id": planted.persistent_id})
+
+    gated = client.get("/otp-status/")
+    assert gated.status_code == 302 and gated["Location"].startswith("/2fa/verify/")
+    assert passed_codes(account) == 0

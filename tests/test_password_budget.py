@@ -170,3 +170,32 @@ def test_a_site_that_signs_in_by_username_only_never_reads_the_email_column(acco
     assert reads and not [sql for sql in reads if re.search(r'WHERE .*"email"', sql)]
     row = PasswordThrottle.objects.get(scope=PasswordThrottle.ACCOUNT)
     assert row.key == password_throttle.name_key("alice@example.com") and row.user_id is None
+
+
+HOSTILE_NAMES = [
+    ["alice"],
+    {"alice": 1},
+    {"$ne": None},
+    12345,
+    b"alice",
+    "a" * 10_000,
+    "alice\x00",
+    "\x00",
+    "alice\u200b",
+    "ali\u0441e",  # a Cyrillic es
+]
+
+
+@pytest.mark.throttling
+@pytest.mark.parametrize("username", HOSTILE_NAMES, ids=repr)
+def test_a_hostile_name_passed_to_authenticate_is_a_failure_never_a_500(account, username):
+    """A site's own JSON login hands ``authenticate()`` whatever was posted.
+    PostgreSQL refuses NUL in a text parameter: Django's own look-up would
+    raise there. Each is answered as a wrong password, and counted."""
+    from django.contrib.auth import authenticate
+    from django.test import RequestFactory
+
+    request = RequestFactory().post("/accounts/login/", REMOTE_ADDR="198.51.100.7")
+    assert authenticate(request, username=username, password=PASSWORD) is None
+    address = PasswordThrottle.objects.get(scope=PasswordThrottle.ADDRESS)
+    assert address.failures == 1

@@ -69,6 +69,8 @@ class ModelBackend(backends.ModelBackend):
         **kwargs: Any,
     ) -> Any:
         throttle(request, username, password, kwargs)
+        if _unstorable(username, kwargs):
+            return _as_unknown_user(password)
         return super().authenticate(request, username, password, **kwargs)
 
     @sensitive_variables("password")
@@ -80,7 +82,30 @@ class ModelBackend(backends.ModelBackend):
         **kwargs: Any,
     ) -> Any:
         await sync_to_async(throttle)(request, username, password, kwargs)
+        if _unstorable(username, kwargs):
+            return await sync_to_async(_as_unknown_user)(password)
         return await super().aauthenticate(request, username, password, **kwargs)
+
+
+def _unstorable(username: object, credentials: dict[str, Any]) -> bool:
+    """A name no account can have, which some databases refuse to compare.
+
+    SECURITY: PostgreSQL raises on a NUL character in a text parameter, so
+    Django's look-up would answer a site's own JSON login with a 500 (its
+    forms refuse NUL before ``authenticate()``). No such account exists.
+    """
+    if username is None:
+        username = credentials.get(get_user_model().USERNAME_FIELD)
+    return isinstance(username, str) and "\x00" in username
+
+
+@sensitive_variables("password")
+def _as_unknown_user(password: object) -> None:
+    """What Django's ``ModelBackend`` does for a name no account has: hash the
+    password all the same (the answer takes as long), and sign in no one."""
+    if isinstance(password, str | bytes):
+        get_user_model()().set_password(password)
+    return None
 
 
 class PasswordThrottleBackend:

@@ -303,13 +303,29 @@ def _verified_by_django_otp(
     second factor (its own ``LoginView``, a site's own page). It counts as
     Trustgate's own code page counts a code: same events, and a new session
     key and CSRF token (``django_otp.login()`` rotates neither).
-    SECURITY: only a confirmed device of the session's user counts.
+    SECURITY: only a confirmed device of the session's user counts, and
+    only one that existed before the code was owed: a factor registered
+    while a code is owed is not that code (django-otp-webauthn's
+    registration calls ``django_otp.login()`` with the new passkey). Nor is
+    any device the code a user without 2FA owes by e-mail.
     """
+    if state is None or not state.pending or state.email_code:
+        return response
     device = otp_compat.device_in_session(request, request.user)
-    if device is None:
+    if device is None or _added_since(device, state.pending_since):
         return response
     trusting.verified_elsewhere(request, device)
     return response
+
+
+def _added_since(device: Any, since: float | None) -> bool:
+    """Was ``device`` made at or after ``since``? (django-otp's
+    ``TimestampMixin`` and django-otp-webauthn's credentials say when;
+    a device that does not say is taken as added now: fail closed.)"""
+    created = getattr(device, "created_at", None)
+    if since is None or created is None:
+        return True
+    return bool(created.timestamp() >= since)
 
 
 def _follow_key(

@@ -102,6 +102,8 @@ def test_trustgates_pages_wear_allauths_layout(account, clock):
     assert step_up(client, account, trust=True).status_code == 302
     devices = client.get("/devices/").content.decode()
     assert "<strong>Menu:</strong>" in devices and 'class="trustgate"' in devices
+
+
 class CountingHasher(MD5PasswordHasher):
     """The tests' MD5 hasher, counting the passwords it compares."""
 
