@@ -140,6 +140,7 @@ def test_a_presented_secret_is_found_through_the_unique_index(account, clock, po
 
 
 BEFORE_0015 = ("trust", "0014_no_user_index_where_a_composite_leads")
+AT_0015 = ("trust", "0015_one_index_per_device_key")
 
 
 def index_definitions() -> dict[str, str]:
@@ -188,10 +189,16 @@ def test_0015_reverses_to_what_django_makes_and_forwards_again():
     """Back to 0014, the indexes Django makes for the fields are there
     again (the user column's, the ``_like`` twins on PostgreSQL, with their
     operator class); forwards, they go again and nothing else changes."""
-    now = index_definitions()
+    latest = index_definitions()
     with back_at_0014():
+        MigrationExecutor(connection).migrate([AT_0015])
+        now = index_definitions()
+        executor = MigrationExecutor(connection)
+        executor.migrate([BEFORE_0015])
         before = index_definitions()
-    assert index_definitions() == now
+        MigrationExecutor(connection).migrate([AT_0015])
+        assert index_definitions() == now
+    assert index_definitions() == latest
     assert {name: before[name] for name in now} == now
     added = {name: before[name] for name in set(before) - set(now)}
     user_index = [name for name in added if name.startswith("trust_trusteddevice_user_id_")]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import date
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -7,6 +9,12 @@ from django.utils.translation import gettext_lazy as _
 
 from . import reason_labels
 from .rules.fingerprint import DEVICE_CLASSES, Agent
+from .rules.risk import decay
+
+
+def this_month() -> date:
+    """The month a sign-in now is counted in (``RiskCount.month``)."""
+    return decay.bucket(timezone.now())
 
 
 class TrustedDeviceQuerySet(models.QuerySet["TrustedDevice"]):
@@ -232,18 +240,20 @@ class PasswordThrottle(models.Model):
 
 
 class RiskCount(models.Model):
-    """A count of successful password sign-ins, kept for the risk score.
+    """A count of successful password sign-ins in one month, kept for the risk score.
 
-    One row per feature value for the whole site (``user`` empty) and one
-    per user and feature value; a few bookkeeping rows beside them (see
-    ``trust.flows.risk``: totals, distinct values, users with history).
+    One row per feature value and month for the whole site (``user``
+    empty) and one per user, feature value and month; a few bookkeeping
+    rows beside them (see ``trust.flows.risk``: totals, distinct values,
+    users with history). A sign-in reads the months of the window
+    (``trust.rules.risk.decay``); ``trust_prune`` deletes older ones.
     Incremented by atomic statements on each successful sign-in, never
     recomputed. IP addresses and networks are stored as keyed digests, user
     agents as digests (``trust.rules.risk.features``): the table holds no
     address and no header.
     """
 
-    # No index of its own (migration 0014): ``trust_riskcount_user`` leads
+    # No index of its own (migration 0014): ``trust_riskcount_user_month`` leads
     # with it, for a user's rows and their deletion.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -255,26 +265,35 @@ class RiskCount(models.Model):
     )
     feature = models.CharField(max_length=16)
     value = models.CharField(max_length=80)
+    # The first day of the month counted (rows made before months were kept
+    # start in the month of the migration that added them).
+    month = models.DateField(default=this_month)
     count = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         constraints = [
             # Two partial unique indexes (NULLs are distinct in a plain
-            # one): also the indexes the score's one read uses.
+            # one): also the indexes the score's read uses, a range of
+            # months a (feature, value) pair.
             models.UniqueConstraint(
-                fields=["feature", "value"],
+                fields=["feature", "value", "month"],
                 condition=models.Q(user__isnull=True),
-                name="trust_riskcount_site",
+                name="trust_riskcount_site_month",
             ),
             models.UniqueConstraint(
-                fields=["user", "feature", "value"],
+                fields=["user", "feature", "value", "month"],
                 condition=models.Q(user__isnull=False),
-                name="trust_riskcount_user",
+                name="trust_riskcount_user_month",
             ),
         ]
+        # No index of the month: ``trust_prune``'s daily delete of the
+        # months past the window reads the table, but with one, PostgreSQL
+        # may read a sign-in's counts through it (every row of the window)
+        # instead of the pairs' probes.
 
     def __str__(self) -> str:
-        return f"{self.feature}={self.value}: {self.count} ({self.user_id or 'site'})"
+        owner = self.user_id or "site"
+        return f"{self.feature}={self.value} in {self.month:%Y-%m}: {self.count} ({owner})"
 
 
 class SignInOutcome(models.TextChoices):
@@ -311,6 +330,36 @@ class SignInAttempt(models.Model):
     outcome = models.CharField(max_length=16, choices=SignInOutcome.choices)
     reasons = models.JSONField(default=list, blank=True)
     score = models.FloatField(null=True, blank=True)
+    # What the sign-in added to the risk counts, so that a "this wasn't me"
+    # report takes it back once (``trust.flows.risk.uncount``): the month
+    # counted (``None``: not counted, or taken back) and the (feature,
+    # stored value) pairs.
+    counted_in = models.DateField(null=True, blank=True, editable=False)
+    counted = models.JSONField(default=list, blank=True, editable=False)
+    # What a report reaches it by: the trusted device it came with or that
+    # its code trusted, and the session it opened. No constraint and no
+    # index: only ever read among one user's attempts (``trust_signin_user_at``),
+    # and deleting a device or a session's record leaves the history alone.
+    device = models.ForeignKey(
+        "TrustedDevice",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+        editable=False,
+    )
+    session = models.ForeignKey(
+        "TrustedSession",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+        editable=False,
+    )
 
     class Meta:
         ordering = ["-at", "-pk"]
