@@ -11,6 +11,12 @@ real ``weigh``: geo lookup, counts, score, last success, burst, rules),
 under Django's default binding and under the opt-in a site makes for
 prepared statements (``OPTIONS``: ``server_side_binding``,
 ``prepare_threshold``), which spares PostgreSQL planning each statement.
+Last, whole sign-in requests (a password POST, Django's default hasher) in
+the same run, and the decision's share of one (issue 21: at most 2 %).
+
+Knobs (environment): ``BENCH_DECISION_ROWS`` (trusted devices, 1 M),
+``BENCH_DECISION_HISTORY`` (history rows, 10 M), ``BENCH_DECISION_SAMPLES``
+(sign-ins timed, 2,000), ``BENCH_DECISION_POSTS`` (sign-in POSTs, 40).
 """
 
 from __future__ import annotations
@@ -80,34 +86,43 @@ FROM generate_series(1, %(users)s) AS g
 # and value, as the users' successful sign-ins left them.
 INSERT_HISTORY = """
 INSERT INTO trust_signinattempt (user_id, at, ip, network, asn, country, device_name,
-                                 outcome, reasons, score)
+                                 outcome, reasons, score, counted)
 SELECT %(first_user)s + (i %% %(users)s), now() - (i %% 15552000) * interval '1 second',
        '203.0.113.7', '203.0.113.0/24', 'EXAMPLE-AS', 'DE', 'Chrome on Windows',
-       CASE WHEN i %% 10 = 0 THEN 'failed_password' ELSE 'allowed' END, '[]', 0.01
+       CASE WHEN i %% 10 = 0 THEN 'failed_password' ELSE 'allowed' END, '[]', 0.01, '[]'
 FROM generate_series(%(start)s, %(stop)s) AS i
 """
+# Each count row is one month's (``RiskCount.month``): the rows are spread
+# over the seven months a sign-in reads (the current one and six before).
 INSERT_SITE_COUNTS = """
-INSERT INTO trust_riskcount (user_id, feature, value, count)
-SELECT NULL, f, 'v' || g, 10 FROM unnest(ARRAY['ip','network','asn','country','user_agent',
-       'browser','os','device_class']) AS f, generate_series(1, %(values)s) AS g
+INSERT INTO trust_riskcount (user_id, feature, value, month, count)
+SELECT NULL, f, 'v' || g, (date_trunc('month', now()) - m * interval '1 month')::date, 10
+  FROM unnest(ARRAY['ip','network','asn','country','user_agent',
+       'browser','os','device_class']) AS f, generate_series(1, %(values)s) AS g,
+       generate_series(0, 6) AS m
 """
 # What the bench users' own sign-ins left (the rows above are other values):
 # the counters, and the values their browser and country are counted under,
 # so the score is computed in full (the IP, network and ASN are new to them).
 INSERT_SEEN_COUNTS = """
-INSERT INTO trust_riskcount (user_id, feature, value, count)
-SELECT NULL::integer, f, v, n
-  FROM (VALUES ('*total', '', 5000000), ('*users', '', %(users)s)) AS t(f, v, n)
+INSERT INTO trust_riskcount (user_id, feature, value, month, count)
+SELECT NULL::integer, f, v, (date_trunc('month', now()) - m * interval '1 month')::date, n
+  FROM (VALUES ('*total', '', 700000), ('*users', '', %(users)s)) AS t(f, v, n),
+       generate_series(0, 6) AS m
 UNION ALL
-SELECT NULL, '*distinct', f, 10000 FROM unnest(%(levels)s::text[]) AS f
+SELECT NULL, '*distinct', f, (date_trunc('month', now()) - m * interval '1 month')::date, 1500
+  FROM unnest(%(levels)s::text[]) AS f, generate_series(0, 6) AS m
 UNION ALL
-SELECT u, f, v, n FROM generate_series(%(first_user)s, %(first_user)s + %(users)s - 1) AS u,
-       (VALUES ('*total', '', 200), ('country', 'DE', 200), ('browser', 'Chrome', 200),
-               ('os', 'Windows', 200), ('device_class', 'desktop', 200),
-               ('user_agent', %(agent)s, 150)) AS t(f, v, n)
+SELECT u, f, v, (date_trunc('month', now()) - m * interval '1 month')::date, n
+  FROM generate_series(%(first_user)s, %(first_user)s + %(users)s - 1) AS u,
+       (VALUES ('*total', '', 30), ('country', 'DE', 30), ('browser', 'Chrome', 30),
+               ('os', 'Windows', 30), ('device_class', 'desktop', 30),
+               ('user_agent', %(agent)s, 20)) AS t(f, v, n),
+       generate_series(0, 6) AS m
 UNION ALL
-SELECT u, '*distinct', f, 20 FROM generate_series(%(first_user)s, %(first_user)s + %(users)s - 1)
-       AS u, unnest(%(levels)s::text[]) AS f
+SELECT u, '*distinct', f, (date_trunc('month', now()) - m * interval '1 month')::date, 3
+  FROM generate_series(%(first_user)s, %(first_user)s + %(users)s - 1) AS u,
+       unnest(%(levels)s::text[]) AS f, generate_series(0, 6) AS m
 ON CONFLICT DO NOTHING
 """
 # Other accounts' and addresses' wrong passwords (a tenth of them bursts, long
@@ -121,10 +136,12 @@ SELECT CASE WHEN g %% 2 = 0 THEN 'account' ELSE 'address' END, md5(g::text), 3,
 FROM generate_series(1, %(rows)s) AS g
 """
 INSERT_USER_COUNTS = """
-INSERT INTO trust_riskcount (user_id, feature, value, count)
-SELECT %(first_user)s + u, f, 'v' || (u %% 1000), 5 FROM unnest(ARRAY['ip','network','asn',
-       'country','user_agent','browser','os','device_class','*total']) AS f,
-       generate_series(0, %(users)s - 1) AS u
+INSERT INTO trust_riskcount (user_id, feature, value, month, count)
+SELECT %(first_user)s + u, f, 'v' || (u %% 1000),
+       (date_trunc('month', now()) - m * interval '1 month')::date, 5
+  FROM unnest(ARRAY['ip','network','asn','country','user_agent','browser','os',
+       'device_class','*total']) AS f, generate_series(0, %(users)s - 1) AS u,
+       generate_series(0, 6) AS m
 """
 
 
