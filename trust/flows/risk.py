@@ -1,13 +1,17 @@
 """The risk model in the sign-in flow: counts, the decision, the history.
 
 The pure model is ``trust.rules.risk``; this module gives it what it reads
-(the request's features, the user's counts, their last successful sign-in,
-a burst of wrong passwords) and keeps what it needs next time:
+(the request's features, the user's counts over the window's months, their
+last successful sign-in, a burst of wrong passwords) and keeps what it needs
+next time:
 
-- ``RiskCount`` rows, incremented on each **successful** password sign-in
-  (let in, or a code passed after a step-up), by atomic statements that
-  take the rows' locks in one order (no deadlock between parallel sign-ins);
-- ``SignInAttempt`` rows: every attempt past the username, with its outcome.
+- ``RiskCount`` rows, one a month (``trust.rules.risk.decay``), incremented
+  on each **successful** password sign-in (let in, or a code passed after a
+  step-up), by atomic statements that take the rows' locks in one order (no
+  deadlock between parallel sign-ins), and decremented once if the user
+  reports the sign-in ("this wasn't me": ``reported``, ``uncount``);
+- ``SignInAttempt`` rows: every attempt past the username, with its outcome
+  and what it counted.
 
 A sign-in is weighed once, in ``admission.begin``; the result is kept on
 the request (``weighed``) for the history row written after the decision.
