@@ -188,7 +188,7 @@ class DbCounts:
         )
         self.last_success = LastSuccess(*last) if last is not None else None
         # ``password_throttle.unpaid``'s input: the times of the bursts.
-        self.bursts: list[datetime] = list(
+        self.bursts: list[datetime | None] = list(
             password_throttle.bursts_of(user).values_list("burst_at", flat=True)
         )
 
@@ -388,7 +388,7 @@ def uncount(attempts: QuerySet[SignInAttempt], now: datetime | None = None) -> i
             ):
                 continue  # a parallel report took it back
             taken += 1
-            if month >= since:  # older months are no longer read, or gone
+            if month is not None and month >= since:  # older months: not read, or gone
                 _change(user_id, [(f, v) for f, v in pairs], month, -1)
     return taken
 
