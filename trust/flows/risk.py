@@ -30,7 +30,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import DateTimeField, F, IntegerField, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Greatest
 from django.http import HttpRequest
 from django.utils import timezone
@@ -161,13 +161,8 @@ class LastSuccess:
 
 class DbCounts:
     """``trust.rules.risk.score.Counts`` for one user, with the rest of what
-    weighing a sign-in reads from the database: three indexed ORM queries.
-
-    - the counts of the window's months (``decay``) for this sign-in's
-      values and the counters, the site's and the user's (``_counts``);
-    - the user's last successful sign-in (the partial index
-      ``trust_signin_user_success``: one row);
-    - the bursts on the user's names (``password_throttle.bursts_of``).
+    weighing a sign-in reads from the database, in one ORM query (``_read``):
+    the counts of the window's months, the last success, the bursts.
     """
 
     def __init__(self, user: Any, features: SignInFeatures) -> None:
@@ -177,20 +172,16 @@ class DbCounts:
         self._digests = {(name, features.value(name)): stored for name, stored in keys}
         self._site: dict[tuple[str, str], int] = {}
         self._mine: dict[tuple[str, str], int] = {}
+        self.last_success: LastSuccess | None = None
+        self.bursts: list[datetime | None] = []  # ``password_throttle.unpaid``'s input
         since = decay.window_start(features.at)
-        for owner, feature, value, count in _counts(user.pk, [*keys, *_COUNTER_KEYS], since):
-            (self._site if owner is None else self._mine)[(feature, value)] = int(count)
-        last = (
-            SignInAttempt.objects.filter(user=user, outcome__in=SUCCESSFUL_OUTCOMES)
-            .order_by("-at")
-            .values_list("country", "at")
-            .first()
-        )
-        self.last_success = LastSuccess(*last) if last is not None else None
-        # ``password_throttle.unpaid``'s input: the times of the bursts.
-        self.bursts: list[datetime | None] = list(
-            password_throttle.bursts_of(user).values_list("burst_at", flat=True)
-        )
+        for owner, feature, value, count, at in _read(user, [*keys, *_COUNTER_KEYS], since):
+            if feature == _LAST_SUCCESS and at is not None:
+                self.last_success = LastSuccess(value, at)
+            elif feature == _BURST:
+                self.bursts.append(at)
+            else:
+                (self._site if owner is None else self._mine)[(feature, value)] = int(count)
 
     def _stored(self, feature: str, value: str) -> str:
         digest = self._digests.get((feature, value))
@@ -251,6 +242,53 @@ def _counts(
         .annotate(total=Sum("count"))
         .order_by()
     )
+
+
+# Rows of ``_read`` that are not counts (no count row has these names).
+_LAST_SUCCESS = "*last-success"
+_BURST = "*burst"
+
+
+def _read(
+    user: Any, pairs: Iterable[tuple[str, str]], since: date
+) -> QuerySet[Any, tuple[Any, str, str, int, datetime | None]]:
+    """``DbCounts``' one query: a ``UNION ALL`` of three indexed reads, each
+    row (owner, feature, value, count, time), the feature telling them apart:
+
+    - the counts (``_counts``);
+    - the user's last successful sign-in (``_LAST_SUCCESS``, its country
+      as the value: the partial index ``trust_signin_user_success``, one row);
+    - the bursts on the user's names (``_BURST``: ``password_throttle.bursts_of``).
+
+    One query, not three: on a shared machine each round trip to the
+    database cost more than the reads themselves (docs/risk.md, "The wiring").
+    """
+    no_time = Value(None, output_field=DateTimeField())
+    counts = _counts(user.pk, pairs, since).annotate(at=no_time)
+    latest = (
+        SignInAttempt.objects.filter(user=user, outcome__in=SUCCESSFUL_OUTCOMES)
+        .order_by("-at")
+        .values("pk")[:1]
+    )
+    # A subquery, not a slice of the union's own arm (SQLite has no LIMIT there).
+    last = (
+        SignInAttempt.objects.filter(pk=Subquery(latest))
+        .annotate(label=Value(_LAST_SUCCESS), zero=Value(0))
+        .values_list("user_id", "label", "country", "zero", "at")
+        .order_by()
+    )
+    bursts = (
+        password_throttle.bursts_of(user)
+        .annotate(
+            owner=Value(user.pk, output_field=IntegerField()),
+            label=Value(_BURST),
+            blank=Value(""),
+            zero=Value(0),
+        )
+        .values_list("owner", "label", "blank", "zero", "burst_at")
+        .order_by()
+    )
+    return counts.union(last, bursts, all=True)  # type: ignore[arg-type]
 
 
 # A row of ``RiskCount``: (user_id or None, feature, value, month).
