@@ -5,7 +5,7 @@ and their unique constraints the month; a sign-in reads the window's months
 (``trust.rules.risk.decay``). ``SignInAttempt`` keeps what it counted and
 the device and session a "this wasn't me" report reaches it by.
 
-The risk read is now three ORM queries: the PL/pgSQL function of 0013,
+The risk read is now one ORM query: the PL/pgSQL function of 0013,
 ``trust_risk_read``, is no longer called. It is left in place (no raw SQL
 here); it goes when the migrations are squashed into one initial migration.
 """
