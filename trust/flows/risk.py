@@ -266,7 +266,7 @@ def _read(
     no_time = Value(None, output_field=DateTimeField())
     counts = _counts(user.pk, pairs, since).annotate(at=no_time)
     latest = (
-        SignInAttempt.objects.filter(user=user, outcome__in=SUCCESSFUL_OUTCOMES)
+        SignInAttempt.objects.filter(user_id=user.pk, outcome__in=SUCCESSFUL_OUTCOMES)
         .order_by("-at")
         .values("pk")[:1]
     )
