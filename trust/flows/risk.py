@@ -30,7 +30,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import DateTimeField, F, IntegerField, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import DateTimeField, F, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Greatest
 from django.http import HttpRequest
 from django.utils import timezone
@@ -279,13 +279,10 @@ def _read(
     )
     bursts = (
         password_throttle.bursts_of(user)
-        .annotate(
-            owner=Value(user.pk, output_field=IntegerField()),
-            label=Value(_BURST),
-            blank=Value(""),
-            zero=Value(0),
-        )
-        .values_list("owner", "label", "blank", "zero", "burst_at")
+        .annotate(label=Value(_BURST), blank=Value(""), zero=Value(0))
+        # ``user_id``: a column of the owner's type (any user model's key),
+        # not read for a burst.
+        .values_list("user_id", "label", "blank", "zero", "burst_at")
         .order_by()
     )
     return counts.union(last, bursts, all=True)  # type: ignore[arg-type]
