@@ -247,6 +247,8 @@ def _counts(
 # Rows of ``_read`` that are not counts (no count row has these names).
 _LAST_SUCCESS = "*last-success"
 _BURST = "*burst"
+# The time column of the counts' rows.
+_NO_TIME = Value(None, output_field=DateTimeField())
 
 
 def _read(
@@ -263,8 +265,7 @@ def _read(
     One query, not three: on a shared machine each round trip to the
     database cost more than the reads themselves (docs/risk.md, "The wiring").
     """
-    no_time = Value(None, output_field=DateTimeField())
-    counts = _counts(user.pk, pairs, since).annotate(at=no_time)
+    counts = _counts(user.pk, pairs, since).annotate(at=_NO_TIME)
     latest = (
         SignInAttempt.objects.filter(user_id=user.pk, outcome__in=SUCCESSFUL_OUTCOMES)
         .order_by("-at")
@@ -273,16 +274,14 @@ def _read(
     # A subquery, not a slice of the union's own arm (SQLite has no LIMIT there).
     last = (
         SignInAttempt.objects.filter(pk=Subquery(latest))
-        .annotate(label=Value(_LAST_SUCCESS), zero=Value(0))
-        .values_list("user_id", "label", "country", "zero", "at")
+        .values_list("user_id", Value(_LAST_SUCCESS), "country", Value(0), "at")
         .order_by()
     )
+    # ``user_id``: a column of the owner's type (any user model's key), not
+    # read for a burst.
     bursts = (
         password_throttle.bursts_of(user)
-        .annotate(label=Value(_BURST), blank=Value(""), zero=Value(0))
-        # ``user_id``: a column of the owner's type (any user model's key),
-        # not read for a burst.
-        .values_list("user_id", "label", "blank", "zero", "burst_at")
+        .values_list("user_id", Value(_BURST), Value(""), Value(0), "burst_at")
         .order_by()
     )
     return counts.union(last, bursts, all=True)  # type: ignore[arg-type]
