@@ -129,6 +129,18 @@ def markdown(results: dict) -> str:
                         prepared,
                     )
                 )
+        post = d.get("sign_in_post")
+        if post:
+            ok = "✓" if d["decision_share_met"] else "✗"
+            lines += [
+                "",
+                f"**The decision's share of the sign-in**: {d['decision_share']:.2%} {ok} "
+                f"(target ≤ 2 %): the whole decision's median (default binding) over the median "
+                f"of {post['posts']} whole sign-in requests in the same run "
+                f"({post['median_ms']:.0f} ms: a password POST through the test client, "
+                f"{post['hasher']} at {post['iterations']:,} iterations, a trusted browser "
+                f"let in without a code).",
+            ]
     w = results["worst_case"]
     lines += [
         "",

@@ -22,6 +22,7 @@ def test_bench_runs_and_reports_every_measurement(tmp_path):
         BENCH_DECISION_ROWS="5000",
         BENCH_DECISION_SAMPLES="50",
         BENCH_DECISION_HISTORY="20000",
+        BENCH_DECISION_POSTS="3",
         BENCH_RESULTS=str(tmp_path),
     )
     done = subprocess.run(
@@ -67,10 +68,16 @@ def test_bench_runs_and_reports_every_measurement(tmp_path):
         whole = decision["whole"]
         assert whole["prepared"]["options"] == {"server_side_binding": True, "prepare_threshold": 5}
         for row in (whole, whole["prepared"]):
+            # The device look-up; the risk read (one union).
             assert row["median_ms"] > 0 and len(row["queries"]) == 2, row
         assert re.search(
             r"^\| `server_side_binding`, `prepare_threshold` 5 \| [\d.]+ ms", done.stdout, re.M
         )
+        # Against whole sign-in requests with Django's default password hasher.
+        assert decision["sign_in_post"]["hasher"] == "pbkdf2_sha256"
+        assert 0 < decision["decision_share"] < 1
+        share = r"^\*\*The decision's share of the sign-in\*\*: [\d.]+%"
+        assert re.search(share, done.stdout, re.M)
     fingerprint = results["fingerprint"]
     if "skipped" not in fingerprint:
         assert fingerprint["cold_us"] > 0 and fingerprint["agents"] > 1000, fingerprint

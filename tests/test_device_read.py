@@ -1,6 +1,6 @@
-"""``trust.cookie.devices_by_hash``: the one plain statement every sign-in
-with a device cookie runs gives the devices exactly as the ORM would, on
-SQLite and PostgreSQL alike (times aware, every field converted)."""
+"""``trust.cookie.devices_by_hash``: the look-up every sign-in with a device
+cookie runs finds the devices of the secrets it is given and nothing for a
+secret nobody holds."""
 
 from __future__ import annotations
 

@@ -1,18 +1,15 @@
 """The per-user tables' indexes fit their reads. A user's history, risk
 counts and trusted devices are found, listed and deleted through the
-models' composite indexes, with no second index of the user column alone
-(migrations 0014 and 0015); a device secret's hash has its unique index
-and no ``LIKE`` twin beside it (0015). Each index left out only cost
-writes: every sign-in, trust and rotation."""
+models' composite indexes, with no second index of the user column alone;
+a device secret's hash has its unique index and no ``LIKE`` twin beside it
+(a ``UniqueConstraint``, not ``unique=True``). Each index left out only
+cost writes: every sign-in, trust and rotation."""
 
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 
-import pytest
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.test.utils import CaptureQueriesContext
 
 from tests.conftest import sign_in, trusted_browser
@@ -137,106 +134,3 @@ def test_a_presented_secret_is_found_through_the_unique_index(account, clock, po
             cursor.execute(f"EXPLAIN {sql}")
             plan = "\n".join(line for (line,) in cursor.fetchall())
             assert re.search(r"(Scan using|Index Scan on) \w+_token_hash_key\b", plan), (sql, plan)
-
-
-BEFORE_0015 = ("trust", "0014_no_user_index_where_a_composite_leads")
-AT_0015 = ("trust", "0015_one_index_per_device_key")
-
-
-def index_definitions() -> dict[str, str]:
-    """Every index and constraint of these tables: its definition where the
-    database says it (PostgreSQL, SQLite), else its columns."""
-    models = (*TABLES, SupersededToken)
-    tables = [model._meta.db_table for model in models]
-    found = {
-        name: str(info["columns"])
-        for model in models
-        for name, info in constraints_of(model).items()
-    }
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY(%s)", [tables]
-            )
-        elif connection.vendor == "sqlite":
-            marks = ", ".join(["%s"] * len(tables))
-            cursor.execute(
-                "SELECT name, sql FROM sqlite_master"
-                f" WHERE type = 'index' AND tbl_name IN ({marks})",
-                tables,
-            )
-        else:
-            return found
-        found.update((name, definition or "") for name, definition in cursor.fetchall())
-    return found
-
-
-@contextmanager
-def back_at_0014():
-    """The database migrated back before 0015, and forwards again after,
-    whatever the test did meanwhile."""
-    executor = MigrationExecutor(connection)
-    executor.migrate([BEFORE_0015])
-    try:
-        yield executor.loader.project_state(BEFORE_0015).apps
-    finally:
-        executor = MigrationExecutor(connection)
-        executor.migrate(executor.loader.graph.leaf_nodes("trust"))
-
-
-@pytest.mark.django_db(transaction=True)
-def test_0015_reverses_to_what_django_makes_and_forwards_again():
-    """Back to 0014, the indexes Django makes for the fields are there
-    again (the user column's, the ``_like`` twins on PostgreSQL, with their
-    operator class); forwards, they go again and nothing else changes."""
-    # Compared at 0015 itself: a later migration's columns (a JSON column's
-    # CHECK constraint on SQLite) are not 0015's to give back.
-    try:
-        MigrationExecutor(connection).migrate([AT_0015])
-        now = index_definitions()
-        MigrationExecutor(connection).migrate([BEFORE_0015])
-        before = index_definitions()
-        MigrationExecutor(connection).migrate([AT_0015])
-        assert index_definitions() == now
-    finally:
-        executor = MigrationExecutor(connection)
-        executor.migrate(executor.loader.graph.leaf_nodes("trust"))
-    assert {name: before[name] for name in now} == now
-    added = {name: before[name] for name in set(before) - set(now)}
-    user_index = [name for name in added if name.startswith("trust_trusteddevice_user_id_")]
-    assert len(user_index) == 1
-    twins = sorted(name for name in added if name.endswith("_like"))
-    assert sorted(added) == sorted([*user_index, *twins])
-    if connection.vendor == "postgresql":  # the only backend that makes them
-        assert [name.split("_token_hash_")[0] for name in twins] == [
-            "trust_supersededtoken",
-            "trust_trusteddevice",
-        ]
-        for name in twins:
-            assert "USING btree (token_hash varchar_pattern_ops)" in added[name], added[name]
-        assert "USING btree (user_id)" in added[user_index[0]]
-    else:
-        assert twins == []
-
-
-@pytest.mark.django_db(transaction=True)
-def test_0015_keeps_the_user_index_where_nothing_replaces_it():
-    """A database whose composite index is missing keeps the foreign key's
-    own index: a user's devices are never left to a scan of the table."""
-    with back_at_0014() as apps:
-        device = apps.get_model("trust", "trusteddevice")
-        (composite,) = device._meta.indexes
-        with connection.schema_editor() as editor:
-            editor.remove_index(device, composite)
-        try:
-            # To 0015 only: a later migration that adds a column remakes the
-            # table on SQLite, composite index and all, from the model state.
-            executor = MigrationExecutor(connection)
-            executor.migrate([AT_0015])
-            assert plain_user_indexes(TrustedDevice) != []
-            executor.loader.build_graph()
-            executor.migrate([BEFORE_0015])
-        finally:
-            with connection.schema_editor() as editor:
-                editor.add_index(device, composite)
-    assert plain_user_indexes(TrustedDevice) == []

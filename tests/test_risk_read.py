@@ -1,13 +1,13 @@
-"""The risk model's one read (``trust.flows.risk.DbCounts``): after real
+"""The risk model's read (``trust.flows.risk.DbCounts``): after real
 sign-ins it finds what the history, the counts and the throttle hold (the
-user's last successful sign-in, the bursts on any of their names), in one
-statement, on SQLite and PostgreSQL alike."""
+user's last successful sign-in, the bursts on any of their names), in
+one ORM query, on SQLite and PostgreSQL alike, each part planned on its
+index on PostgreSQL."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from django.db import connection
 from django.test import RequestFactory
 from django.utils import timezone
@@ -17,8 +17,14 @@ from tests.test_password_throttle import ATTACKER, fail_checked
 from tests.test_risk_sign_in import DE, JP, _behind_a_proxy, at, sign_out  # noqa: F401
 from trust.browser import raw_user_agent, request_fingerprint
 from trust.flows import password_throttle, risk
-from trust.models import SUCCESSFUL_OUTCOMES, RiskCount, SignInAttempt, SignInOutcome
-from trust.rules.risk import geo
+from trust.models import (
+    SUCCESSFUL_OUTCOMES,
+    PasswordThrottle,
+    RiskCount,
+    SignInAttempt,
+    SignInOutcome,
+)
+from trust.rules.risk import decay, geo
 from trust.rules.risk.decision import ALLOW
 from trust.rules.risk.features import features_of
 
@@ -86,7 +92,10 @@ def test_the_counts_are_the_rows_count_success_keeps(account, make_user, clock):
         sign_in(client, account)
     make_user("bob")  # no sign-in: no rows
     counts = read(account.user, DE)
-    stored = {(r.user_id, r.feature, r.value): r.count for r in RiskCount.objects.all()}
+    stored: dict = {}
+    for r in RiskCount.objects.all():  # one month here: the sums are the rows
+        stored[(r.user_id, r.feature, r.value)] = stored.get((r.user_id, r.feature, r.value), 0)
+        stored[(r.user_id, r.feature, r.value)] += r.count
     assert counts.user_total() == stored[(account.user.pk, risk.TOTAL, "")] == 3
     assert counts.population_total() == stored[(None, risk.TOTAL, "")] == 3
     assert counts.population_users() == 1
@@ -125,6 +134,7 @@ def test_a_burst_on_either_name_is_read_and_owes_a_code(account, clock, settings
 
 
 def test_weighing_a_sign_in_costs_one_query(account, clock, django_assert_num_queries):
+    """The counts, the last success, the bursts: one ORM query (a union)."""
     client = at(browser(), DE)
     sign_in(client, account)
     step_up(client, account, trust=True)
@@ -136,151 +146,43 @@ def test_weighing_a_sign_in_costs_one_query(account, clock, django_assert_num_qu
     assert found.features.country == "DE"
 
 
-def postgres_function_plans(sql: str, params: list) -> tuple[list[tuple], list[str]]:
-    """Rows of ``sql`` and the plans PostgreSQL ran for it, nested ones (the
-    function's query) included, each plan made once for all users, as the
-    function keeps it (``auto_explain``, sent back as notices)."""
-    raw = connection.connection
-    plans: list[str] = []
-
-    def keep(notice) -> None:
-        plans.append(notice.message_primary)
-
-    raw.add_notice_handler(keep)
-    try:
-        with connection.cursor() as cursor:
-            try:
-                cursor.execute("LOAD 'auto_explain'")
-            except Exception as error:  # the server's choice; said in the skip
-                pytest.skip(f"auto_explain cannot be loaded here: {error}")
-            for setting in (
-                "client_min_messages = notice",
-                "auto_explain.log_min_duration = 0",
-                "auto_explain.log_nested_statements = on",
-                "auto_explain.log_level = notice",
-                "plan_cache_mode = force_generic_plan",
-            ):
-                cursor.execute(f"SET LOCAL {setting}")
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
-    finally:
-        raw.remove_notice_handler(keep)
-    return rows, plans
+def plan(queryset) -> str:
+    """PostgreSQL's plan of ``queryset`` (``QuerySet.explain``) when a scan
+    of the table is the last resort: an index serves it, or the plan says so."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        # Statistics, as autovacuum keeps them: without any, PostgreSQL
+        # guesses that ``month >= ...`` picks a few rows of the table.
+        for model in (RiskCount, SignInAttempt, PasswordThrottle):
+            cursor.execute(f"ANALYZE {model._meta.db_table}")
+    return queryset.explain()
 
 
-def test_one_plan_for_every_user_still_finds_the_last_success_by_its_index(
-    account, clock, postgres_only
-):
-    """On PostgreSQL the read is the function ``trust_risk_read``, which
-    keeps one plan of its query for all users. That plan must still reach
-    the last success through the partial index of successes: with the
-    outcomes bound, a kept plan read every attempt of a user whose last
-    success was long ago (76 ms at 10,000 of them)."""
+def test_each_read_is_planned_on_its_index(account, clock, postgres_only):
+    """The read's plan (``QuerySet.explain``): the counts through the two
+    partial unique indexes of ``RiskCount`` (a range of months a pair), the
+    last success through the partial index of successes, however many
+    failed attempts came after it (read newest first, they would be read
+    one by one), the bursts through the throttle's unique index."""
     client = at(browser(), DE)
     sign_in(client, account)
     assert step_up(client, account, trust=True).status_code == 302
     sign_out(client, clock)
     fail_checked(at(browser(), DE), "alice", 3, clock)  # attempts after it, none a success
+    request = checked_password(DE)
+    fp = request_fingerprint(request)
+    features = features_of(fp, raw_user_agent(request), timezone.now(), location=geo.locate(fp.ip))
+    pairs = [*risk._value_keys(features), *risk._COUNTER_KEYS]
 
-    statements = []
-
-    def keep(execute, sql, params, many, context):
-        statements.append((sql, params))
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(keep):
-        found = read(account.user, DE)
-    [(sql, params)] = [s for s in statements if "trust_risk_read" in s[0]]
-
-    rows, plans = postgres_function_plans(sql, params)
-    [query_plan] = [plan for plan in plans if "trust_signinattempt" in plan]
-    assert "trust_signin_user_success" in query_plan, query_plan
-    last = [row for row in rows if row[1] == "*last-success"]
-    assert [(country, at_) for _, _, country, _, at_ in last] == [
-        (found.last_success.country, found.last_success.at)
-    ]
-    assert found.last_success == risk.LastSuccess("DE", latest_success(account.user).at)
-
-
-def run(statement, user_id, pairs, names) -> list[tuple]:
-    """The rows of one of the read's two statements, in order, ``mine`` as a bool."""
-    sql, params = statement(connection.alias, user_id, pairs, names)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return sorted(
-            (bool(mine), feature, value, count, at_)
-            for mine, feature, value, count, at_ in cursor.fetchall()
-        )
-
-
-def test_the_function_reads_what_the_plain_statement_reads(
-    account, make_user, clock, postgres_only
-):
-    """PostgreSQL runs ``trust_risk_read``, other databases ``_READ``: after
-    real sign-ins, a burst and hostile values, both give the same rows."""
-    if not risk._has_function(connection.alias):
-        pytest.skip("this test database was built without migrations: no trust_risk_read")
-
-    trusted_browser(account, clock)
-    fail_checked(browser(REMOTE_ADDR=ATTACKER), "ALICE", 10, clock)
-    make_user("bob")
-    hostile = [
-        ("country", "DE"),
-        ("browser", "Chrome"),
-        ("os", "x' OR '1'='1"),
-        ("user_agent", "\u00e9\U0001f600"),
-        ("asn", ""),
-        ("ip", "%s"),
-    ]
-    names = password_throttle.keys_of(account.user)
-    for user_id in (account.user.pk, -1, 2**31 - 1):
-        for pairs, user_names in (
-            ([*hostile, *risk._COUNTER_KEYS], names),
-            ([*risk._COUNTER_KEYS], {"not a digest"}),
-            (hostile, {"%(x)s", "'); DROP TABLE trust_riskcount; --"}),
-        ):
-            found = {
-                statement: run(statement, user_id, pairs, user_names)
-                for statement in (risk._plain_read, risk._function_call)
-            }
-            assert found[risk._plain_read] == found[risk._function_call]
-    # Not vacuous: alice's rows are there, her last success and the burst too.
-    alice = {
-        (mine, feature)
-        for mine, feature, *_ in run(
-            risk._function_call, account.user.pk, [*hostile, *risk._COUNTER_KEYS], names
-        )
-    }
-    assert {
-        (True, "*last-success"),
-        (True, "*burst"),
-        (True, "browser"),
-        (False, "*total"),
-    } <= alice
-
-
-@pytest.fixture
-def without_the_function(db, postgres_only):
-    """A database built without migrations (``--nomigrations``, a site's
-    own test settings): no ``trust_risk_read``. Dropped inside the test's
-    transaction, so it is back when the test ends."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP FUNCTION IF EXISTS {risk._FUNCTION}")
-    risk._has_function.cache_clear()
-    yield
-    risk._has_function.cache_clear()
-
-
-def test_without_the_function_sign_ins_are_weighed_by_the_plain_statement(
-    account, clock, without_the_function
-):
-    client = at(browser(), DE)
-    sign_in(client, account)
-    assert step_up(client, account, trust=True).status_code == 302
-    sign_out(client, clock)
-    sign_in(client, account)  # trusted, at home: let in, the model consulted
-    assert client.get("/").status_code == 200
-    latest = latest_success(account.user)
-    assert latest.outcome == SignInOutcome.ALLOWED
-    assert read(account.user, DE).last_success == risk.LastSuccess("DE", latest.at)
-    assert read(account.user, DE).user_total() == 2
+    found = plan(risk._read(account.user, pairs, decay.window_start(features.at)))
+    assert "Seq Scan" not in found, found
+    for index in (
+        "trust_riskcount_site_month",
+        "trust_riskcount_user_month",
+        "trust_signin_user_success",
+        "trust_password_throttle_key",
+    ):
+        assert index in found, (index, found)
+    assert read(account.user, DE).last_success == risk.LastSuccess(
+        "DE", latest_success(account.user).at
+    )

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import date
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -7,6 +9,12 @@ from django.utils.translation import gettext_lazy as _
 
 from . import reason_labels
 from .rules.fingerprint import DEVICE_CLASSES, Agent
+from .rules.risk import decay
+
+
+def this_month() -> date:
+    """The month a sign-in now is counted in (``RiskCount.month``)."""
+    return decay.bucket(timezone.now())
 
 
 class TrustedDeviceQuerySet(models.QuerySet["TrustedDevice"]):
@@ -23,17 +31,18 @@ class TrustedDevice(models.Model):
     fields are what the secret must come with to be recognized.
     """
 
-    # No index of its own (migration 0015): the composite index in ``Meta``
-    # leads with it, for a user's devices and their deletion.
+    # No index of its own: the composite index in ``Meta`` leads with it, for
+    # a user's devices and their deletion.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
         related_name="trusted_devices",
         db_index=False,
     )
-    # Found by equality only: PostgreSQL keeps the unique index alone, not
-    # Django's ``varchar_pattern_ops`` twin for LIKE (migration 0015).
-    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # Found by equality only: unique through a constraint in ``Meta``, not
+    # ``unique=True``, which on PostgreSQL also builds a ``varchar_pattern_ops``
+    # twin for LIKE (119 MB at 1 M devices, an entry on every rotation).
+    token_hash = models.CharField(max_length=64, editable=False)
     # The django-otp device (persistent id) whose code created this trust: a
     # session let in by trust counts as verified by it.
     otp_device = models.CharField(max_length=255, editable=False)
@@ -63,6 +72,11 @@ class TrustedDevice(models.Model):
     class Meta:
         ordering = ["-last_seen_at"]
         indexes = [models.Index(fields=["user", "revoked_at", "expires_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["token_hash"], name="trust_trusteddevice_token_hash_key"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.user_id})"
@@ -95,8 +109,8 @@ class SupersededToken(models.Model):
     device = models.ForeignKey(
         TrustedDevice, on_delete=models.CASCADE, related_name="superseded_tokens"
     )
-    # As ``TrustedDevice.token_hash``: the unique index alone (migration 0015).
-    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # As ``TrustedDevice.token_hash``: unique through a constraint in ``Meta``.
+    token_hash = models.CharField(max_length=64, editable=False)
     # Digest of the session key of the sign-in that rotated the secret: the
     # same session presenting it again is the benign race (admission._stale).
     session_digest = models.CharField(max_length=64, blank=True, editable=False)
@@ -106,6 +120,13 @@ class SupersededToken(models.Model):
     successor = models.CharField(max_length=64, blank=True, editable=False)
     # Digest of the kind of browser and the network that rotated it.
     rotated_by = models.CharField(max_length=64, blank=True, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["token_hash"], name="trust_supersededtoken_token_hash_key"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"superseded secret of device {self.device_id}"
@@ -237,18 +258,20 @@ class PasswordThrottle(models.Model):
 
 
 class RiskCount(models.Model):
-    """A count of successful password sign-ins, kept for the risk score.
+    """A count of successful password sign-ins in one month, kept for the risk score.
 
-    One row per feature value for the whole site (``user`` empty) and one
-    per user and feature value; a few bookkeeping rows beside them (see
-    ``trust.flows.risk``: totals, distinct values, users with history).
+    One row per feature value and month for the whole site (``user``
+    empty) and one per user, feature value and month; a few bookkeeping
+    rows beside them (see ``trust.flows.risk``: totals, distinct values,
+    users with history). A sign-in reads the months of the window
+    (``trust.rules.risk.decay``); ``trust_prune`` deletes older ones.
     Incremented by atomic statements on each successful sign-in, never
     recomputed. IP addresses and networks are stored as keyed digests, user
     agents as digests (``trust.rules.risk.features``): the table holds no
     address and no header.
     """
 
-    # No index of its own (migration 0014): ``trust_riskcount_user`` leads
+    # No index of its own: ``trust_riskcount_user_month`` leads
     # with it, for a user's rows and their deletion.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -260,26 +283,35 @@ class RiskCount(models.Model):
     )
     feature = models.CharField(max_length=16)
     value = models.CharField(max_length=80)
+    # The first day of the month counted (rows made before months were kept
+    # start in the month of the migration that added them).
+    month = models.DateField(default=this_month)
     count = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         constraints = [
             # Two partial unique indexes (NULLs are distinct in a plain
-            # one): also the indexes the score's one read uses.
+            # one): also the indexes the score's read uses, a range of
+            # months a (feature, value) pair.
             models.UniqueConstraint(
-                fields=["feature", "value"],
+                fields=["feature", "value", "month"],
                 condition=models.Q(user__isnull=True),
-                name="trust_riskcount_site",
+                name="trust_riskcount_site_month",
             ),
             models.UniqueConstraint(
-                fields=["user", "feature", "value"],
+                fields=["user", "feature", "value", "month"],
                 condition=models.Q(user__isnull=False),
-                name="trust_riskcount_user",
+                name="trust_riskcount_user_month",
             ),
         ]
+        # No index of the month: ``trust_prune``'s daily delete of the
+        # months past the window reads the table, but with one, PostgreSQL
+        # may read a sign-in's counts through it (every row of the window)
+        # instead of the pairs' probes.
 
     def __str__(self) -> str:
-        return f"{self.feature}={self.value}: {self.count} ({self.user_id or 'site'})"
+        owner = self.user_id or "site"
+        return f"{self.feature}={self.value} in {self.month:%Y-%m}: {self.count} ({owner})"
 
 
 class SignInOutcome(models.TextChoices):
@@ -299,7 +331,7 @@ class SignInAttempt(models.Model):
     Pruned after ``TRUST_SIGN_IN_HISTORY_MAX_AGE`` by ``trust_prune``.
     """
 
-    # No index of its own (migration 0014): ``trust_signin_user_at`` leads
+    # No index of its own: ``trust_signin_user_at`` leads
     # with it, for a user's attempts and their deletion.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -325,6 +357,36 @@ class SignInAttempt(models.Model):
     # {"factors": [["user", f], ["ip", f], ["user_agent", f]], "levels":
     # [[level, site's term, user's share], ...]} (docs/risk.md, "The score").
     contributions = models.JSONField(default=dict, blank=True)
+    # What the sign-in added to the risk counts, so that a "this wasn't me"
+    # report takes it back once (``trust.flows.risk.uncount``): the month
+    # counted (``None``: not counted, or taken back) and the (feature,
+    # stored value) pairs.
+    counted_in = models.DateField(null=True, blank=True, editable=False)
+    counted = models.JSONField(default=list, blank=True, editable=False)
+    # What a report reaches it by: the trusted device it came with or that
+    # its code trusted, and the session it opened. No constraint and no
+    # index: only ever read among one user's attempts (``trust_signin_user_at``),
+    # and deleting a device or a session's record leaves the history alone.
+    device = models.ForeignKey(
+        "TrustedDevice",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+        editable=False,
+    )
+    session = models.ForeignKey(
+        "TrustedSession",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+        editable=False,
+    )
 
     class Meta:
         ordering = ["-at", "-pk"]

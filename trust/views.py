@@ -16,7 +16,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from . import flows
-from .flows import not_me
+from .flows import not_me, risk
 from .http import render_page, sensitive_page, signed_in_required, wants_json
 from .models import SecurityEvent, SignInAttempt, TrustedDevice
 
@@ -156,8 +156,9 @@ def revoke_others(request: HttpRequest) -> HttpResponse:
 def not_me_link(request: HttpRequest, token: str) -> HttpResponse:
     """An alert's one-time link: GET asks; POST revokes the device and ends its
     sessions, or ends the session the alert is about."""
-    target = not_me.target_for(not_me.read_token(token), request)
-    if target is None:
+    claim = not_me.read_token(token)
+    target = not_me.target_for(claim, request)
+    if claim is None or target is None:
         return render_page(
             request, "trust/not_me.html", {"invalid": True}, status=400, entrance=True
         )
@@ -169,6 +170,9 @@ def not_me_link(request: HttpRequest, token: str) -> HttpResponse:
         (target.device is not None and target.device.pk == flows.current_device_id(request))
         or (target.session is not None and target.session.session_key == own_key)
     )
+    # The sign-ins it reaches stop counting as the user's (each once, first:
+    # ending the session deletes its index entry, which finds them).
+    risk.reported(claim.user_id, device=target.device, session=target.session)
     # Each step wins once: of two posts racing with one link, one acts.
     done = False
     if target.device is not None:

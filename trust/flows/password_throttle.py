@@ -402,11 +402,8 @@ def burst_unpaid(user: Any) -> bool:
 
 
 def bursts_of(user: Any) -> QuerySet[PasswordThrottle]:
-    """The budgets of ``user``'s names that a burst hit (at most one a name).
-
-    ``trust.flows.risk`` reads the same rows within its one statement
-    (``_READ``): a change here goes there too (tests/test_risk_read.py).
-    """
+    """The budgets of ``user``'s names that a burst hit (at most one a name;
+    ``trust.flows.risk.DbCounts`` reads them for each weighed sign-in)."""
     return PasswordThrottle.objects.filter(
         scope=ACCOUNT, key__in=keys_of(user), burst_at__isnull=False
     )

@@ -1,13 +1,17 @@
 """The risk model in the sign-in flow: counts, the decision, the history.
 
 The pure model is ``trust.rules.risk``; this module gives it what it reads
-(the request's features, the user's counts, their last successful sign-in,
-a burst of wrong passwords) and keeps what it needs next time:
+(the request's features, the user's counts over the window's months, their
+last successful sign-in, a burst of wrong passwords) and keeps what it needs
+next time:
 
-- ``RiskCount`` rows, incremented on each **successful** password sign-in
-  (let in, or a code passed after a step-up), by atomic statements that
-  take the rows' locks in one order (no deadlock between parallel sign-ins);
-- ``SignInAttempt`` rows: every attempt past the username, with its outcome.
+- ``RiskCount`` rows, one a month (``trust.rules.risk.decay``), incremented
+  on each **successful** password sign-in (let in, or a code passed after a
+  step-up), by atomic statements that take the rows' locks in one order (no
+  deadlock between parallel sign-ins), and decremented once if the user
+  reports the sign-in ("this wasn't me": ``reported``, ``uncount``);
+- ``SignInAttempt`` rows: every attempt past the username, with its outcome
+  and what it counted.
 
 A sign-in is weighed once, in ``admission.begin``; the result is kept on
 the request (``weighed``) for the history row written after the decision.
@@ -17,18 +21,17 @@ a passkey alone, a remote user or ``force_login`` are not the model's.
 
 from __future__ import annotations
 
-import functools
-import json
 import logging
 import math
-import re
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from django.db import connections, router, transaction
-from django.db.models import DateTimeField, F, Q
+from django.db import transaction
+from django.db.models import DateTimeField, F, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Greatest
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -42,12 +45,12 @@ from ..models import (
     SignInAttempt,
     SignInOutcome,
     TrustedDevice,
+    TrustedSession,
 )
-from ..raw_rows import RowConverter
 from ..rules import policy
 from ..rules.fingerprint import Fingerprint
+from ..rules.risk import decay, geo
 from ..rules.risk import decision as risk_decision
-from ..rules.risk import geo
 from ..rules.risk.decision import RiskContext, RiskDecision
 from ..rules.risk.features import (
     BLOCK,
@@ -195,11 +198,6 @@ def _value_keys(features: SignInFeatures) -> list[tuple[str, str]]:
     return [(name, _stored(name, features.value(name))) for name in FEATURES]
 
 
-# Rows of ``DbCounts``' read that are not counts (no count row has these names).
-_LAST_SUCCESS = "*last-success"
-_BURST = "*burst"
-
-
 @dataclass(frozen=True)
 class LastSuccess:
     """The user's last successful sign-in, as impossible travel reads it."""
@@ -210,11 +208,8 @@ class LastSuccess:
 
 class DbCounts:
     """``trust.rules.risk.score.Counts`` for one user, with the rest of what
-    weighing a sign-in reads from the database, in one statement (``_READ``).
-
-    Why one: a query costs far more in the ORM, the driver and the round
-    trip than in the index probes (docs/risk.md, "The wiring"), and the
-    decision has a 2 ms budget.
+    weighing a sign-in reads from the database, in one ORM query (``_read``):
+    the counts of the window's months, the last success, the bursts.
     """
 
     def __init__(self, user: Any, features: SignInFeatures) -> None:
@@ -225,14 +220,15 @@ class DbCounts:
         self._site: dict[tuple[str, str], int] = {}
         self._mine: dict[tuple[str, str], int] = {}
         self.last_success: LastSuccess | None = None
-        self.bursts: list[datetime] = []  # ``password_throttle.bursts_of``'s times
-        for mine, feature, value, count, at in _read(user, keys):
-            if feature == _LAST_SUCCESS:
+        self.bursts: list[datetime | None] = []  # ``password_throttle.unpaid``'s input
+        since = decay.window_start(features.at)
+        for owner, feature, value, count, at in _read(user, [*keys, *_COUNTER_KEYS], since):
+            if feature == _LAST_SUCCESS and at is not None:
                 self.last_success = LastSuccess(value, at)
             elif feature == _BURST:
                 self.bursts.append(at)
             else:
-                (self._mine if mine else self._site)[(feature, value)] = count
+                (self._site if owner is None else self._mine)[(feature, value)] = int(count)
 
     def _stored(self, feature: str, value: str) -> str:
         digest = self._digests.get((feature, value))
@@ -260,49 +256,6 @@ class DbCounts:
         return self._mine.get((DISTINCT, feature), 0)
 
 
-# ``DbCounts``' statement: indexed reads, never a scan, as one UNION ALL of
-# five columns (mine: the user's row, not the site's; feature, value, count,
-# at), the feature telling the parts apart:
-# - the counts: the exact (feature, value) pairs this sign-in needs (``k``:
-#   its eight values, the totals, the distinct counters), joined to the two
-#   partial unique indexes of ``RiskCount``, the site's then the user's: one
-#   probe a pair. (Two IN lists, features and values, made PostgreSQL probe
-#   every combination: 9 x 9 pairs for 9 rows, twice the execution time.)
-# - the user's last successful sign-in (``last_success``; the partial index
-#   ``trust_signin_user_success``, then the primary key: one row);
-# - the bursts on the user's names (``password_throttle.bursts_of``; the
-#   throttle's unique index: at most one row a name).
-# - the outcomes that count as a success are written in, not bound, so that
-#   even a plan made once for all users uses the partial index (``_literals``).
-# Plain SQL, not the ORM: building and compiling this union took longer than
-# running it (~1.3 ms against ~0.4 ms on the bench machine). Its text only
-# depends on how many names the user has, so it is built once for each.
-#
-# On PostgreSQL the same statement is the function ``trust_risk_read``
-# (migration 0013), which keeps its plan for the connection: planned on
-# every sign-in, under Django's default binding, it cost more than it ran
-# (docs/risk.md, "The wiring"). ``tests/test_risk_read.py`` holds the two
-# to the same rows.
-_READ = """
-WITH k (f, v) AS (VALUES {pairs})
-SELECT 0, r.feature, r.value, r.count, CAST(NULL AS {datetime})
-  FROM k JOIN trust_riskcount r ON r.feature = k.f AND r.value = k.v
- WHERE r.user_id IS NULL
-UNION ALL
-SELECT 1, r.feature, r.value, r.count, NULL
-  FROM k JOIN trust_riskcount r ON r.feature = k.f AND r.value = k.v
- WHERE r.user_id = %s
-UNION ALL
-SELECT 1, %s, country, 0, at
-  FROM trust_signinattempt
- WHERE id = (SELECT id FROM trust_signinattempt
-              WHERE user_id = %s AND outcome IN ({successes})
-              ORDER BY at DESC {limit_1})
-UNION ALL
-SELECT 1, %s, '', 0, burst_at
-  FROM trust_passwordthrottle
- WHERE scope = %s AND key IN ({keys}) AND burst_at IS NOT NULL
-"""
 # The counter rows every score reads, beside the sign-in's own values.
 _COUNTER_KEYS = (
     (TOTAL, ""),
@@ -311,165 +264,214 @@ _COUNTER_KEYS = (
 )
 
 
-def _read(user: Any, keys: list[tuple[str, str]]) -> list[tuple[Any, ...]]:
-    connection = connections[router.db_for_read(RiskCount)]
-    statement = _function_call if _has_function(connection.alias) else _plain_read
-    sql, params = statement(
-        connection.alias, user.pk, [*keys, *_COUNTER_KEYS], password_throttle.keys_of(user)
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return _READ_ROWS.rows(cursor.fetchall(), connection)
+def _counts(
+    user_id: Any, pairs: Iterable[tuple[str, str]], since: date
+) -> QuerySet[RiskCount, tuple[Any, str, str, int]]:
+    """(user_id or None, feature, value, sum over the months from ``since``)
+    of the (feature, value) pairs, the site's and the user's.
 
-
-def _plain_read(
-    alias: str, user_id: Any, pairs: list[tuple[str, str]], names: Iterable[str]
-) -> tuple[str, list[Any]]:
-    """``_READ`` and its parameters."""
-    names = list(names)
-    params = [
-        *(part for pair in pairs for part in pair),
-        user_id,
-        _LAST_SUCCESS,
-        user_id,
-        _BURST,
-        password_throttle.ACCOUNT,
-        *names,
-    ]
-    return _read_sql(alias, len(pairs), len(names)), params
-
-
-def _function_call(
-    alias: str, user_id: Any, pairs: list[tuple[str, str]], names: Iterable[str]
-) -> tuple[str, list[Any]]:
-    """The call of ``trust_risk_read`` (PostgreSQL) and its parameters."""
-    params = [
-        user_id,
-        # As written, not escaped: a database in another encoding (SQL_ASCII,
-        # LATIN1) refuses JSON's \u escapes of characters beyond ASCII.
-        json.dumps(pairs, ensure_ascii=False),
-        json.dumps(list(names), ensure_ascii=False),
-        password_throttle.ACCOUNT,
-        _LAST_SUCCESS,
-        _BURST,
-    ]
-    return _function_sql(alias), params
-
-
-_FUNCTION = "trust_risk_read(anyelement, json, json, text, text, text)"
-
-
-@functools.cache
-def _has_function(alias: str) -> bool:
-    """Whether this database has ``trust_risk_read`` and lets us run it:
-    PostgreSQL, migrated (a test database a site builds without migrations
-    has none), the function not revoked from the site's role. Otherwise the
-    plain statement. Asked once per process and database."""
-    connection = connections[alias]
-    if connection.vendor != "postgresql":
-        return False
-    with connection.cursor() as cursor:
-        # NULL (no such function) or false (no right to run it): plain.
-        cursor.execute("SELECT has_function_privilege(to_regprocedure(%s), 'EXECUTE')", [_FUNCTION])
-        return bool(cursor.fetchone()[0])
-
-
-@functools.cache
-def _function_sql(alias: str) -> str:
-    """The user's key is cast to the type of ``user_id``, which the
-    function's ``anyelement`` then takes on (any user model's key)."""
-    key_type = RiskCount._meta.get_field("user").db_type(connections[alias])
-    call = f"trust_risk_read(CAST(%s AS {key_type}), %s, %s, %s, %s, %s)"
-    return f"SELECT * FROM {call}"  # noqa: S608 (a column type of ours, no input)
-
-
-@functools.cache
-def _read_sql(alias: str, pairs: int, names: int) -> str:
-    """``_READ`` for a database, a number of (feature, value) pairs and of
-    user names."""
-    connection = connections[alias]
-
-    def marks(count: int) -> str:
-        return ", ".join(["%s"] * count)
-
-    return _READ.format(
-        pairs=", ".join(["(%s, %s)"] * pairs),
-        datetime=DateTimeField().db_type(connection),
-        successes=_literals(SUCCESSFUL_OUTCOMES),
-        limit_1=connection.ops.limit_offset_sql(0, 1),
-        keys=marks(names),
+    Two IN lists, features and values, on each partial unique index: the
+    index is probed for every combination (a few hundred probes, most
+    finding nothing, and the odd row of another pair that the caller never
+    asks for). One exact arm a pair probed less but cost far more to build
+    and compile in the ORM than it saved (docs/risk.md, "The wiring").
+    """
+    pairs = list(pairs)
+    features = sorted({feature for feature, _ in pairs})
+    values = sorted({value for _, value in pairs})
+    # The owner in each arm, not around them: each arm then proves its
+    # partial index's condition (``user_id IS NULL`` / ``IS NOT NULL``).
+    site = Q(user__isnull=True, feature__in=features, value__in=values)
+    mine = Q(user_id=user_id, feature__in=features, value__in=values)
+    return (
+        RiskCount.objects.filter(site | mine, month__gte=since)
+        .values_list("user_id", "feature", "value")
+        .annotate(total=Sum("count"))
+        .order_by()
     )
 
 
-def _literals(constants: Iterable[str]) -> str:
-    """Constants of ours written into the statement, not bound: a plan
-    PostgreSQL keeps for a prepared statement must still see that they match
-    the partial index's condition (bound, it read all of a user's rows)."""
-    words = [str(constant) for constant in constants]
-    if not all(re.fullmatch(r"[a-z_]+", word) for word in words):
-        raise ValueError(f"not a plain word: {words}")
-    return ", ".join(f"'{word}'" for word in words)
+# Rows of ``_read`` that are not counts (no count row has these names).
+_LAST_SUCCESS = "*last-success"
+_BURST = "*burst"
+# The time column of the counts' rows.
+_NO_TIME = Value(None, output_field=DateTimeField())
 
 
-# The read's times as the ORM would give them (SQLite returns text).
-_READ_ROWS = RowConverter(
-    {4: SignInAttempt._meta.get_field("at").get_col(SignInAttempt._meta.db_table)}
-)
+def _read(
+    user: Any, pairs: Iterable[tuple[str, str]], since: date
+) -> QuerySet[Any, tuple[Any, str, str, int, datetime | None]]:
+    """``DbCounts``' one query: a ``UNION ALL`` of three indexed reads, each
+    row (owner, feature, value, count, time), the feature telling them apart:
+
+    - the counts (``_counts``);
+    - the user's last successful sign-in (``_LAST_SUCCESS``, its country
+      as the value: the partial index ``trust_signin_user_success``, one row);
+    - the bursts on the user's names (``_BURST``: ``password_throttle.bursts_of``).
+
+    One query, not three: on a shared machine each round trip to the
+    database cost more than the reads themselves (docs/risk.md, "The wiring").
+    """
+    counts = _counts(user.pk, pairs, since).annotate(at=_NO_TIME)
+    latest = (
+        SignInAttempt.objects.filter(user_id=user.pk, outcome__in=SUCCESSFUL_OUTCOMES)
+        .order_by("-at")
+        .values("pk")[:1]
+    )
+    # A subquery, not a slice of the union's own arm (SQLite has no LIMIT there).
+    last = (
+        SignInAttempt.objects.filter(pk=Subquery(latest))
+        .values_list("user_id", Value(_LAST_SUCCESS), "country", Value(0), "at")
+        .order_by()
+    )
+    # ``user_id``: a column of the owner's type (any user model's key), not
+    # read for a burst.
+    bursts = (
+        password_throttle.bursts_of(user)
+        .values_list("user_id", Value(_BURST), Value(""), Value(0), "burst_at")
+        .order_by()
+    )
+    return counts.union(last, bursts, all=True)  # type: ignore[arg-type]
 
 
-def _increment(keys: Iterable[tuple[Any, str, str]]) -> dict[tuple[Any, str, str], int]:
-    """Add one to each (user_id or None, feature, value) row, creating it at 0
-    first; return each row's count before the increment.
+# A row of ``RiskCount``: (user_id or None, feature, value, month).
+RowKey = tuple[Any, str, str, date]
+
+
+def _row_order(key: tuple[Any, ...]) -> tuple[Any, ...]:
+    return (key[0] is not None, key[0] or 0, *key[1:])
+
+
+def _match(keys: Iterable[tuple[Any, ...]]) -> Q:
+    """The rows of ``keys``: (owner, feature, value), with a month or not."""
+    match = Q(pk__in=[])
+    for owner, feature, value, *month in keys:
+        mine = Q(user__isnull=True) if owner is None else Q(user_id=owner)
+        match |= mine & Q(feature=feature, value=value, **({"month": month[0]} if month else {}))
+    return match
+
+
+def _add(deltas: dict[RowKey, int]) -> dict[RowKey, int]:
+    """Add each delta to its row, a growing row created at 0 first, never
+    below 0; return each row's count before.
 
     Race-safe on PostgreSQL and SQLite: the create is ``ON CONFLICT DO
-    NOTHING``, the rows are locked in primary-key order before the one
-    ``UPDATE ... SET count = count + 1``, so parallel sign-ins wait for each
-    other instead of deadlocking, and no increment is lost.
+    NOTHING``, the rows are locked in primary-key order before one
+    ``UPDATE`` a delta, so parallel sign-ins wait for each other instead of
+    deadlocking, and no change is lost.
     """
-    wanted = sorted(set(keys), key=lambda k: (k[0] is not None, k[0] or 0, k[1], k[2]))
+    wanted = {key: delta for key, delta in deltas.items() if delta}
     if not wanted:
         return {}
     RiskCount.objects.bulk_create(
-        [RiskCount(user_id=u, feature=f, value=v, count=0) for u, f, v in wanted],
+        [
+            RiskCount(user_id=u, feature=f, value=v, month=m, count=0)
+            for u, f, v, m in sorted(wanted, key=_row_order)
+            if wanted[(u, f, v, m)] > 0
+        ],
         ignore_conflicts=True,
     )
-    match = Q(pk__in=[])
-    for user_id, feature, value in wanted:
-        owner = Q(user__isnull=True) if user_id is None else Q(user_id=user_id)
-        match |= owner & Q(feature=feature, value=value)
     locked = list(
         RiskCount.objects.select_for_update()
-        .filter(match)
+        .filter(_match(wanted))
         .order_by("pk")
-        .values_list("pk", "user_id", "feature", "value", "count")
+        .values_list("pk", "user_id", "feature", "value", "month", "count")
     )
-    RiskCount.objects.filter(pk__in=[row[0] for row in locked]).update(count=F("count") + 1)
-    return {(u, f, v): c for _, u, f, v, c in locked}
+    by_delta: dict[int, list[int]] = defaultdict(list)
+    for pk, *key, _ in locked:
+        by_delta[wanted[tuple(key)]].append(pk)  # type: ignore[index]
+    for delta, pks in by_delta.items():
+        RiskCount.objects.filter(pk__in=pks).update(count=Greatest(F("count") + delta, 0))
+    return {(u, f, v, m): c for _, u, f, v, m, c in locked}
+
+
+def _counter_of(owner: Any, feature: str) -> tuple[Any, str, str] | None:
+    """The distinct counter a value row counts in (``None``: none):
+    a value of a distinct feature, its owner's; a user's total, the site's users."""
+    if feature in _DISTINCT_FEATURES:
+        return (owner, DISTINCT, feature)
+    if feature == TOTAL and owner is not None:
+        return (None, USERS, "")
+    return None
+
+
+def _months_of(keys: list[tuple[Any, str, str]]) -> dict[tuple[Any, str, str], dict[date, int]]:
+    """The months each (owner, feature, value) has a count in."""
+    found: dict[tuple[Any, str, str], dict[date, int]] = defaultdict(dict)
+    if keys:
+        rows = (
+            RiskCount.objects.filter(_match(keys), count__gt=0)
+            .values_list("user_id", "feature", "value", "month", "count")
+            .order_by()
+        )
+        for owner, feature, value, month, count in rows:
+            found[(owner, feature, value)][month] = count
+    return found
+
+
+def _change(user_id: Any, pairs: Iterable[tuple[str, str]], month: date, delta: int) -> None:
+    """Add ``delta`` (+1: a sign-in counted, -1: taken back) to the rows of
+    one sign-in in ``month``, then move the distinct counters whose value's
+    latest month changed (``decay.distinct_moves``)."""
+    keys = [
+        (None, TOTAL, ""),
+        (user_id, TOTAL, ""),
+        *((None, f, v) for f, v in pairs),
+        *((user_id, f, v) for f, v in pairs),
+    ]
+    before = _add({(*key, month): delta for key in keys})
+    # Only a row whose month went from or to nothing can change its value's
+    # latest month: 0 before an increment, 1 before a decrement.
+    empty = 0 if delta > 0 else 1
+    changed = [
+        key
+        for key in keys
+        if _counter_of(key[0], key[1]) is not None and before.get((*key, month)) == empty
+    ]
+    moves: dict[RowKey, int] = defaultdict(int)
+    months = _months_of(changed)
+    for key in changed:
+        after = months.get(key, {})
+        was = {**after, month: after.get(month, 0) - delta}
+        counter = _counter_of(key[0], key[1])
+        assert counter is not None
+        for moved, step in decay.distinct_moves(was, after).items():
+            moves[(*counter, moved)] += step
+    _add(moves)
 
 
 def count_success(user: Any, features: SignInFeatures) -> None:
     """Count one successful sign-in of ``user`` (``CountStore.add``, in rows)."""
-    keys = _value_keys(features)
+    _count(user, _value_keys(features), decay.bucket(features.at))
+
+
+def _count(user: Any, pairs: list[tuple[str, str]], month: date) -> None:
+    """Count ``pairs`` (``_value_keys``) for ``user`` in ``month``."""
     with transaction.atomic():
-        before = _increment(
-            [
-                (None, TOTAL, ""),
-                (user.pk, TOTAL, ""),
-                *((None, f, v) for f, v in keys),
-                *((user.pk, f, v) for f, v in keys),
-            ]
-        )
-        # Values (and users) seen for the first time grow the distinct counters.
-        second: list[tuple[Any, str, str]] = []
-        for (owner, feature, _value), count in before.items():
-            if count:
-                continue
-            if feature == TOTAL:
-                if owner is not None:
-                    second.append((None, USERS, ""))
-            elif feature in _DISTINCT_FEATURES:
-                second.append((owner, DISTINCT, feature))
-        _increment(second)
+        _change(user.pk, pairs, month, +1)
+
+
+def uncount(attempts: QuerySet[SignInAttempt], now: datetime | None = None) -> int:
+    """Take back what each of ``attempts`` added to the counts, the user's
+    and the site's, exactly once each (a replayed or raced report finds it
+    taken back: the conditional ``UPDATE`` waits for the other's commit,
+    then matches nothing). Returns how many were taken back."""
+    now = now or timezone.now()
+    since = decay.window_start(now)
+    taken = 0
+    rows = attempts.filter(counted_in__isnull=False).values_list(
+        "pk", "user_id", "counted_in", "counted"
+    )
+    for pk, user_id, month, pairs in list(rows):
+        with transaction.atomic():
+            if not SignInAttempt.objects.filter(pk=pk, counted_in__isnull=False).update(
+                counted_in=None
+            ):
+                continue  # a parallel report took it back
+            taken += 1
+            if month is not None and month >= since:  # older months: not read, or gone
+                _change(user_id, [(f, v) for f, v in pairs], month, -1)
+    return taken
 
 
 # --- the decision -----------------------------------------------------------
@@ -593,8 +595,16 @@ def _finite(value: float) -> float | None:
 
 
 def record_attempt(
-    request: HttpRequest, user: Any, found: Weighed, outcome: str, reasons: Iterable[str]
+    request: HttpRequest,
+    user: Any,
+    found: Weighed,
+    outcome: str,
+    reasons: Iterable[str],
+    *,
+    counted: list[tuple[str, str]] | None = None,
 ) -> SignInAttempt:
+    """A weighed sign-in's history row. ``counted``: the pairs its success
+    adds to the counts, in the month of its time (kept for ``uncount``)."""
     where = found.location
     return SignInAttempt.objects.create(
         user=user,
@@ -610,7 +620,19 @@ def record_attempt(
         risk_action=(found.model or found.decision).action,
         shadow=found.shadow,
         contributions=contributions(found.score),
+        counted_in=decay.bucket(found.features.at) if counted is not None else None,
+        counted=counted or [],
+        device=found.device if outcome == SignInOutcome.ALLOWED else None,
+        session_id=_session_id(request),
     )
+
+
+def _session_id(request: HttpRequest) -> int | None:
+    """The session index entry (``TrustedSession``) of the request's session."""
+    key = getattr(getattr(request, "session", None), "session_key", None)
+    if not key:
+        return None
+    return TrustedSession.objects.filter(session_key=key).values_list("pk", flat=True).first()
 
 
 def record_failed_password(request: HttpRequest | None, user_id: Any) -> None:
@@ -670,9 +692,11 @@ def decided(
         return None
     model = found.model or found.decision
     reasons = [*reasons, *(r for r in model.reasons if r not in reasons)]
-    attempt = record_attempt(request, user, found, outcome, reasons)
-    if outcome == SignInOutcome.ALLOWED:
-        count_success(user, found.features)
+    let_in = outcome == SignInOutcome.ALLOWED
+    pairs = _value_keys(found.features) if let_in else None
+    attempt = record_attempt(request, user, found, outcome, reasons, counted=pairs)
+    if pairs is not None:
+        _count(user, pairs, decay.bucket(found.features.at))
         if found.device is not None:
             remember_origin(found.device, found.features.country, found.features.asn)
         _alert(request, user, reasons, passed=False)
@@ -690,16 +714,45 @@ def passed(request: HttpRequest, user: Any, attempt_id: int | None) -> None:
     ).first()
     if attempt is None:
         return
-    updated = SignInAttempt.objects.filter(pk=attempt.pk, outcome=SignInOutcome.STEPPED_UP).update(
-        outcome=SignInOutcome.PASSED
-    )
-    if not updated:
-        return  # a parallel request counted it already
     fp = request_fingerprint(request)
     location = geo.locate(fp.ip, ipv4_prefix=conf.IPV4_PREFIX, ipv6_prefix=conf.IPV6_PREFIX)
     # The features of the request that completed the sign-in (same session).
-    count_success(user, features_of(fp, raw_user_agent(request), attempt.at, location=location))
+    features = features_of(fp, raw_user_agent(request), attempt.at, location=location)
+    pairs = _value_keys(features)
+    month = decay.bucket(attempt.at)
+    with transaction.atomic():
+        updated = SignInAttempt.objects.filter(
+            pk=attempt.pk, outcome=SignInOutcome.STEPPED_UP
+        ).update(outcome=SignInOutcome.PASSED, counted_in=month, counted=pairs)
+        if not updated:
+            return  # a parallel request counted it already
+        _count(user, pairs, month)
     _alert(request, user, list(attempt.reasons or []), passed=True)
+
+
+def tie_to_device(request: HttpRequest, user: Any, device: TrustedDevice) -> None:
+    """The session's sign-in trusted ``device``: a report about the device
+    then reaches that sign-in too (``uncount``)."""
+    session_id = _session_id(request)
+    if session_id is not None:
+        SignInAttempt.objects.filter(user=user, session_id=session_id, device=None).update(
+            device=device
+        )
+
+
+def reported(user_id: Any, *, device: TrustedDevice | None, session: TrustedSession | None) -> int:
+    """ "This wasn't me" about ``device`` or ``session``: take back the
+    sign-ins it reaches (those that came with the device or that its code
+    trusted, those of its live sessions, the session's own). Returns how
+    many were taken back."""
+    reach = Q(pk__in=[])
+    if device is not None:
+        sessions = TrustedSession.objects.filter(device=device).values_list("pk", flat=True)
+        reach |= Q(device=device) | Q(session_id__in=list(sessions))
+    if session is not None:
+        reach |= Q(session_id=session.pk)
+    # SECURITY: only the addressee's own history, whatever the ids say.
+    return uncount(SignInAttempt.objects.filter(reach, user_id=user_id))
 
 
 def _alert(request: HttpRequest, user: Any, reasons: list[str], *, passed: bool) -> None:
@@ -714,4 +767,11 @@ def prune(now: Any = None) -> int:
     """Drop sign-in history older than ``TRUST_SIGN_IN_HISTORY_MAX_AGE``."""
     now = now or timezone.now()
     deleted, _ = SignInAttempt.objects.filter(at__lt=now - conf.SIGN_IN_HISTORY_MAX_AGE).delete()
+    return deleted
+
+
+def prune_counts(now: Any = None) -> int:
+    """Drop the risk counts of months no sign-in reads any more (``decay``)."""
+    now = now or timezone.now()
+    deleted, _ = RiskCount.objects.filter(month__lt=decay.window_start(now)).delete()
     return deleted

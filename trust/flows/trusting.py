@@ -154,6 +154,8 @@ def trust_device(request: HttpRequest, otp_device: Device) -> TrustedDevice | No
         state.holds_device(device.pk)
         sessions.link(request, user, state)
         state.save(request)
+    # A report about this device reaches the sign-in that trusted it.
+    risk.tie_to_device(request, user, device)
     queue_cookie(request, presented, drop=old_secret, add=(secret, device))
     return device
 

@@ -5,7 +5,9 @@ session index entries of sessions that expired or were flushed, the
 old-secret hashes of devices whose trust is over, the wrapped successors
 kept for a double submit once their few seconds are over, and the
 password-throttle records whose failures are forgotten (a day without one),
-and sign-in history older than ``TRUST_SIGN_IN_HISTORY_MAX_AGE`` (180 days).
+sign-in history older than ``TRUST_SIGN_IN_HISTORY_MAX_AGE`` (180 days),
+and the risk counts of months no sign-in reads any more (the current month
+and the six before it are read: ``trust.rules.risk.decay``).
 Revoked and expired devices themselves are kept: the devices page and the
 admin show history.
 """
@@ -45,3 +47,5 @@ class Command(BaseCommand):
         self.stdout.write(f"Pruned {throttles} password-throttle records.")
         history = risk.prune(now)
         self.stdout.write(f"Pruned {history} sign-in history records.")
+        counts = risk.prune_counts(now)
+        self.stdout.write(f"Pruned {counts} risk counts of months past the window.")
