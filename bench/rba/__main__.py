@@ -2,8 +2,11 @@
 
 Prints Markdown: the share of attacks stepped up or denied and the share of
 legitimate sign-ins asked for a code, per attacker model and history size,
-for device recognition alone, the score alone and both; a threshold sweep;
-and the cost of a score and of the lookups.
+for device recognition alone, the score alone and both; which rule asks; a
+threshold sweep; the rules beside the score switched off one at a time;
+what "fits a trusted device's history" can mean (``new_network_on_device``);
+where the legitimate codes come from; and the cost of a score and of the
+lookups.
 """
 
 from __future__ import annotations
