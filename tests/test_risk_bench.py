@@ -7,14 +7,34 @@ from __future__ import annotations
 import itertools
 import random
 import re
+from dataclasses import replace
+from types import SimpleNamespace
 
 from bench.rba import browsers, isps, ranges
 from bench.rba.__main__ import main
-from bench.rba.evaluate import Sample, reasons, stopped
-from trust.rules.fingerprint import parse_agent
+from bench.rba.evaluate import (
+    LEGIT,
+    LEGIT_ROAMING,
+    MAX_DEVICE_ASNS,
+    Run,
+    Sample,
+    _Kept,
+    _measure,
+    rates,
+    reasons,
+    remember,
+    stopped,
+    trusted_anew,
+)
+from bench.rba.population import DAY, START, Device
+from trust.flows.risk import with_asn
+from trust.rules.fingerprint import DESKTOP, parse_agent
+from trust.rules.risk.counts import CountStore
 from trust.rules.risk.decision import Thresholds
+from trust.rules.risk.features import SignInFeatures, short_digest
 
-ROWS_PER_HISTORY = 8 + 2 + 1  # attackers + legitimate and browser update + the 2FA extra
+# attackers + legitimate, its roaming laptops and browser update + the 2FA extra
+ROWS_PER_HISTORY = 8 + 3 + 1
 
 
 def test_quick_evaluation_prints_every_row_for_both_seeds(capsys):
@@ -29,6 +49,9 @@ def test_quick_evaluation_prints_every_row_for_both_seeds(capsys):
     shares = [float(s) / 100 for row in rows for s in re.findall(r"([\d.]+)% \(n=", row)]
     assert shares and all(0.0 <= share <= 1.0 for share in shares)
     assert "2FA users' extra codes over device recognition alone" in out
+    assert "new_network_on_device=True" in out
+    assert any("roaming laptop" in row for row in rows)
+    assert "block new to the user (default)" in out  # the device history's curve
     assert "µs" in out  # the cost table
 
 
@@ -150,3 +173,91 @@ def test_reasons_name_every_rule_that_asks_and_only_those():
     assert reasons(thief, "both", limits) == ["new_country"]
     assert reasons(thief, "device", limits) == []
     assert not stopped(_sample(cookie=True), "both", limits)
+
+
+def test_a_trusted_device_owes_a_code_for_a_network_new_to_its_history():
+    limits = Thresholds()
+    thief = _sample(who="thief_home", two_factor=True, cookie=True, new_device_network=True)
+    assert reasons(thief, "both", limits) == ["new_device_network"]
+    assert reasons(thief, "device", limits) == []  # device recognition alone lets it in
+    assert not stopped(thief, "both", replace(limits, new_network_on_device=False))
+    # Without a trusted device the rule has nothing to compare with.
+    assert "new_device_network" not in reasons(
+        _sample(cookie=False, new_device_network=True), "both", limits
+    )
+
+
+def test_the_roaming_laptop_counts_in_the_legitimate_row_and_its_own():
+    samples = [
+        _sample(who=LEGIT, two_factor=True, cookie=True, roaming=True, new_device_network=True),
+        _sample(who=LEGIT, two_factor=True, cookie=True),
+    ]
+    shares = rates(Run(1, 2, samples, [], CountStore(), True), Thresholds())
+    assert shares[(LEGIT, 20, "both")] == (0.5, 2)
+    assert shares[(LEGIT_ROAMING, 20, "both")] == (1.0, 1)
+    assert shares[(LEGIT, 20, "device")] == (0.0, 2)  # the rule's cost is the 2FA extra
+
+
+# --- a trusted device's record ----------------------------------------------------
+
+
+def _features(asn: str, block: str, country: str = "DE") -> SignInFeatures:
+    return SignInFeatures(
+        ip="84.128.0.1",  # public: the rule skips the site's own networks
+        network="192.0.2.0/24",
+        asn=asn,
+        country=country,
+        user_agent="ua",
+        browser="Chrome",
+        os="Windows",
+        device_class=DESKTOP,
+        at=START,
+        block=block,
+    )
+
+
+def test_a_device_keeps_its_operators_as_the_trusted_device_record_does():
+    device = Device(DESKTOP, "ua")
+    stored = ""
+    for n in [*range(MAX_DEVICE_ASNS + 4), 3, 7]:
+        remember(device, _features(f"AS{n}", f"84.{n}.0.0/16"))
+        stored = with_asn(stored, f"AS{n}")
+    assert device.asns == stored.split()  # digests, latest last, capped
+    kept = _Kept.of(device)
+    assert short_digest("AS7") in kept.asns and short_digest("AS0") not in kept.asns
+    assert "84.0.0.0/16" in kept.blocks and kept.countries == {"DE"}
+
+
+def test_a_devices_operators_and_blocks_reset_when_it_is_trusted_anew():
+    device = Device(DESKTOP, "ua")
+    remember(device, _features("AS1", "84.128.0.0/16", "FR"))
+    trusted_anew(device, 40 * DAY)
+    assert device.cookie_issued == device.cookie_used == 40 * DAY
+    assert (device.asns, device.blocks, device.countries) == ([], set(), set())
+    assert _Kept.of(device) == _Kept()
+
+
+def test_the_copied_cookie_on_another_operator_is_measured_by_the_shipped_rule():
+    # The device's operators reach the RiskContext as the flow stores them
+    # (digests): its own operator fits, another one in a new block does not.
+    store = CountStore()
+    home = _features("AS3320", "84.128.0.0/16")
+    for uid in range(60):  # enough users for the score to count
+        store.add(uid, home)
+    device = Device(DESKTOP, "ua")
+    remember(device, home)
+    victim = SimpleNamespace(id=0, two_factor=True)
+    previous = ("DE", 0.0)
+
+    def measure(features: SignInFeatures) -> Sample:
+        return _measure("thief_home", features, 20, victim, True, previous, store, _Kept.of(device))
+
+    assert not measure(home).new_device_network
+    thief = measure(_features("AS6805", "84.9.0.0/16"))
+    assert thief.new_device_network and thief.new_device_asn and thief.new_device_block
+    assert stopped(thief, "both", Thresholds())
+    # Another operator in a block the user knows: the rule lets it in.
+    assert not measure(_features("AS6805", "84.128.0.0/16")).new_device_network
+    # The device's own operator in a block new to the user (a rotated
+    # address): it fits the device's history.
+    assert not measure(_features("AS3320", "84.77.0.0/16")).new_device_network

@@ -2,8 +2,11 @@
 
 Prints Markdown: the share of attacks stepped up or denied and the share of
 legitimate sign-ins asked for a code, per attacker model and history size,
-for device recognition alone, the score alone and both; a threshold sweep;
-and the cost of a score and of the lookups.
+for device recognition alone, the score alone and both; which rule asks; a
+threshold sweep; the rules beside the score switched off one at a time;
+what "fits a trusted device's history" can mean (``new_network_on_device``);
+where the legitimate codes come from; and the cost of a score and of the
+lookups.
 """
 
 from __future__ import annotations
@@ -22,9 +25,11 @@ from .evaluate import (
     ALL_ATTACKS,
     HISTORY_SIZES,
     LEGIT,
+    LEGIT_ROAMING,
     MODES,
     UPDATE,
     Run,
+    Sample,
     attribution,
     by_connection,
     rates,
@@ -41,9 +46,10 @@ LABELS = {
     "hosting": "hosting/VPN ASN in the victim's country, victim's user agent",
     "thief_home": "thief in the victim's country, another ISP (password, copied cookie)",
     LEGIT: "**legitimate asked for a code**",
+    LEGIT_ROAMING: "legitimate, roaming laptop (home, office, cafés; part of the row above)",
     UPDATE: "**browser update asked** (first sign-in on the new version, histories from here)",
 }
-ROWS = (*ALL_ATTACKS, LEGIT, UPDATE)
+ROWS = (*ALL_ATTACKS, LEGIT, LEGIT_ROAMING, UPDATE)
 TUNING_SEED, HELD_OUT_SEED = 10, 20
 
 
@@ -108,6 +114,7 @@ def targets(runs: list[tuple[int, Run]], limits: Thresholds, history: int = 20) 
             ">= 90 %",
         ),
         ("legitimate later sign-ins asked (no 2FA)", LEGIT, "score", "<= 5 %"),
+        ("roaming laptops asked (no 2FA)", LEGIT_ROAMING, "score", "-"),
         ("browser updates asked (no 2FA)", UPDATE, "score", "<= 5 %"),
     )
     head = f"| target (at {history} sign-ins of history) | goal | "
@@ -119,6 +126,7 @@ def targets(runs: list[tuple[int, Run]], limits: Thresholds, history: int = 20) 
         lines.append(f"| {label} | {goal} | " + " | ".join(cells) + " |")
     for who, label, goal in (
         (LEGIT, "2FA users' extra codes over device recognition alone", "<= 3 points"),
+        (LEGIT_ROAMING, "roaming laptops, 2FA users: extra codes over device recognition", "-"),
         (UPDATE, "browser updates, 2FA users: extra codes over device recognition", "<= 5 points"),
     ):
         extra = []
@@ -167,6 +175,7 @@ def variants(run: Run, history: int) -> str:
             "no country rules on trusted devices",
             replace(base, new_country_on_trusted=False, new_country_on_device=False),
         ),
+        ("no new_network_on_device rule", replace(base, new_network_on_device=False)),
     )
     columns = (
         ("targeted", "targeted", "score"),
@@ -178,6 +187,8 @@ def variants(run: Run, history: int) -> str:
         ("thief at home (2FA)", "thief_home", "both"),
         ("legitimate asked (no 2FA)", LEGIT, "score"),
         ("browser updates asked (no 2FA)", UPDATE, "score"),
+        ("legitimate asked (2FA)", LEGIT, "both"),
+        ("roaming laptop asked (2FA)", LEGIT_ROAMING, "both"),
     )
     lines = [
         f"| rules (h={history}) | " + " | ".join(label for label, _, _ in columns) + " |",
@@ -187,6 +198,58 @@ def variants(run: Run, history: int) -> str:
         shares = rates(run, limits)
         cells = [f"{shares.get((who, history, mode), (0.0, 0))[0]:.1%}" for _, who, mode in columns]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+# What "fits the device's own history" can mean (``new_network_on_device``):
+# each variant says when a trusted device's sign-in owes a code.
+DEVICE_HISTORY = (
+    ("operator new to the device", lambda s: s.new_device_asn),
+    ("operator new to the device and to the user", lambda s: s.new_device_asn and s.new_asn),
+    (
+        "operator new to the device, block new to the user (default)",
+        lambda s: s.new_device_network,
+    ),
+    (
+        "operator new to the device, block new to the device",
+        lambda s: s.new_device_asn and s.new_device_block,
+    ),
+    ("block new to the user", lambda s: s.new_block),
+    ("block new to the device", lambda s: s.new_device_block),
+    ("off", lambda s: False),
+)
+
+
+def device_history(run: Run) -> str:
+    """The in-country cookie thief against what 2FA users pay in codes over
+    device recognition alone, for each meaning of "fits the device's history"."""
+    later = HISTORY_SIZES[1:]
+    lines = [
+        "| a trusted device owes a code when | "
+        + " | ".join(f"thief in country, h={h}" for h in later)
+        + " | "
+        + " | ".join(f"extra codes, h={h}" for h in later)
+        + " | extra codes, roaming laptop, h=20 |",
+        "|---|" + "---|" * (2 * len(later) + 1),
+    ]
+    limits = Thresholds()
+    for label, fires in DEVICE_HISTORY:
+        samples: list[Sample] = [
+            replace(s, new_device_network=s.cookie and bool(fires(s))) for s in run.samples
+        ]
+        shares = rates(replace(run, samples=samples), limits)
+
+        def cell(who: str, h: int, mode: str, shares: dict = shares) -> float:
+            return shares.get((who, h, mode), (0.0, 0))[0]
+
+        def extra(who: str, h: int) -> str:
+            return f"{(cell(who, h, 'both') - cell(who, h, 'device')) * 100:+.1f}"
+
+        thieves = [f"{cell('thief_home', h, 'both'):.1%}" for h in later]
+        extras = [extra(LEGIT, h) for h in later]
+        lines.append(
+            f"| {label} | " + " | ".join(thieves + extras) + f" | {extra(LEGIT_ROAMING, 20)} |"
+        )
     return "\n".join(lines)
 
 
@@ -280,7 +343,8 @@ def main(argv: list[str] | None = None) -> int:
         f"new_country_on_trusted={limits.new_country_on_trusted}, "
         f"new_asn_step_up={limits.new_asn_step_up}, "
         f"new_network_step_up={limits.new_network_step_up}, "
-        f"new_country_on_device={limits.new_country_on_device}.\n"
+        f"new_country_on_device={limits.new_country_on_device}, "
+        f"new_network_on_device={limits.new_network_on_device}.\n"
     )
     print("### Targets\n")
     print(targets(runs, limits))
@@ -296,6 +360,11 @@ def main(argv: list[str] | None = None) -> int:
     print(sweep(tune, 20))
     print(f"\n### The rules beside the score, one at a time (held-out seed {held_seed})\n")
     print(variants(held, 20))
+    print(
+        f"\n### A copied cookie in the victim's country: what fits the device's history "
+        f"(held-out seed {held_seed})\n"
+    )
+    print(device_history(held))
     print(f"\n### Where the legitimate codes come from (held-out seed {held_seed})\n")
     print(connections(held, limits))
     print()

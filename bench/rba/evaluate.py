@@ -21,14 +21,15 @@ from trust.rules.risk.counts import CountStore
 from trust.rules.risk.decision import (
     ALLOW,
     NEW_DEVICE_COUNTRY,
+    NEW_DEVICE_NETWORK,
     RiskContext,
     Thresholds,
     decide,
 )
-from trust.rules.risk.features import BLOCK, SignInFeatures, user_agent_digest
+from trust.rules.risk.features import BLOCK, SignInFeatures, short_digest, user_agent_digest
 
 from .browsers import Browsers
-from .population import DAY, SignIn, User, at, make_user, sign_ins
+from .population import DAY, Device, SignIn, User, at, make_user, roams, sign_ins
 from .world import World
 
 HISTORY_SIZES = (1, 5, 20, 40)
@@ -41,6 +42,7 @@ ADVERSARIES = ("proxy_block", "hosting", "thief_home")
 ALL_ATTACKS = (*ATTACKS, *ADVERSARIES)
 HOLDS_COOKIE = frozenset({"thief", "thief_home"})
 LEGIT = "legitimate"
+LEGIT_ROAMING = "legitimate_roaming"  # LEGIT, on a laptop that roams (home, office, cafés)
 UPDATE = "browser_update"  # a device's first sign-in after its browser updated
 LIFETIME = 30 * DAY  # TRUST_LIFETIME's default
 IDLE = 14 * DAY  # TRUST_IDLE_TIMEOUT's default
@@ -52,7 +54,9 @@ NO_SCORE = Thresholds(
     new_asn_step_up=False,
     new_network_step_up=False,
     new_country_on_device=False,
+    new_network_on_device=False,
 )
+MAX_DEVICE_ASNS = 16  # the operators a trusted device's record keeps (trust.flows.risk)
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,13 @@ class Sample:
     new_device_country: bool  # a country the trusted device was never used in
     users: int  # users with history on the site then (the score waits for min_users)
     via: str = ""  # legitimate sign-ins: how they connect (home v4, mobile v6...)
+    roaming: bool = False  # a legitimate sign-in on a roaming laptop (also LEGIT_ROAMING)
+    # A trusted device on an operator it never used, in a block new to the
+    # user (``new_network_on_device``, reason ``new_device_network``).
+    new_device_network: bool = False
+    # What "the device's own history" could mean otherwise (``device_history``).
+    new_device_asn: bool = False  # an operator the trusted device never used
+    new_device_block: bool = False  # an address block the trusted device was never in
 
 
 @dataclass
@@ -141,17 +152,18 @@ def simulate(
             and event.t - device.cookie_used < IDLE
         )
         features = feats(device.ua, event.ip, event.t)
-        used_in = frozenset(device.countries) if cookie else frozenset()
+        kept = _Kept.of(device) if cookie else _Kept()
+        roaming = roams(person, device)
         if event.updated and history >= HISTORY_SIZES[0]:
             bucket = max(h for h in HISTORY_SIZES if h <= history)
             previous = last[person.id]
-            sample = _measure(UPDATE, features, bucket, person, cookie, previous, store, used_in)
+            sample = _measure(UPDATE, features, bucket, person, cookie, previous, store, kept)
             samples.append(replace(sample, via=event.via))
         if history in HISTORY_SIZES and (person.id, history) not in measured:
             measured.add((person.id, history))
             previous = last[person.id]
-            sample = _measure(LEGIT, features, history, person, cookie, previous, store, used_in)
-            samples.append(replace(sample, via=event.via))
+            sample = _measure(LEGIT, features, history, person, cookie, previous, store, kept)
+            samples.append(replace(sample, via=event.via, roaming=roaming))
             scored.append(features)
             t_attack = previous[1] + (event.t - previous[1]) * rng.random()
             for attack in ALL_ATTACKS:
@@ -160,8 +172,10 @@ def simulate(
                 else:
                     ua, ip = _attack(rng, world, agents, attack, person, device.ua, t_attack)
                 hostile = feats(ua, ip, t_attack)
-                thief = attack in HOLDS_COOKIE  # holds the victim's cookie
-                stolen = frozenset(device.countries) if thief else frozenset()
+                # A thief holds the victim's cookie (a valid one: otherwise the
+                # copy is worth nothing), and so the device's record.
+                thief = attack in HOLDS_COOKIE
+                stolen = _Kept.of(device) if thief else _Kept()
                 samples.append(
                     _measure(attack, hostile, history, person, thief, previous, store, stolen)
                 )
@@ -169,9 +183,8 @@ def simulate(
         if cookie:
             device.cookie_used = event.t
         else:  # the code was passed: the device is trusted anew
-            device.cookie_issued = device.cookie_used = event.t
-            device.countries = set()
-        device.countries.add(features.country)  # as the trusted device's record keeps them
+            trusted_anew(device, event.t)
+        remember(device, features)
         last[person.id] = (features.country, event.t)
     return Run(users, len(events), samples, scored, store, agents.available)
 
@@ -211,6 +224,44 @@ def _adversary(
     return ua, world.v4(rng, world.consumer(rng, victim.country, mine)).address(rng)
 
 
+def trusted_anew(device: Device, t: float) -> None:
+    """A new cookie for the device, and its record starts over.
+
+    ``trust.flows.trusting`` carries the record of a live trust the browser
+    still presents; a cleared cookie or one past its lifetime presents none.
+    An idle one might: starting over then asks a little more, not less."""
+    device.cookie_issued = device.cookie_used = t
+    device.countries, device.asns, device.blocks = set(), [], set()
+
+
+def remember(device: Device, features: SignInFeatures) -> None:
+    """Add a sign-in's country, operator and block to the device's record, as
+    the trusted device's record keeps them (``trust.flows.risk``'s
+    ``remember_origin`` and ``with_asn``: the operator's ``short_digest``,
+    latest last, the oldest dropped past the cap)."""
+    device.countries.add(features.country)
+    if features.asn:
+        token = short_digest(features.asn)
+        kept = [a for a in device.asns if a != token]
+        device.asns = [*kept, token][-MAX_DEVICE_ASNS:]
+    if features.block:
+        device.blocks.add(features.block)
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """What a trusted device's record holds when its cookie is presented
+    (empty: no valid cookie)."""
+
+    countries: frozenset[str] = frozenset()
+    asns: frozenset[str] = frozenset()  # short_digests, as RiskContext.device_asns
+    blocks: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, device: Device) -> _Kept:
+        return cls(frozenset(device.countries), frozenset(device.asns), frozenset(device.blocks))
+
+
 def _measure(
     who: str,
     features: SignInFeatures,
@@ -219,7 +270,7 @@ def _measure(
     cookie: bool,
     previous: tuple[str, float],
     store: CountStore,
-    device_countries: frozenset[str],
+    kept: _Kept,
 ) -> Sample:
     from trust.rules.risk.score import score
 
@@ -230,10 +281,13 @@ def _measure(
         trusted_device=cookie,
         previous_country=previous[0],
         previous_at=at(previous[1]),
-        device_countries=device_countries,
+        device_countries=kept.countries,
+        device_asns=kept.asns,
     )
     decision = decide(context, thresholds=NO_SCORE)
     on_device = decide(context, thresholds=replace(NO_SCORE, new_country_on_device=True))
+    on_network = decide(context, thresholds=replace(NO_SCORE, new_network_on_device=True))
+    operator = short_digest(features.asn) if features.asn else ""
     return Sample(
         who,
         history,
@@ -246,6 +300,12 @@ def _measure(
         history > 0 and bool(features.block) and BLOCK in result.unseen,
         NEW_DEVICE_COUNTRY in on_device.reasons,
         result.users or 0,
+        # The rule names itself unless the country is new to the user (then
+        # new_country says it): count it when it asks, or changes the action.
+        new_device_network=NEW_DEVICE_NETWORK in on_network.reasons
+        or on_network.action != decision.action,
+        new_device_asn=cookie and bool(kept.asns) and operator not in kept.asns,
+        new_device_block=cookie and bool(kept.blocks) and features.block not in kept.blocks,
     )
 
 
@@ -275,6 +335,8 @@ def reasons(sample: Sample, mode: str, limits: Thresholds) -> list[str]:
         found.append("new_block")
     if trusted and limits.new_country_on_device and sample.new_device_country:
         found.append("new_device_country")
+    if trusted and limits.new_network_on_device and sample.new_device_network:
+        found.append(NEW_DEVICE_NETWORK)
     return found
 
 
@@ -296,13 +358,14 @@ def attribution(
         for mode, _, two_factor in MODES:
             if sample.two_factor != two_factor:
                 continue
-            key = (sample.who, sample.history, mode)
-            totals[key] += 1
             found = reasons(sample, mode, limits)
-            for reason in found:
-                cell = counts[key][reason]
-                cell[0] += 1
-                cell[1] += len(found) == 1
+            for who in rows_of(sample):
+                key = (who, sample.history, mode)
+                totals[key] += 1
+                for reason in found:
+                    cell = counts[key][reason]
+                    cell[0] += 1
+                    cell[1] += len(found) == 1
     return {
         key: {r: (a / totals[key], b / totals[key]) for r, (a, b) in by_reason.items()}
         for key, by_reason in counts.items()
@@ -340,6 +403,12 @@ MODES = (
 )
 
 
+def rows_of(sample: Sample) -> tuple[str, ...]:
+    """The rows a sample counts in: its own, and the roaming laptop's (a
+    part of the legitimate row, shown on its own too)."""
+    return (sample.who, LEGIT_ROAMING) if sample.roaming else (sample.who,)
+
+
 def rates(run: Run, limits: Thresholds) -> dict[tuple[str, int, str], tuple[float, int]]:
     """Share stopped, and the sample size, per (who, history, mode)."""
     hits: dict[tuple[str, int, str], list[int]] = defaultdict(lambda: [0, 0])
@@ -347,7 +416,9 @@ def rates(run: Run, limits: Thresholds) -> dict[tuple[str, int, str], tuple[floa
         for mode, _, two_factor in MODES:
             if sample.two_factor != two_factor:
                 continue
-            cell = hits[(sample.who, sample.history, mode)]
-            cell[0] += stopped(sample, mode, limits)
-            cell[1] += 1
+            asked = stopped(sample, mode, limits)
+            for who in rows_of(sample):
+                cell = hits[(who, sample.history, mode)]
+                cell[0] += asked
+                cell[1] += 1
     return {key: (n / total if total else 0.0, total) for key, (n, total) in hits.items()}

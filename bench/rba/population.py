@@ -9,7 +9,9 @@ NAT: a new IPv4 address almost every time, or a new IPv6 /64 from a few
 browsers follow their release trains (``bench.rba.browsers``) and whose
 cookies get cleared, new devices now and then, and trips abroad with real
 flight times (great-circle distance at 800 km/h plus three hours at
-airports), during which the phone roams home-routed.
+airports), during which the phone roams home-routed. Some users' laptops
+roam: a few regular cafés (other ISPs of their country) and now and then a
+café never visited before.
 """
 
 from __future__ import annotations
@@ -28,6 +30,13 @@ from .browsers import Browser, Browsers, update_lag
 from .world import Network, World
 
 DAY = 86400.0
+# The roaming laptop: a share of the users with a desktop take it to a few
+# regular cafés (business lines of other ISPs of their country); this share
+# of its sign-ins at home is from a café, and this share of those from a
+# café never visited before. Assumptions, as for the other shares here.
+ROAMERS = 0.3
+CAFE = 0.25
+NEW_CAFE = 0.2
 START = datetime(2026, 1, 5)
 
 
@@ -39,6 +48,10 @@ class Device:
     cookie_used: float = -math.inf
     next_update: float = 0.0  # unused with generated browsers (kept for the corpus)
     countries: set[str] = field(default_factory=set)  # seen with the current cookie
+    # The operators (``short_digest``s, latest last, as the trusted device's
+    # record keeps them) and the address blocks seen with the current cookie.
+    asns: list[str] = field(default_factory=list)
+    blocks: set[str] = field(default_factory=set)
     browser: Browser | None = None
     lag: float = 0.0  # days between a release and this device running it
 
@@ -84,6 +97,8 @@ class User:
     carrier: str = ""
     mobile6: list[int] = field(default_factory=list)  # the carrier's /48s this user meets
     mobile6_share: float = 0.0  # share of mobile sessions over IPv6
+    # A laptop that roams: its regular cafés (empty: it stays home and at the office).
+    cafes: list[Network] = field(default_factory=list)
 
 
 @dataclass
@@ -178,6 +193,8 @@ def make_user(rng: random.Random, world: World, browsers: Browsers, uid: int, da
         mobile6=mobile6,
         mobile6_share=table.ipv6_mobile,
     )
+    if any(d.kind == DESKTOP for d in devices) and rng.random() < ROAMERS:
+        user.cafes = [_cafe(rng, world, user) for _ in range(rng.randint(2, 4))]
     t = rng.uniform(0, 60) * DAY
     while rng.random() < 0.3 and t < days * DAY:  # trips abroad
         hotel = world.consumer_abroad(rng, country)
@@ -189,6 +206,16 @@ def make_user(rng: random.Random, world: World, browsers: Browsers, uid: int, da
         user.trips.append(Trip(leave, arrive, depart, back, hotel.country, hotel))
         t = back + rng.uniform(20, 120) * DAY
     return user
+
+
+def _cafe(rng: random.Random, world: World, user: User) -> Network:
+    """A café's line: a fixed ISP of the user's country other than the home's."""
+    return world.v4(rng, world.fixed_isp(rng, user.country, (user.home_asn,)))
+
+
+def roams(user: User, device: Device) -> bool:
+    """Is ``device`` the user's roaming laptop?"""
+    return bool(user.cafes) and device.kind == DESKTOP
 
 
 def sign_ins(
@@ -228,7 +255,7 @@ def sign_ins(
             device.ua = device.browser.at(t / DAY - device.lag)
         updated = id(device) in seen and seen[id(device)] != device.ua
         seen[id(device)] = device.ua
-        address, via = _address(rng, user, device, trip if abroad else None)
+        address, via = _address(rng, world, user, device, trip if abroad else None)
         events.append(SignIn(t, user, address, device, updated, via))
         t += rng.expovariate(user.rate) * DAY
     return events
@@ -246,7 +273,9 @@ def _mobile(rng: random.Random, user: User) -> tuple[str, str]:
     return rng.choice(user.mobile).address(rng), "mobile v4"
 
 
-def _address(rng: random.Random, user: User, device: Device, trip: Trip | None) -> tuple[str, str]:
+def _address(
+    rng: random.Random, world: World, user: User, device: Device, trip: Trip | None
+) -> tuple[str, str]:
     """The sign-in's address, and how it connects."""
     if user.vpn is not None and rng.random() < 0.25:
         return user.vpn.address(rng), "VPN"
@@ -258,6 +287,10 @@ def _address(rng: random.Random, user: User, device: Device, trip: Trip | None) 
         return _mobile(rng, user)
     if user.work_ip and device.kind == DESKTOP and rng.random() < 0.3:
         return user.work_ip, "office"
+    if roams(user, device) and rng.random() < CAFE:
+        if rng.random() < NEW_CAFE:
+            return _cafe(rng, world, user).address(rng), "new café"
+        return rng.choice(user.cafes).address(rng), "café"
     if user.home6 is not None and rng.random() < V6_PREFERRED:  # dual stack
         return _v6(rng, ranges.lan_network(user.home6.prefix, user.home6.subnet)), "home v6"
     return user.home_ip, "home v4"
