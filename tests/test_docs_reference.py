@@ -67,6 +67,6 @@ def test_a_check_message_shows_module_constants_and_names_run_time_values():
     found = reference.check_ids(checks)
     e002_hint = reference.text(found["trust.E002"].hints[0])
     assert "'django.contrib.auth.middleware.AuthenticationMiddleware'" in e002_hint
-    w010 = reference.text(found["trust.W010"].messages[0])
-    assert w010.startswith("Trustgate cannot tell whether SESSION_ENGINE settings.SESSION_ENGINE")
+    w022 = reference.text(found["trust.W022"].messages[0])
+    assert w022.startswith("The sign-out URL name name does not resolve")
     assert found["trust.W050"].deploy and not found["trust.W001"].deploy
