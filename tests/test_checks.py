@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.core.checks import run_checks
 
@@ -146,3 +148,43 @@ def test_w040_risk_model_without_the_email_device(settings):
     assert ids(checks.check_email_codes()) == ["trust.W040"]
     settings.TRUST_RISK_ENABLED = False
     assert checks.check_email_codes() == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("trust", [False, True], ids=["code", "trusted-device"])
+@pytest.mark.parametrize("after_the_gate", [True, False], ids=["after", "before"])
+def test_w001_what_a_second_wrapper_changes(account, clock, settings, after_the_gate, trust):
+    """What trust.W001 says: django-otp's middleware beside the gate answers
+    is_verified() after it (a trusted-device session reads as unverified),
+    and loads a code-verified session's device when a view reads the user."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.conftest import browser, sign_in, step_up
+
+    client = browser()
+    sign_in(client, account)
+    assert step_up(client, account, trust=trust).status_code == 302
+    if trust:  # a new session, let in by the trusted device
+        client.post("/accounts/logout/")
+        clock.shift(timedelta(seconds=31))
+        sign_in(client, account)
+        client.get("/")
+
+    def home(client):  # the home page reads the user
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get("/")
+        assert response.status_code == 200
+        return response.wsgi_request.user.is_verified(), len(queries)
+
+    verified, alone = home(client)
+    assert verified
+    middleware = list(settings.MIDDLEWARE)
+    middleware.insert(middleware.index(TRUST) + after_the_gate, OTP)
+    settings.MIDDLEWARE = middleware
+    both = browser()  # a client loads its middleware once: a new one, same cookies
+    both.cookies = client.cookies
+
+    verified, queries = home(both)
+    assert verified is not (trust and after_the_gate)
+    assert queries == alone + (not trust)

@@ -56,9 +56,10 @@ def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
     if _index_of(middleware, import_string(_OTP)) is not None:
         errors.append(
             Warning(
-                "OTPMiddleware next to TrustMiddleware wraps request.user a second "
-                "time: the later of the two answers is_verified(), and django-otp's "
-                "answer loads the device with a query whenever a view reads the user.",
+                "OTPMiddleware beside TrustMiddleware wraps request.user again: after "
+                "it, is_verified() is django-otp's answer, false for a session let in "
+                "by a trusted device; in either place a code-verified session's "
+                "device is loaded with a query whenever a view reads the user.",
                 hint=f"Remove {_OTP!r}: TrustMiddleware stands in for it.",
                 id="trust.W001",
             )
