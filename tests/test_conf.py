@@ -99,6 +99,7 @@ def test_exempt_urls_split_into_paths_and_names(settings):
 def test_logout_url_name_not_a_url_name(settings, bad):
     settings.TRUST_LOGOUT_URL_NAME = bad
     refused(lambda: conf.LOGOUT_URL_NAME, "TRUST_LOGOUT_URL_NAME")
+    refused(conf.validate, "TRUST_LOGOUT_URL_NAME")  # at start-up too
 
 
 @pytest.mark.parametrize(
@@ -171,3 +172,12 @@ def test_a_setting_is_read_on_every_access(settings):
     assert timedelta(days=3) == conf.IDLE_TIMEOUT
     settings.TRUST_IDLE_TIMEOUT = timedelta(days=4)
     assert timedelta(days=4) == conf.IDLE_TIMEOUT
+
+
+def test_a_malformed_setting_stops_the_start_up():
+    from tests.processes import manage, site_env
+
+    env = site_env(TRUST_PROXY_COUNT="1", TRUST_PROXY_NETWORKS="10.0.0.0/8,not-a-network")
+    with pytest.raises(RuntimeError) as failed:
+        manage(env, "check")
+    assert "ImproperlyConfigured: TRUST_PROXY_NETWORKS has 'not-a-network'" in str(failed.value)

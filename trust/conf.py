@@ -212,12 +212,8 @@ class Conf:
     @property
     def LOGOUT_URL_NAME(self) -> str:
         """The setting if set; else the first known sign-out name the URLconf has."""
-        name = _get("TRUST_LOGOUT_URL_NAME")
-        if name is None:
-            return _detected_logout_url_name()
-        if not isinstance(name, str) or not name:
-            raise _invalid("TRUST_LOGOUT_URL_NAME", "a URL name or None", name)
-        return name
+        name = _logout_url_setting()
+        return name if name is not None else _detected_logout_url_name()
 
     @property
     def SESSION_LIFETIME(self) -> timedelta | None:
@@ -284,12 +280,20 @@ class Conf:
     def validate(self) -> None:
         """Read every setting once: a malformed one raises ``ImproperlyConfigured``.
 
-        ``TRUST_LOGOUT_URL_NAME`` is left to check ``trust.W022``: resolving it
-        would load the URLconf during start-up.
+        ``TRUST_LOGOUT_URL_NAME`` is only type-checked here: whether it resolves
+        is check ``trust.W022``'s (resolving would load the URLconf during start-up).
         """
+        _logout_url_setting()
         for name in dir(self):
             if name.isupper() and name != "LOGOUT_URL_NAME":
                 getattr(self, name)
+
+
+def _logout_url_setting() -> str | None:
+    name = _get("TRUST_LOGOUT_URL_NAME")
+    if name is not None and (not isinstance(name, str) or not name):
+        raise _invalid("TRUST_LOGOUT_URL_NAME", "a URL name or None", name)
+    return name
 
 
 @lru_cache(maxsize=4)
