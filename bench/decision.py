@@ -174,7 +174,7 @@ def main() -> None:
 
     from trust.browser import request_fingerprint
     from trust.conf import conf
-    from trust.cookie import Presented
+    from trust.cookie import COOKIE_NAME, Presented
     from trust.flows import password_throttle, recognition, risk
     from trust.rules import policy
     from trust.rules.fingerprint import clear_caches
@@ -191,7 +191,7 @@ def main() -> None:
 
     def signing_in(i: int):
         request = factory.get("/", HTTP_USER_AGENT=CHROME, REMOTE_ADDR=address_of(i))
-        request.COOKIES[conf.COOKIE_NAME] = secret(i)
+        request.COOKIES[COOKIE_NAME] = secret(i)
         return i, request
 
     def decide(arrival) -> bool:
@@ -206,7 +206,6 @@ def main() -> None:
             fp,
             timezone.now(),
             idle_timeout=conf.IDLE_TIMEOUT,
-            require_known_network=conf.REQUIRE_KNOWN_NETWORK,
         )
         return assessment.recognized
 

@@ -15,6 +15,9 @@ class OtpFlowConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the checks)
+        from .conf import conf
+
+        conf.validate()  # a malformed setting stops the start-up, named
 
 
 class SudoAdminConfig(admin_apps.AdminConfig):

@@ -101,12 +101,8 @@ def _is_credential_app(app_name: str) -> bool:
 
 
 def site_named_labels() -> frozenset[str]:
-    """The models of ``OTP_FLOW_ADMIN_SUDO_MODELS``, as lower-case labels
-    (ill-formed entries are left out: check otp_flow.E003 names them)."""
-    labels = conf.ADMIN_SUDO_MODELS
-    if isinstance(labels, str) or not isinstance(labels, list | tuple):
-        return frozenset()
-    return frozenset(label.lower() for label in labels if isinstance(label, str))
+    """The models of ``OTP_FLOW_ADMIN_SUDO_MODELS``, as lower-case labels."""
+    return frozenset(label.lower() for label in conf.ADMIN_SUDO_MODELS)
 
 
 def credential_like_fields(model: type[Model]) -> list[str]:

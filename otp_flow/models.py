@@ -46,7 +46,7 @@ class BackupCodeDevice(TimestampMixin, ThrottlingMixin, Device):
         verbose_name = _("backup code set")
 
     def get_throttle_factor(self) -> float:
-        return conf.BACKUP_THROTTLE_FACTOR
+        return conf.TOTP_THROTTLE_FACTOR
 
     @property
     def remaining(self) -> int:

@@ -20,8 +20,8 @@ pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.urls_drf")]
 JSON = {"HTTP_ACCEPT": "application/json"}
 
 
-def mint(client, **extra):
-    return client.post("/api/token/", content_type="application/json", **extra)
+def mint(client, path="/api/token/", **extra):
+    return client.post(path, content_type="application/json", **extra)
 
 
 def trusted_session(account, clock):
@@ -121,29 +121,26 @@ def test_trusted_device_session_gets_a_token_by_default(account, clock):
     assert mint(client).status_code == 200
 
 
-@pytest.mark.parametrize("setting", ["code", "nonsense"])
-def test_with_code_required_a_trusted_device_must_enter_a_code(account, clock, settings, setting):
-    settings.TRUST_API_TOKEN_REQUIRES = setting  # an unknown value asks the stronger
+def test_with_code_required_a_trusted_device_must_enter_a_code(account, clock):
     client = trusted_session(account, clock)
 
-    refused = mint(client)
+    refused = mint(client, path="/api/token-after-code/")
     assert refused.status_code == 403
     assert refused.json()["error"] == "code_required"
     assert refused.json()["verify_url"] == "/2fa/verify/"
     assert not Token.objects.exists()
 
     code_page_step_up(client, account)
-    assert mint(client).status_code == 200
+    assert mint(client, path="/api/token-after-code/").status_code == 200
 
 
-@pytest.mark.parametrize("setting", ["verified", "code"])
-def test_user_without_2fa_gets_a_token(make_user, settings, setting):
-    settings.TRUST_API_TOKEN_REQUIRES = setting
+@pytest.mark.parametrize("path", ["/api/token/", "/api/token-after-code/"])
+def test_user_without_2fa_gets_a_token(make_user, path):
     plain = make_user("bob", totp=False)
     client = browser()
     sign_in(client, plain)
     assert client.get("/api/me/").json()["trust"] == "password"
-    assert mint(client).status_code == 200
+    assert mint(client, path=path).status_code == 200
 
 
 def test_recent_code_refuses_a_trusted_device_until_a_code(account, clock):

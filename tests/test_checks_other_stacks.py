@@ -51,15 +51,6 @@ def test_w021_silent_for_session_and_token_views(settings):
     assert checks.check_api_basic_auth() == []
 
 
-def test_e020_token_requirement_unknown(settings):
-    for value in ["verified", "code"]:
-        settings.TRUST_API_TOKEN_REQUIRES = value
-        assert checks.check_api_token_setting() == []
-    for bad in ["otp", "", None, True]:
-        settings.TRUST_API_TOKEN_REQUIRES = bad
-        assert ids(checks.check_api_token_setting()) == ["trust.E020"], bad
-
-
 def test_e021_token_view_routed_without_drfs_token_app(settings):
     assert settings.ROOT_URLCONF == "project.urls"  # routes trust.contrib.drf's /api/token/
     settings.INSTALLED_APPS = without(settings, "rest_framework.authtoken")

@@ -6,9 +6,11 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.sessions.models import Session
+from django.utils import timezone
 
 from tests.agents import CHROME_WINDOWS, CHROME_WINDOWS_NEWER, FIREFOX_WINDOWS, SAFARI_IPHONE
 from tests.conftest import browser, sign_in, step_up, trusted_browser
+from trust.flows.trusting import MAX_DEVICES
 from trust.models import SecurityEvent, TrustedDevice
 
 pytestmark = pytest.mark.django_db(transaction=False)
@@ -281,10 +283,28 @@ def test_trust_idle_too_long_is_not_recognized(account, clock):
     assert "expired" in response.json()["reasons"]
 
 
-def test_trusting_past_the_cap_evicts_the_least_recently_used(account, clock, settings):
-    settings.TRUST_MAX_DEVICES = 2
+def other_trusted_devices(user, count, seen_at):
+    """Trust this user holds on other browsers, last used at ``seen_at``."""
+    TrustedDevice.objects.bulk_create(
+        TrustedDevice(
+            user=user,
+            token_hash=f"{index:064x}",
+            otp_device="otp_totp.totpdevice/0",
+            browser="Edge",
+            os="Linux",
+            device_class="desktop",
+            last_seen_at=seen_at,
+            expires_at=seen_at + timedelta(days=30),
+        )
+        for index in range(count)
+    )
+
+
+def test_trusting_past_the_cap_evicts_the_least_recently_used(account, clock):
     first = trusted_browser(account, clock, CHROME_WINDOWS)
     trusted_browser(account, clock, FIREFOX_WINDOWS)
+    # The cap's other places, all used more recently than the two above.
+    other_trusted_devices(account.user, MAX_DEVICES - 2, timezone.now() + timedelta(seconds=1))
     sign_in(first, account)  # the Chrome one is now the most recently used
     assert first.get("/").status_code == 200
     first.post("/accounts/logout/")
@@ -293,7 +313,11 @@ def test_trusting_past_the_cap_evicts_the_least_recently_used(account, clock, se
     trusted_browser(account, clock, SAFARI_IPHONE)
 
     live = TrustedDevice.objects.filter(user=account.user, revoked_at__isnull=True)
-    assert sorted(d.name for d in live) == ["Chrome on Windows", "Safari on iPhone"]
+    assert live.count() == MAX_DEVICES
+    assert sorted(d.name for d in live.exclude(browser="Edge")) == [
+        "Chrome on Windows",
+        "Safari on iPhone",
+    ]
     evicted = TrustedDevice.objects.get(user=account.user, revoked_at__isnull=False)
     assert evicted.revoked_reason == "evicted"
 

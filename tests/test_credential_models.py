@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.test.utils import isolate_apps
 from django_otp.models import Device
@@ -75,11 +76,17 @@ def test_a_site_names_its_own_models_by_label_in_any_case(settings):
     assert not holds_credentials(ContentType, site_named_labels())
 
 
-@pytest.mark.parametrize("value", ["admin.LogEntry", None, [42], ("admin.logentry",)])
-def test_the_setting_malformed_names_nothing_more(settings, value):
+def test_the_setting_as_a_tuple_names_its_models(settings):
+    settings.OTP_FLOW_ADMIN_SUDO_MODELS = ("admin.logentry",)
+    assert site_named_labels() == {"admin.logentry"}
+
+
+@pytest.mark.parametrize("value", ["admin.LogEntry", None, [42]])
+def test_the_setting_malformed_is_refused_not_guessed_at(settings, value):
+    # SECURITY: a malformed list guards nothing more, silently: it is refused.
     settings.OTP_FLOW_ADMIN_SUDO_MODELS = value
-    expected = {"admin.logentry"} if isinstance(value, tuple) else set()
-    assert site_named_labels() == expected
+    with pytest.raises(ImproperlyConfigured, match="OTP_FLOW_ADMIN_SUDO_MODELS"):
+        site_named_labels()
 
 
 @isolate_apps("project")

@@ -90,18 +90,3 @@ def test_a_hostile_user_agent_is_cut_before_the_site_sees_it(db, with_django_use
 def test_without_the_app_the_request_gets_no_user_agent_attribute(db, settings):
     response = browser().get("/accounts/login/")
     assert not hasattr(response.wsgi_request, "user_agent")
-
-
-def test_its_middleware_after_the_gate_is_a_check_warning(settings):
-    from django.core import checks
-
-    def warned():
-        return [m.id for m in checks.run_checks() if m.id == "trust.W024"]
-
-    assert warned() == []
-    settings.MIDDLEWARE = [*settings.MIDDLEWARE, THEIRS]
-    assert warned() == ["trust.W024"]
-    before = list(settings.MIDDLEWARE[:-1])
-    before.insert(before.index(TRUST), THEIRS)
-    settings.MIDDLEWARE = before
-    assert warned() == []

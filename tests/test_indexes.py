@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.conftest import sign_in, trusted_browser
-from trust.conf import conf
+from trust.cookie import COOKIE_NAME
 from trust.models import RiskCount, SignInAttempt, SupersededToken, TrustedDevice
 from trust.rules import tokens
 
@@ -113,10 +113,10 @@ def test_a_presented_secret_is_found_through_the_unique_index(account, clock, po
     """The sign-in's device look-up (and the superseded secrets' one, for a
     secret no live device holds) is planned on the unique index."""
     client = trusted_browser(account, clock)
-    held = client.cookies[conf.COOKIE_NAME].value
+    held = client.cookies[COOKIE_NAME].value
     # A second secret nobody holds, beside the device's: it is looked for
     # among the superseded ones too.
-    client.cookies[conf.COOKIE_NAME] = tokens.build_cookie([held, tokens.new_secret()], 5)
+    client.cookies[COOKIE_NAME] = tokens.build_cookie([held, tokens.new_secret()], 5)
     with CaptureQueriesContext(connection) as captured:
         sign_in(client, account)
     tables = [model._meta.db_table for model in SECRET_HASHES]

@@ -21,8 +21,8 @@ from django.test import RequestFactory
 
 from tests.conftest import PASSWORD, START, browser, sign_in, step_up, trusted_browser
 from trust import flows
-from trust.conf import conf
 from trust.flows import password_throttle
+from trust.flows.password_throttle import BURST_WINDOW, FREE_FAILURES, MAX_DELAY
 from trust.models import EventKind, PasswordThrottle, SecurityEvent, TrustedDevice
 from trust.rules import backoff
 
@@ -73,9 +73,7 @@ def fail_checked(
     """``failures`` wrong passwords (after ``already`` ones), each after the
     wait the previous ones earned, so every one is checked and counted."""
     for done in range(already, already + failures):
-        wait = backoff.delay(
-            done, free=conf.PASSWORD_FREE_FAILURES, max_delay=conf.PASSWORD_MAX_DELAY
-        )
+        wait = backoff.delay(done, free=FREE_FAILURES, max_delay=MAX_DELAY)
         clock.shift(wait + timedelta(seconds=1))
         response = attempt(client, username, path=path)
         assert response.status_code == 200 and FORM_ERROR in response.content.decode()
@@ -147,8 +145,8 @@ def test_case_and_width_variants_of_a_username_share_one_budget(account, clock):
     assert not signed_in(sign_in(browser(REMOTE_ADDR=ELSEWHERE), account))
 
 
-def test_the_wait_doubles_and_is_never_longer_than_the_maximum(account, clock, settings):
-    settings.TRUST_PASSWORD_MAX_DELAY = timedelta(minutes=15)
+def test_the_wait_doubles_and_is_never_longer_than_the_maximum(account, clock):
+    assert timedelta(minutes=15) == MAX_DELAY
     attacker = browser(REMOTE_ADDR=ATTACKER)
     fail_checked(attacker, "alice", 7, clock)  # waits 1 s, then 2 s; now 4 s
     clock.shift(timedelta(seconds=3))
@@ -281,7 +279,7 @@ def test_failures_spread_wider_than_the_window_are_no_burst(account, clock):
     laptop = trusted_browser(account, clock)
     attacker = browser(REMOTE_ADDR=ATTACKER)
     fail_checked(attacker, "alice", 5, clock)
-    clock.shift(conf.PASSWORD_BURST_WINDOW)
+    clock.shift(BURST_WINDOW)
     fail_checked(attacker, "alice", 5, clock, already=5)
     clock.shift(timedelta(seconds=20))  # ten counted: the wait is 32 s (nine: 16 s)
     assert not signed_in(sign_in(browser(REMOTE_ADDR=ELSEWHERE), account))
@@ -319,7 +317,7 @@ def test_the_admin_login_is_throttled_too_and_shares_the_budget(make_user, clock
 def test_a_burst_against_a_user_without_2fa_is_an_event_and_an_alert(make_user, clock, mailoutbox):
     carol = make_user("carol", totp=False)
     fail_checked(browser(REMOTE_ADDR=ATTACKER), "carol", 10, clock)
-    clock.shift(conf.PASSWORD_MAX_DELAY)
+    clock.shift(MAX_DELAY)
 
     client = browser(REMOTE_ADDR=ELSEWHERE)
     assert signed_in(sign_in(client, carol))

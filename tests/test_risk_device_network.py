@@ -67,14 +67,6 @@ def test_a_copied_cookie_in_the_victims_country_on_another_isp_owes_a_code(accou
     assert laptop.get("/").status_code == 200
 
 
-def test_the_rule_is_a_setting(account, clock, settings):
-    laptop = laptop_at_home(account, clock)
-    settings.TRUST_RISK_NEW_NETWORK_ON_DEVICE = False
-    thief = at(copy_of(laptop), THIEF)
-    sign_in(thief, account)
-    assert signed_in(thief) and thief.get("/").status_code == 200  # what the copy did before
-
-
 def test_a_roaming_laptop_owes_one_code_per_new_cafe_then_is_let_in_there(account, clock):
     laptop = laptop_at_home(account, clock)
     sign_in(at(laptop, CAFE), account)

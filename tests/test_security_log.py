@@ -253,13 +253,13 @@ def _password_failures(account, clock):
 
 
 def always_step_up(context):
-    from trust.rules.risk.decision import STEP_UP, SignalResult
+    from trust.risk import STEP_UP, SignalResult
 
     return SignalResult(("site_check",), STEP_UP)
 
 
 def always_deny(context):
-    from trust.rules.risk.decision import DENY, SignalResult
+    from trust.risk import DENY, SignalResult
 
     return SignalResult(("site_says_no",), DENY)
 

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from trust.contrib.drf.permissions import IsVerified, RecentCode
+from trust.contrib.drf.views import ObtainTokenView
 
 
 class WhoAmI(APIView):
@@ -53,5 +54,6 @@ urlpatterns = [
     path("api/recent-code/", RecentCodeOnly.as_view()),
     path("api/recent-code-composed/", RecentCodeComposed.as_view()),
     path("api/basic/", BasicVerified.as_view()),
+    path("api/token-after-code/", ObtainTokenView.as_view(requires_code=True)),
     path("", include("project.urls")),
 ]

@@ -19,6 +19,8 @@ class TrustConfig(AppConfig):
         from .conf import conf
         from .flows import alerts, factor_changes
 
+        conf.validate()  # a malformed setting stops the start-up, named
+
         user_logged_out.connect(
             receivers.forget_session, dispatch_uid="trust.forget_session_on_logout"
         )

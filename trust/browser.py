@@ -12,7 +12,6 @@ from django.http import HttpRequest
 from user_agents.parsers import UserAgent
 
 from .client_ip import client_ip
-from .conf import conf
 from .rules.fingerprint import (
     MAX_USER_AGENT_LENGTH,
     Fingerprint,
@@ -38,9 +37,4 @@ def parsed_user_agent(request: HttpRequest) -> UserAgent:
 
 
 def request_fingerprint(request: HttpRequest) -> Fingerprint:
-    return fingerprint(
-        request.META.get("HTTP_USER_AGENT"),
-        client_ip(request),
-        ipv4_prefix=conf.IPV4_PREFIX,
-        ipv6_prefix=conf.IPV6_PREFIX,
-    )
+    return fingerprint(request.META.get("HTTP_USER_AGENT"), client_ip(request))

@@ -1,52 +1,42 @@
 """Settings of the ``trust`` app, each with its documented default.
 
-Read them through ``conf`` (``from trust.conf import conf``). A value is
-read from ``django.conf.settings`` once and kept while the settings are the
-same object: ``override_settings`` (and pytest-django's ``settings``
-fixture) put a new one in place, and Django's ``setting_changed`` signal
-clears what was kept too. Why keep them: an unset setting costs an exception
-inside ``settings`` on every read (~7 µs), and the middleware reads several
-on every request. A value assigned to ``django.conf.settings`` by hand at
-run time is not seen (Django's documentation asks that settings not be
-altered at run time; use ``override_settings``).
+Read them through ``conf`` (``from trust.conf import conf``). Each property
+reads ``django.conf.settings`` on every access (so ``override_settings`` and
+pytest-django's ``settings`` fixture just work) and validates the value: a
+value of the wrong type or out of range raises ``ImproperlyConfigured``
+naming the setting. ``TrustConfig.ready()`` reads every setting once, so a
+malformed one stops the start-up.
 
 Every setting is an entry of ``_DEFAULTS`` below: its name, its default, and
 the ``#:`` comment above it saying what it does. That comment is the one
 description there is: the documentation's settings reference is generated
 from it (``docs/_ext/trustgate_reference.py``), so a setting without one
-fails the docs build.
+fails the docs build. What no site needs to change is a constant of the
+module that uses it (docs/reference/settings.md lists them).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.core.signals import setting_changed
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from .rules.fingerprint import NETWORK_IPV4_PREFIX, NETWORK_IPV6_PREFIX
+
 _DEFAULTS: dict[str, Any] = {
-    #: Trust lasts this long from the code that created it; use does not extend it. At most 90 days
-    #: (``trust.W006``).
+    #: Trust lasts this long from the code that created it; use does not extend it. At most 90
+    #: days.
     "TRUST_LIFETIME": timedelta(days=30),
     #: Trust lapses when unused this long.
     "TRUST_IDLE_TIMEOUT": timedelta(days=14),
-    #: Trusted devices per user; one more evicts the least recently used.
-    "TRUST_MAX_DEVICES": 20,
-    #: The device cookie's name (``__Host-`` is put in front of it on HTTPS). Keep "token" (or
-    #: "key", "secret") in it: Django's error reports then hide its value (``trust.W007``).
-    "TRUST_COOKIE_NAME": "trustgate_token",
-    #: Challenge sign-ins from a network the device was not seen on before.
-    "TRUST_REQUIRE_KNOWN_NETWORK": False,
-    #: Network size of an IPv4 address (for ``TRUST_REQUIRE_KNOWN_NETWORK``).
-    "TRUST_IPV4_PREFIX": 24,
-    #: Network size of an IPv6 address.
-    "TRUST_IPV6_PREFIX": 64,
     #: Reverse proxies in front of the site (``REMOTE_ADDR`` is the last of them). While 0,
     #: forwarded headers are ignored.
     "TRUST_PROXY_COUNT": 0,
@@ -54,12 +44,7 @@ _DEFAULTS: dict[str, Any] = {
     "TRUST_PROXY_NETWORKS": (),
     #: A session that owes a code is signed out after this.
     "TRUST_PENDING_TIMEOUT": timedelta(minutes=10),
-    #: URL name of the code page.
-    "TRUST_VERIFY_URL_NAME": "otp_flow:verify",
-    #: URL name of the enrollment page.
-    "TRUST_ENROLL_URL_NAME": "otp_flow:setup",
-    #: Dotted path of ``f(user) -> bool``: the users it names must enroll before going on
-    #: (``trust.E012``).
+    #: Dotted path of ``f(user) -> bool``: the users it names must enroll before going on.
     "TRUST_ENROLLMENT_REQUIRED": None,
     #: URL name of the sign-out view (the gate lets a session that owes a code reach it; the
     #: code page's "Sign out" posts to it). ``None``: Django's "logout" if the URLconf has it,
@@ -72,21 +57,6 @@ _DEFAULTS: dict[str, Any] = {
     #: (starting with "/"). The code page, the sign-out view, static and media files and the
     #: alerts' "this wasn't me" link always are.
     "TRUST_EXEMPT_URLS": (),
-    #: Wrong passwords for one account (known or not) before each further attempt waits: 1 s, then
-    #: twice as long after each failure.
-    "TRUST_PASSWORD_FREE_FAILURES": 5,
-    #: The same, from one client address (an IPv6 /64 is one address).
-    "TRUST_PASSWORD_ADDRESS_FREE_FAILURES": 20,
-    #: The longest wait: nobody is locked out for good.
-    "TRUST_PASSWORD_MAX_DELAY": timedelta(minutes=15),
-    #: Wrong passwords for one account within ``TRUST_PASSWORD_BURST_WINDOW``: its next sign-in
-    #: owes a code, even on a trusted device.
-    "TRUST_PASSWORD_BURST": 10,
-    #: The window of ``TRUST_PASSWORD_BURST``.
-    "TRUST_PASSWORD_BURST_WINDOW": timedelta(minutes=15),
-    #: What a session needs for ``trust.contrib.drf``'s token view: "verified" (a code, or a
-    #: trusted device) or "code" (a code entered in this session).
-    "TRUST_API_TOKEN_REQUIRES": "verified",
     #: Score every password sign-in and apply the rules beside the score (the risk model).
     "TRUST_RISK_ENABLED": True,
     #: A code is owed at or above this score (10^-0.5, from the evaluation).
@@ -95,29 +65,13 @@ _DEFAULTS: dict[str, Any] = {
     "TRUST_RISK_TRUSTED_STEP_UP": math.inf,
     #: A sign-in is refused at or above this score (``inf``: never by the score alone).
     "TRUST_RISK_DENY": math.inf,
-    #: A trusted device in a country new to the user owes a code (a copied cookie abroad).
-    "TRUST_RISK_NEW_COUNTRY_ON_TRUSTED": True,
-    #: A sign-in without a trusted device from an operator (ASN) new to the user owes a code.
-    "TRUST_RISK_NEW_ASN_STEP_UP": True,
-    #: The same from an address block (/16, /48) new to the user (``new_block``).
-    "TRUST_RISK_NEW_NETWORK_STEP_UP": True,
-    #: A trusted device in a country it was never used in owes a code, unless the user's last
-    #: sign-in or most of them were from there (``new_device_country``).
-    "TRUST_RISK_NEW_COUNTRY_ON_DEVICE": True,
-    #: A trusted device on an operator (ASN) it never signed in from owes a code, unless the user
-    #: signed in from that address block (/16, /48) before, on any device: a copied cookie in the
-    #: victim's country (``new_device_network``).
-    "TRUST_RISK_NEW_NETWORK_ON_DEVICE": True,
     #: Score, apply the rules and record what they would have done (``SignInAttempt.risk_action``),
     #: but never ask for a code or refuse for them: measure before enforcing. A burst of wrong
     #: passwords still owes a code.
     "TRUST_RISK_SHADOW": False,
-    #: The score applies once this many users have sign-in history (on a smaller site the
-    #: population is too few to stand for an attacker); the rules apply from the start.
-    "TRUST_RISK_MIN_USERS": 50,
     #: CIDRs whose sign-ins are refused before the password is checked (``blocked_address``).
     "TRUST_RISK_BLOCKED_NETWORKS": (),
-    #: Dotted paths of the site's own signals: ``f(RiskContext) -> SignalResult``.
+    #: Dotted paths of the site's own signals: ``f(RiskContext) -> SignalResult`` (``trust.risk``).
     "TRUST_RISK_SIGNALS": (),
     #: A user without 2FA and without an e-mail address whose sign-in owes a code: "allow" (let in,
     #: recorded and signalled) or "deny".
@@ -134,6 +88,9 @@ _DEFAULTS: dict[str, Any] = {
     "TRUST_ALERT_EMAILS": False,
 }
 
+# docs/security.md R24: trust has a hard cap on its lifetime, whatever a site configures.
+MAX_LIFETIME = timedelta(days=90)
+
 RISK_NO_EMAIL_CHOICES = ("allow", "deny")
 
 # The sign-out views Trustgate knows by URL name, tried in order when
@@ -141,131 +98,138 @@ RISK_NO_EMAIL_CHOICES = ("allow", "deny")
 LOGOUT_URL_NAMES = ("logout", "account_logout")
 
 
-# (the settings object, the values read from it), replaced as one: a thread
-# never keeps a value read from one settings object among another's.
-_kept: tuple[Any, dict[str, Any]] = (None, {})
-
-
 def _get(name: str) -> Any:
-    global _kept
-    current = settings._wrapped  # type: ignore[misc]  # override_settings replaces it
-    kept_from, values = _kept
-    if kept_from is not current:
-        values = {}
-        _kept = (current, values)
+    return getattr(settings, name, _DEFAULTS[name])
+
+
+def _invalid(name: str, expected: str, value: Any) -> ImproperlyConfigured:
+    return ImproperlyConfigured(f"{name} must be {expected}, not {value!r}.")
+
+
+def _duration(name: str, *, optional: bool = False) -> Any:
+    value = _get(name)
+    if optional and value is None:
+        return None
+    if not isinstance(value, timedelta) or value <= timedelta(0):
+        expected = "a positive timedelta" + (" or None" if optional else "")
+        raise _invalid(name, expected, value)
+    return value
+
+
+def _whole(name: str, *, least: int = 0) -> int:
+    value = _get(name)
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise _invalid(name, f"a whole number >= {least}", value)
+    return value
+
+
+def _score(name: str) -> float:
+    value = _get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        raise _invalid(name, "a number (math.inf: never)", value)
+    return float(value)
+
+
+def _strings(name: str) -> tuple[str, ...]:
+    value = _get(name)
+    if isinstance(value, str | bytes) or not isinstance(value, list | tuple):
+        raise _invalid(name, "a list of strings", value)
+    if not all(isinstance(entry, str) for entry in value):
+        raise _invalid(name, "a list of strings", value)
+    return tuple(value)
+
+
+@lru_cache(maxsize=8)
+def _parsed_networks(name: str, cidrs: tuple[str, ...]) -> tuple[str, ...]:
+    # Parsed once per list, not on every request.
+    for cidr in cidrs:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} has {cidr!r}, which is not a network (give CIDRs such as "
+                '"192.0.2.0/24" or "2001:db8::/32").'
+            ) from None
+    return cidrs
+
+
+def _networks(name: str) -> tuple[str, ...]:
+    return _parsed_networks(name, _strings(name))
+
+
+@lru_cache(maxsize=16)
+def _callable(name: str, path: str) -> Callable[..., Any]:
+    # Imported once per path, not on every sign-in.
     try:
-        return values[name]
-    except KeyError:
-        value = getattr(settings, name, _DEFAULTS[name])
-        if settings._wrapped is current:  # type: ignore[misc]  # not changed meanwhile
-            values[name] = value
-        return value
+        target = import_string(path)
+    except ImportError as error:
+        raise ImproperlyConfigured(f"{name}: {path!r} cannot be imported ({error}).") from error
+    if not callable(target):
+        raise ImproperlyConfigured(f"{name}: {path!r} is not callable.")
+    return target
 
 
-def _setting_changed(*, setting: str, **kwargs: Any) -> None:
-    global _kept
-    if setting.startswith("TRUST_"):
-        _kept = (None, {})
-
-
-setting_changed.connect(_setting_changed, dispatch_uid="trust.conf")
+def _function(name: str, value: Any) -> Callable[..., Any]:
+    if isinstance(value, str):
+        return _callable(name, value)
+    if not callable(value):
+        raise _invalid(name, "a dotted path of a function", value)
+    return value
 
 
 class Conf:
+    """One typed property per setting; see ``_DEFAULTS`` for what each does."""
+
+    # Constants, kept here while trust.flows.risk reads them from ``conf``.
+    IPV4_PREFIX = NETWORK_IPV4_PREFIX
+    IPV6_PREFIX = NETWORK_IPV6_PREFIX
+
     @property
     def LIFETIME(self) -> timedelta:
-        return _get("TRUST_LIFETIME")
+        lifetime = _duration("TRUST_LIFETIME")
+        if lifetime > MAX_LIFETIME:
+            # SECURITY: docs/security.md R24, a cap no site configures away.
+            raise _invalid("TRUST_LIFETIME", f"at most {MAX_LIFETIME.days} days", lifetime)
+        return lifetime
 
     @property
     def IDLE_TIMEOUT(self) -> timedelta:
-        return _get("TRUST_IDLE_TIMEOUT")
-
-    @property
-    def MAX_DEVICES(self) -> int:
-        return _get("TRUST_MAX_DEVICES")
-
-    @property
-    def COOKIE_NAME(self) -> str:
-        return _get("TRUST_COOKIE_NAME")
-
-    @property
-    def REQUIRE_KNOWN_NETWORK(self) -> bool:
-        return bool(_get("TRUST_REQUIRE_KNOWN_NETWORK"))
-
-    @property
-    def IPV4_PREFIX(self) -> int:
-        return _get("TRUST_IPV4_PREFIX")
-
-    @property
-    def IPV6_PREFIX(self) -> int:
-        return _get("TRUST_IPV6_PREFIX")
+        return _duration("TRUST_IDLE_TIMEOUT")
 
     @property
     def PROXY_COUNT(self) -> int:
-        return _get("TRUST_PROXY_COUNT")
+        return _whole("TRUST_PROXY_COUNT")
 
     @property
-    def PROXY_NETWORKS(self) -> Sequence[str]:
-        return _get("TRUST_PROXY_NETWORKS")
+    def PROXY_NETWORKS(self) -> tuple[str, ...]:
+        return _networks("TRUST_PROXY_NETWORKS")
 
     @property
     def PENDING_TIMEOUT(self) -> timedelta:
-        return _get("TRUST_PENDING_TIMEOUT")
-
-    @property
-    def EXEMPT_URLS(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """(path prefixes, URL names), the deprecated split settings included."""
-        entries = [*_get("TRUST_EXEMPT_URLS"), *_deprecated_exempt()]
-        paths = tuple(e for e in entries if isinstance(e, str) and e.startswith("/"))
-        names = tuple(e for e in entries if isinstance(e, str) and not e.startswith("/"))
-        return paths, names
-
-    @property
-    def VERIFY_URL_NAME(self) -> str:
-        return _get("TRUST_VERIFY_URL_NAME")
-
-    @property
-    def ENROLL_URL_NAME(self) -> str:
-        return _get("TRUST_ENROLL_URL_NAME")
-
-    @property
-    def LOGOUT_URL_NAME(self) -> str:
-        """The setting if set; else the first known sign-out name the URLconf has."""
-        name = getattr(settings, "TRUST_LOGOUT_URL_NAME", None)
-        return name if name is not None else _detected_logout_url_name()
+        return _duration("TRUST_PENDING_TIMEOUT")
 
     @property
     def ENROLLMENT_REQUIRED(self) -> Callable[[Any], bool] | None:
         value = _get("TRUST_ENROLLMENT_REQUIRED")
-        return _imported(value) if isinstance(value, str) else value
+        return None if value is None else _function("TRUST_ENROLLMENT_REQUIRED", value)
+
+    @property
+    def LOGOUT_URL_NAME(self) -> str:
+        """The setting if set; else the first known sign-out name the URLconf has."""
+        name = _logout_url_setting()
+        return name if name is not None else _detected_logout_url_name()
 
     @property
     def SESSION_LIFETIME(self) -> timedelta | None:
-        return _get("TRUST_SESSION_LIFETIME")
+        return _duration("TRUST_SESSION_LIFETIME", optional=True)
 
     @property
-    def PASSWORD_FREE_FAILURES(self) -> int:
-        return _get("TRUST_PASSWORD_FREE_FAILURES")
-
-    @property
-    def PASSWORD_ADDRESS_FREE_FAILURES(self) -> int:
-        return _get("TRUST_PASSWORD_ADDRESS_FREE_FAILURES")
-
-    @property
-    def PASSWORD_MAX_DELAY(self) -> timedelta:
-        return _get("TRUST_PASSWORD_MAX_DELAY")
-
-    @property
-    def PASSWORD_BURST(self) -> int:
-        return _get("TRUST_PASSWORD_BURST")
-
-    @property
-    def PASSWORD_BURST_WINDOW(self) -> timedelta:
-        return _get("TRUST_PASSWORD_BURST_WINDOW")
-
-    @property
-    def API_TOKEN_REQUIRES(self) -> str:
-        return _get("TRUST_API_TOKEN_REQUIRES")
+    def EXEMPT_URLS(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(path prefixes, URL names)."""
+        entries = _strings("TRUST_EXEMPT_URLS")
+        paths = tuple(e for e in entries if e.startswith("/"))
+        names = tuple(e for e in entries if not e.startswith("/"))
+        return paths, names
 
     @property
     def RISK_ENABLED(self) -> bool:
@@ -277,79 +241,74 @@ class Conf:
 
     @property
     def RISK_THRESHOLDS(self) -> Any:
+        """The score's thresholds; the rules' own switches keep the defaults
+        the evaluation chose (``trust.rules.risk.decision.Thresholds``)."""
         from .rules.risk.decision import Thresholds
 
         return Thresholds(
-            step_up=float(_get("TRUST_RISK_STEP_UP")),
-            trusted_step_up=float(_get("TRUST_RISK_TRUSTED_STEP_UP")),
-            deny=float(_get("TRUST_RISK_DENY")),
-            new_country_on_trusted=bool(_get("TRUST_RISK_NEW_COUNTRY_ON_TRUSTED")),
-            new_asn_step_up=bool(_get("TRUST_RISK_NEW_ASN_STEP_UP")),
-            new_network_step_up=bool(_get("TRUST_RISK_NEW_NETWORK_STEP_UP")),
-            new_country_on_device=bool(_get("TRUST_RISK_NEW_COUNTRY_ON_DEVICE")),
-            new_network_on_device=bool(_get("TRUST_RISK_NEW_NETWORK_ON_DEVICE")),
-            min_users=int(_get("TRUST_RISK_MIN_USERS")),
+            step_up=_score("TRUST_RISK_STEP_UP"),
+            trusted_step_up=_score("TRUST_RISK_TRUSTED_STEP_UP"),
+            deny=_score("TRUST_RISK_DENY"),
         )
 
     @property
     def RISK_BLOCKED_NETWORKS(self) -> Any:
         """The parsed block list (``trust.rules.risk.blocklist.BlockList``)."""
-        return _block_list(tuple(_get("TRUST_RISK_BLOCKED_NETWORKS") or ()))
+        return _block_list(_networks("TRUST_RISK_BLOCKED_NETWORKS"))
 
     @property
     def RISK_SIGNALS(self) -> tuple[Callable[[Any], Any], ...]:
-        return tuple(
-            _imported(s) if isinstance(s, str) else s for s in _get("TRUST_RISK_SIGNALS") or ()
-        )
+        value = _get("TRUST_RISK_SIGNALS")
+        if isinstance(value, str | bytes) or not isinstance(value, list | tuple):
+            raise _invalid("TRUST_RISK_SIGNALS", "a list of dotted paths", value)
+        return tuple(_function("TRUST_RISK_SIGNALS", signal) for signal in value)
 
     @property
     def RISK_NO_EMAIL(self) -> str:
-        return _get("TRUST_RISK_NO_EMAIL")
+        value = _get("TRUST_RISK_NO_EMAIL")
+        if value not in RISK_NO_EMAIL_CHOICES:
+            raise _invalid("TRUST_RISK_NO_EMAIL", '"allow" or "deny"', value)
+        return value
 
     @property
     def SIGN_IN_HISTORY_MAX_AGE(self) -> timedelta:
-        return _get("TRUST_SIGN_IN_HISTORY_MAX_AGE")
+        return _duration("TRUST_SIGN_IN_HISTORY_MAX_AGE")
 
     @property
     def GEOIP_DIR(self) -> str | None:
         value = _get("TRUST_GEOIP_DIR")
+        if value is not None and not isinstance(value, str | os.PathLike):
+            raise _invalid("TRUST_GEOIP_DIR", "a directory path or None", value)
         return os.fspath(value) if value else None
 
     @property
     def ALERT_EMAILS(self) -> bool:
         return bool(_get("TRUST_ALERT_EMAILS"))
 
+    def validate(self) -> None:
+        """Read every setting once: a malformed one raises ``ImproperlyConfigured``.
 
-# Settings of earlier versions: still read where cheap, with a warning
-# (trust.W011); the others are constants now.
-DEPRECATED_EXEMPT = ("TRUST_EXEMPT_PATHS", "TRUST_EXEMPT_URL_NAMES")
-REMOVED = {
-    "TRUST_COOKIE_MAX_USERS": "trust.cookie.MAX_USERS",
-    "TRUST_NOT_ME_LINK_MAX_AGE": "trust.flows.not_me.LINK_MAX_AGE",
-    "TRUST_USER_AGENT_MAX_LENGTH": "trust.rules.fingerprint.MAX_USER_AGENT_LENGTH",
-    "TRUST_TOUCH_INTERVAL": "trust.flows.admission.TOUCH_INTERVAL",
-}
+        ``TRUST_LOGOUT_URL_NAME`` is only type-checked here: whether it resolves
+        is check ``trust.W022``'s (resolving would load the URLconf during start-up).
+        """
+        _logout_url_setting()
+        for name in dir(self):
+            if name.isupper() and name != "LOGOUT_URL_NAME":
+                getattr(self, name)
 
 
-@lru_cache(maxsize=8)
-def _imported(path: str) -> Any:
-    # Once per path, not on every sign-in (trust.E012 checks it at start-up).
-    return import_string(path)
+def _logout_url_setting() -> str | None:
+    name = _get("TRUST_LOGOUT_URL_NAME")
+    if name is not None and (not isinstance(name, str) or not name):
+        raise _invalid("TRUST_LOGOUT_URL_NAME", "a URL name or None", name)
+    return name
 
 
 @lru_cache(maxsize=4)
 def _block_list(cidrs: tuple[str, ...]) -> Any:
-    # Parsed once per list (trust.E040 checks it at start-up).
     from .rules.risk.blocklist import BlockList
 
     return BlockList(cidrs)
-
-
-def _deprecated_exempt() -> list[str]:
-    found: list[str] = []
-    for name in DEPRECATED_EXEMPT:
-        found.extend(getattr(settings, name, ()) or ())
-    return found
 
 
 def _detected_logout_url_name() -> str:

@@ -13,19 +13,21 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from .conf import conf
 from .models import SupersededToken, TrustedDevice
 from .rules import tokens
 
 _COOKIE_UPDATE = "_trustgate_cookie"
 # Users one browser can hold trust for: more secrets are dropped, oldest first.
 MAX_USERS = 5
+# The device cookie's name. SECURITY: "token" in it makes Django's error
+# reports hide its value; on HTTPS the __Host- prefix binds it to this host.
+COOKIE_NAME = "trustgate_token"
 
 
 def cookie_name(request: HttpRequest) -> str:
     # SECURITY: the __Host- prefix makes the browser refuse the cookie unless
     # it is Secure, host-only and Path=/.
-    return f"__Host-{conf.COOKIE_NAME}" if request.is_secure() else conf.COOKIE_NAME
+    return f"__Host-{COOKIE_NAME}" if request.is_secure() else COOKIE_NAME
 
 
 def presented_secrets(request: HttpRequest) -> list[str]:

@@ -13,7 +13,7 @@ from django.utils.functional import cached_property
 
 from .conf import conf
 from .flows.not_me import URL_NAME as NOT_ME_URL_NAME
-from .http import STEP_UP_VIEW
+from .http import ENROLL_URL_NAME, STEP_UP_VIEW, VERIFY_URL_NAME
 
 
 class MatchedRoute:
@@ -46,7 +46,7 @@ def exempt(request: HttpRequest, *, enroll: bool = False) -> bool:
         return True  # another shape of the code page (trust.http.step_up_view)
     # An alert's "this wasn't me" link only takes access away: a session
     # still owing its code may use it too.
-    names = {conf.VERIFY_URL_NAME, conf.LOGOUT_URL_NAME, NOT_ME_URL_NAME, *exempt_names}
+    names = {VERIFY_URL_NAME, conf.LOGOUT_URL_NAME, NOT_ME_URL_NAME, *exempt_names}
     if enroll:
-        names.add(conf.ENROLL_URL_NAME)
+        names.add(ENROLL_URL_NAME)
     return match.view_name in names

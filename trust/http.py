@@ -17,6 +17,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 FRAME_ANCESTORS_NONE = {"frame-ancestors": ["'none'"]}
 STEP_UP_VIEW = "trust_step_up_view"
+# The pages owing a code or an enrollment leads to, by URL name: trust names
+# otp_flow's pages and never imports otp_flow.
+VERIFY_URL_NAME = "otp_flow:verify"
+ENROLL_URL_NAME = "otp_flow:setup"
 # What a browser sends when it loads a page (Fetch Metadata), whatever its
 # Accept header says: a navigation, top level or in a frame.
 _NAVIGATION_MODES = frozenset({"navigate", "nested-navigate"})

@@ -15,8 +15,7 @@ from django.shortcuts import resolve_url
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 
-from .conf import conf
-from .http import wants_json
+from .http import ENROLL_URL_NAME, VERIFY_URL_NAME, wants_json
 from .state import SessionState
 
 # The login page shows its "wrong username or password" error when it sees it.
@@ -25,7 +24,7 @@ REFUSED_PARAMETER = "refused"
 
 def step_up(request: HttpRequest, state: SessionState, next_url: str | None = None) -> HttpResponse:
     """To the code page, and back to ``next_url`` (this request's URL) after it."""
-    verify_url = reverse(conf.VERIFY_URL_NAME)
+    verify_url = reverse(VERIFY_URL_NAME)
     if wants_json(request):
         return JsonResponse(
             {"error": "step_up_required", "verify_url": verify_url, "reasons": state.reasons},
@@ -37,7 +36,7 @@ def step_up(request: HttpRequest, state: SessionState, next_url: str | None = No
 
 def enroll(next_url: str) -> HttpResponse:
     """To the enrollment page, and back to ``next_url`` after it."""
-    return redirect_to_login(next_url, reverse(conf.ENROLL_URL_NAME), "next")
+    return redirect_to_login(next_url, reverse(ENROLL_URL_NAME), "next")
 
 
 def signed_out(request: HttpRequest) -> HttpResponse:

@@ -13,6 +13,15 @@ from __future__ import annotations
 
 from django.dispatch import Signal
 
+__all__ = [
+    "device_revoked",
+    "device_trusted",
+    "security_event",
+    "step_up_failed",
+    "step_up_passed",
+    "suspicious_cookie",
+]
+
 security_event = Signal()
 device_trusted = Signal()
 device_revoked = Signal()

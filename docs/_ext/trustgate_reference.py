@@ -3,7 +3,8 @@
 ``{trustgate-settings} trust.conf`` lists every entry of the module's
 ``_DEFAULTS``: its name, its default and the ``#:`` comment above it (a
 setting without one fails the build). ``{trustgate-checks} trust.checks``
-lists every system check message of the module by id: its level, its text
+lists every system check message of the module (or of each module of the
+package) by id: its level, its text
 and its hint as the code writes them (a value only known when the check runs
 is shown by its name, in italics), and whether it runs only with
 ``check --deploy``.
@@ -20,6 +21,7 @@ import importlib
 import inspect
 import io
 import math
+import pkgutil
 import re
 import tokenize
 from dataclasses import dataclass, field
@@ -123,26 +125,7 @@ class SettingsDirective(SphinxDirective):
                     inline(docs.get(name, "")),
                 ]
             )
-        result: list[nodes.Node] = [table(["Setting", "Default", "What it does"], rows, [3, 2, 7])]
-        removed = getattr(module, "REMOVED", {})
-        deprecated = getattr(module, "DEPRECATED_EXEMPT", ())
-        if removed or deprecated:
-            old = [
-                [
-                    [nodes.literal(name, name)],
-                    inline("still read, with a warning: use ``TRUST_EXEMPT_URLS``"),
-                ]
-                for name in deprecated
-            ] + [
-                [
-                    [nodes.literal(name, name)],
-                    inline(f"no longer read: the constant ``{constant}``"),
-                ]
-                for name, constant in removed.items()
-            ]
-            result.append(nodes.paragraph(text="Settings of earlier versions (check trust.W011):"))
-            result.append(table(["Setting", "Now"], old, [3, 9]))
-        return result
+        return [table(["Setting", "Default", "What it does"], rows, [3, 2, 7])]
 
 
 # --- checks -----------------------------------------------------------------------
@@ -200,9 +183,25 @@ def is_deploy(function: ast.FunctionDef) -> bool:
     )
 
 
+def check_modules(module: Any) -> list[Any]:
+    """The module, or each module of a package (``trust.checks`` is one)."""
+    if not hasattr(module, "__path__"):
+        return [module]
+    return [module] + [
+        importlib.import_module(f"{module.__name__}.{info.name}")
+        for info in pkgutil.iter_modules(module.__path__)
+    ]
+
+
 def check_ids(module: Any) -> dict[str, CheckId]:
-    tree = ast.parse(inspect.getsource(module))
     found: dict[str, CheckId] = {}
+    for each in check_modules(module):
+        _collect(each, found)
+    return found
+
+
+def _collect(module: Any, found: dict[str, CheckId]) -> None:
+    tree = ast.parse(inspect.getsource(module))
     for function in [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]:
         # The module's constants, and the function's own (``path = "..."``).
         namespace = dict(vars(module))
@@ -230,7 +229,6 @@ def check_ids(module: Any) -> dict[str, CheckId]:
                 entry.hints.append(hint)
             entry.deploy = entry.deploy or is_deploy(function)
             entry.functions.add(function.name)
-    return found
 
 
 class ChecksDirective(SphinxDirective):

@@ -30,14 +30,8 @@ def seen(agent: Agent = CHROME_WINDOWS, network: str = "203.0.113.0/24") -> Fing
     return Fingerprint(agent=agent, ip=network.split("/")[0], network=network)
 
 
-def assess(device, fingerprint=None, *, strict=False) -> policy.Assessment:
-    return policy.assess(
-        device,
-        fingerprint or seen(),
-        NOW,
-        idle_timeout=IDLE,
-        require_known_network=strict,
-    )
+def assess(device, fingerprint=None) -> policy.Assessment:
+    return policy.assess(device, fingerprint or seen(), NOW, idle_timeout=IDLE)
 
 
 def test_the_device_as_it_was_trusted_is_recognized():
@@ -94,18 +88,13 @@ def test_an_agent_that_says_nothing_is_refused_before_anything_else():
     assert assess(revoked, seen(unknown)).reasons == (policy.UNKNOWN_DEVICE,)
 
 
-def test_a_new_network_is_recorded_and_allowed_by_default():
+def test_a_new_network_is_recorded_and_allowed():
     moved = seen(network="198.51.100.0/24")
     assert assess(Device(), moved) == policy.Assessment(True, (policy.NEW_NETWORK,))
 
 
-def test_a_new_network_is_refused_when_the_site_is_strict():
-    moved = seen(network="198.51.100.0/24")
-    assert assess(Device(), moved, strict=True) == policy.Assessment(False, (policy.NEW_NETWORK,))
-
-
 def test_a_device_without_a_recorded_network_is_not_a_new_network():
-    assert assess(Device(network=""), seen(network="198.51.100.0/24"), strict=True).recognized
+    assert assess(Device(network=""), seen(network="198.51.100.0/24")) == policy.Assessment(True)
 
 
 def test_revocation_is_checked_before_the_fingerprint():

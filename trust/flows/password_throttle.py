@@ -15,14 +15,14 @@ a name that is no account's has one of its own, by its normalized form.
 A refused attempt is answered exactly as a wrong password (Django's
 ``authenticate()`` returns ``None`` and sends ``user_login_failed``), its
 password is never checked, and it costs nothing more: the wait is bounded
-by ``TRUST_PASSWORD_MAX_DELAY`` from the last failure that was checked.
+by ``MAX_DELAY`` from the last failure that was checked.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import django_otp
@@ -44,6 +44,19 @@ from ..rules import backoff, policy
 from . import email_codes, events, identifiers, recognition
 
 ACCOUNT, ADDRESS = PasswordThrottle.ACCOUNT, PasswordThrottle.ADDRESS
+
+# Wrong passwords for one account (known or not) before each further attempt
+# waits: 1 s, then twice as long after each failure (docs/security.md R13).
+FREE_FAILURES = 5
+# The same from one client address (an IPv6 /64 is one address): many users
+# may share one.
+ADDRESS_FREE_FAILURES = 20
+# The longest wait: nobody is locked out for good.
+MAX_DELAY = timedelta(minutes=15)
+# This many wrong passwords for one account within BURST_WINDOW: its next
+# sign-in owes a code, even on a trusted device.
+BURST = 10
+BURST_WINDOW = timedelta(minutes=15)
 # Set on the request by the backend: this attempt's budgets, and whether it
 # was refused unchecked (then the ``user_login_failed`` that follows is not a
 # failure to count).
@@ -131,7 +144,7 @@ def _address(request: HttpRequest | None) -> str | None:
 
 
 def _free(scope: str) -> int:
-    return conf.PASSWORD_FREE_FAILURES if scope == ACCOUNT else conf.PASSWORD_ADDRESS_FREE_FAILURES
+    return FREE_FAILURES if scope == ACCOUNT else ADDRESS_FREE_FAILURES
 
 
 def _count(row: PasswordThrottle) -> backoff.Count:
@@ -203,7 +216,7 @@ def _refuses(request: HttpRequest | None, budgets: Budgets | None) -> bool:
                 continue
         held.append(row)
     for row in held:
-        if _count(row).waits_until(now, free=_free(row.scope), max_delay=conf.PASSWORD_MAX_DELAY):
+        if _count(row).waits_until(now, free=_free(row.scope), max_delay=MAX_DELAY):
             return True
     return not _take_turns(held, now)
 
@@ -221,9 +234,7 @@ def _take_turns(rows: list[PasswordThrottle], now: datetime) -> bool:
         free = _free(row.scope)
         if not count.backing_off(now, free=free):
             continue
-        until = now + backoff.delay(
-            count.current(now) + 1, free=free, max_delay=conf.PASSWORD_MAX_DELAY
-        )
+        until = now + backoff.delay(count.current(now) + 1, free=free, max_delay=MAX_DELAY)
         won = (
             PasswordThrottle.objects.filter(
                 pk=row.pk, failures=row.failures, last_failure_at=row.last_failure_at
@@ -330,7 +341,7 @@ def _charge(
 def _note_burst(row: PasswordThrottle, now: datetime) -> None:
     """Keep the times of the latest failures; enough of them within the
     window is a burst. Read and written under the row lock ``_charge`` took."""
-    burst, window = conf.PASSWORD_BURST, conf.PASSWORD_BURST_WINDOW.total_seconds()
+    burst, window = BURST, BURST_WINDOW.total_seconds()
     stamp = now.timestamp()
     # Parallel failures take the lock in any order: keep the ones newer than
     # this one's own time too, and drop only what left the window.

@@ -18,13 +18,7 @@ from ..rules.fingerprint import Fingerprint
 
 
 def assess(device: TrustedDevice | None, fp: Fingerprint, now: datetime) -> policy.Assessment:
-    return policy.assess(
-        device,
-        fp,
-        now,
-        idle_timeout=conf.IDLE_TIMEOUT,
-        require_known_network=conf.REQUIRE_KNOWN_NETWORK,
-    )
+    return policy.assess(device, fp, now, idle_timeout=conf.IDLE_TIMEOUT)
 
 
 def authenticator_lives(device: TrustedDevice) -> bool:

@@ -27,6 +27,9 @@ from ..rules.risk import geo
 from ..state import SessionState
 from . import events, revoking, risk, sessions
 
+# Trusted devices per user; trusting one more evicts the least recently used.
+MAX_DEVICES = 20
+
 # --- after a code ----------------------------------------------------------
 
 
@@ -184,7 +187,7 @@ def _evict_over_cap(user: Any, request: HttpRequest | None) -> None:
         .select_for_update()
         .order_by("-last_seen_at", "-pk")
     )
-    for device in active[max(conf.MAX_DEVICES - 1, 0) :]:
+    for device in active[MAX_DEVICES - 1 :]:
         revoking.revoke_one(device, reason="evicted", request=request)
 
 

@@ -39,6 +39,11 @@ FAMILY_MAX_LENGTH = 64
 # R32): real ones are far shorter, and parsing more tells nothing more.
 MAX_USER_AGENT_LENGTH = 512
 
+# The network an address belongs to, for the record of where a device was seen
+# (a home or office network; an IPv6 /64 is one subscriber).
+NETWORK_IPV4_PREFIX = 24
+NETWORK_IPV6_PREFIX = 64
+
 # C0 controls, DEL and C1 controls: never parsed, never stored.
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -215,7 +220,11 @@ def normalize_ip(ip: str | None) -> str:
     return "" if address is None else str(address)
 
 
-def network_of(ip: str | None, ipv4_prefix: int = 24, ipv6_prefix: int = 64) -> str:
+def network_of(
+    ip: str | None,
+    ipv4_prefix: int = NETWORK_IPV4_PREFIX,
+    ipv6_prefix: int = NETWORK_IPV6_PREFIX,
+) -> str:
     """The network ``ip`` belongs to, as CIDR text ("" when ``ip`` is not an IP)."""
     return address_network(parse_ip(ip), ipv4_prefix, ipv6_prefix)
 
@@ -249,8 +258,8 @@ def fingerprint(
     ip: str | None,
     *,
     max_length: int = MAX_USER_AGENT_LENGTH,
-    ipv4_prefix: int = 24,
-    ipv6_prefix: int = 64,
+    ipv4_prefix: int = NETWORK_IPV4_PREFIX,
+    ipv6_prefix: int = NETWORK_IPV6_PREFIX,
 ) -> Fingerprint:
     """The fingerprint of a request's user agent and client IP."""
     agent = parse_agent(clean_user_agent(user_agent, max_length))

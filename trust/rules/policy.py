@@ -51,7 +51,6 @@ def assess(
     now: datetime,
     *,
     idle_timeout: timedelta,
-    require_known_network: bool = False,
 ) -> Assessment:
     """Decide on ``device``, the record the presented secret belongs to (if any)."""
     if device is None:
@@ -69,6 +68,7 @@ def assess(
     if device.agent != fingerprint.agent:
         return Assessment(False, (FINGERPRINT_MISMATCH,))
     if device.network and fingerprint.network != device.network:
-        # Recorded either way; blocking only when the site asks for it.
-        return Assessment(not require_known_network, (NEW_NETWORK,))
+        # Recorded, not blocking: a laptop changes networks all the time. The
+        # risk model judges where a sign-in comes from (docs/risk.md).
+        return Assessment(True, (NEW_NETWORK,))
     return Assessment(True)

@@ -1,7 +1,8 @@
 """Django REST framework, behind the gate (``pip install trustgate[drf]``).
 
 - ``views.ObtainTokenView``: a DRF token for a session that passed the gate,
-  never for a password alone (``TRUST_API_TOKEN_REQUIRES``).
+  never for a password alone (``as_view(requires_code=True)``: only after a
+  code entered in the session).
 - ``permissions.IsVerified`` and ``permissions.RecentCode``: what
   ``request.trust`` says, for requests whose DRF user is the session's user.
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission, OperationHolderMixin
 
 from trust.conf import conf
+from trust.http import VERIFY_URL_NAME
 from trust.state import METHOD_PASSWORD, RequestTrust
 
 
@@ -55,7 +56,7 @@ def _code_required() -> dict[str, Any]:
     return {
         "error": "code_required",
         "detail": _("Enter a code from your authenticator app first."),
-        "verify_url": reverse(conf.VERIFY_URL_NAME),
+        "verify_url": reverse(VERIFY_URL_NAME),
     }
 
 
@@ -107,9 +108,9 @@ class RecentCode(OperationHolderMixin, BasePermission):
 
 
 class PassedGate(BasePermission):
-    """What ``ObtainTokenView`` asks (``TRUST_API_TOKEN_REQUIRES``).
+    """What ``ObtainTokenView`` asks (its ``requires_code``).
 
-    "verified" (the default): a code or a trusted device; "code": a code
+    By default a code or a trusted device; with ``requires_code`` a code
     entered in this session. A user with no second factor passes either way
     (the site's ``TRUST_ENROLLMENT_REQUIRED`` users excepted): their session
     is as strong as their account allows, as DRF's own token view would have it.
@@ -123,8 +124,8 @@ class PassedGate(BasePermission):
         trust = session_trust(request)
         if trust is None:
             return False
-        # SECURITY: an unknown value asks for the stronger ("code"); check E020 names it.
-        if conf.API_TOKEN_REQUIRES == "verified":
+        # SECURITY: anything but a plain False asks for the stronger (a code).
+        if getattr(view, "requires_code", True) is False:
             passed = trust.verified
         else:
             passed = trust.last_code_at is not None

@@ -18,7 +18,12 @@ class ObtainTokenView(APIView):
     """``POST``: ``{"token": "..."}``, the user's DRF token (made if missing).
 
     Route it in place of ``rest_framework.authtoken.views.obtain_auth_token``.
+    A session qualifies with a code or a trusted device;
+    ``ObtainTokenView.as_view(requires_code=True)`` takes only a session that
+    entered a code.
     """
+
+    requires_code = False
 
     # SECURITY: the session is the only way in (with DRF's CSRF check): a
     # token from HTTP Basic or from another token would skip the gate again.
