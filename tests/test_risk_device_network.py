@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from tests.conftest import browser, sign_in, step_up
-from tests.test_risk_sign_in import at, json_reasons, sign_out, signed_in, trusted_in
+from tests.test_risk_sign_in import at, json_reasons, sign_out, trusted_in
 from tests.test_theft_evident_tokens import copy_of
 from trust.flows import risk
 from trust.models import SignInAttempt, TrustedDevice
