@@ -14,7 +14,7 @@ from bench.rba.evaluate import Sample, reasons, stopped
 from trust.rules.fingerprint import parse_agent
 from trust.rules.risk.decision import Thresholds
 
-ROWS_PER_HISTORY = 8 + 2 + 1  # attackers + legitimate and browser update + the 2FA extra
+ROWS_PER_HISTORY = 9 + 2 + 1  # attackers + legitimate and browser update + the 2FA extra
 
 
 def test_quick_evaluation_prints_every_row_for_both_seeds(capsys):
@@ -26,6 +26,7 @@ def test_quick_evaluation_prints_every_row_for_both_seeds(capsys):
     assert len(rows) == 2 * (4 * ROWS_PER_HISTORY + 4 * (ROWS_PER_HISTORY - 1))
     assert any("residential proxy in the victim's /16" in row for row in rows)
     assert any("browser update asked" in row for row in rows)
+    assert any("the victim's mobile carrier over IPv6" in row for row in rows)
     shares = [float(s) / 100 for row in rows for s in re.findall(r"([\d.]+)% \(n=", row)]
     assert shares and all(0.0 <= share <= 1.0 for share in shares)
     assert "2FA users' extra codes over device recognition alone" in out
