@@ -99,7 +99,7 @@ _DEFAULTS: dict[str, Any] = {
     "TRUST_RISK_NEW_COUNTRY_ON_TRUSTED": True,
     #: A sign-in without a trusted device from an operator (ASN) new to the user owes a code.
     "TRUST_RISK_NEW_ASN_STEP_UP": True,
-    #: The same from an address block (/16, /48) new to the user (``new_block``).
+    #: The same from an address block (/16, /40) new to the user (``new_block``).
     "TRUST_RISK_NEW_NETWORK_STEP_UP": True,
     #: A trusted device in a country it was never used in owes a code, unless the user's last
     #: sign-in or most of them were from there (``new_device_country``).
