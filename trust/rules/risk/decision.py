@@ -64,7 +64,7 @@ class Thresholds:
     rules apply from the first user on.
     """
 
-    step_up: float = 0.3
+    step_up: float = 1.0
     trusted_step_up: float = math.inf
     deny: float = math.inf
     new_country_on_trusted: bool = True
