@@ -29,12 +29,13 @@ from bench.rba.evaluate import (
 from bench.rba.population import DAY, START, Device
 from trust.flows.risk import with_asn
 from trust.rules.fingerprint import DESKTOP, parse_agent
+from trust.rules.risk import geo
 from trust.rules.risk.counts import CountStore
 from trust.rules.risk.decision import Thresholds
 from trust.rules.risk.features import SignInFeatures, short_digest
 
 # attackers + legitimate, its roaming laptops and browser update + the 2FA extra
-ROWS_PER_HISTORY = 8 + 3 + 1
+ROWS_PER_HISTORY = 9 + 3 + 1
 
 
 def test_quick_evaluation_prints_every_row_for_both_seeds(capsys):
@@ -46,6 +47,7 @@ def test_quick_evaluation_prints_every_row_for_both_seeds(capsys):
     assert len(rows) == 2 * (4 * ROWS_PER_HISTORY + 4 * (ROWS_PER_HISTORY - 1))
     assert any("residential proxy in the victim's /16" in row for row in rows)
     assert any("browser update asked" in row for row in rows)
+    assert any("the victim's mobile carrier over IPv6" in row for row in rows)
     shares = [float(s) / 100 for row in rows for s in re.findall(r"([\d.]+)% \(n=", row)]
     assert shares and all(0.0 <= share <= 1.0 for share in shares)
     assert "2FA users' extra codes over device recognition alone" in out
@@ -56,6 +58,14 @@ def test_quick_evaluation_prints_every_row_for_both_seeds(capsys):
 
 
 # --- the ISP table ----------------------------------------------------------
+
+
+def test_block_sweep_prints_one_row_per_ipv6_block_and_marks_the_default(capsys):
+    assert main(["--quick", "--users", "150", "--days", "40", "--blocks"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| /")]
+    assert [row.split(" ")[1] for row in rows] == ["/48", "/44", "/40", "/36", "/32"]
+    assert [row for row in rows if "(default)" in row] == [rows[2]]  # /40
+    assert geo.BLOCK_IPV6_PREFIX == 40  # the sweep put the default back
 
 
 def test_isp_table_has_no_hosting_cloud_or_transit_operator():
@@ -167,7 +177,8 @@ def test_reasons_name_every_rule_that_asks_and_only_those():
     sample = _sample(new_asn=True, new_block=True)
     assert reasons(sample, "score", limits) == ["new_asn", "new_block"]
     assert reasons(sample, "both", limits) == ["device", "new_asn", "new_block"]
-    assert reasons(_sample(score=0.5), "score", limits) == ["risk_score"]
+    assert reasons(_sample(score=1.5), "score", limits) == ["risk_score"]
+    assert reasons(_sample(score=0.5), "score", limits) == []  # under step_up (1)
     # A trusted device: the address rules do not apply, the country rules do.
     thief = _sample(cookie=True, new_asn=True, new_block=True, new_country=True)
     assert reasons(thief, "both", limits) == ["new_country"]

@@ -119,7 +119,14 @@ def _context(value: float, history: int = 20, unseen=frozenset(), **kwargs) -> R
 
 @pytest.mark.parametrize(
     ("value", "action"),
-    [(0.0, ALLOW), (0.29, ALLOW), (0.3, STEP_UP), (50.0, STEP_UP), (math.inf, STEP_UP)],
+    [
+        (0.0, ALLOW),
+        (0.3, ALLOW),
+        (0.99, ALLOW),
+        (1.0, STEP_UP),
+        (50.0, STEP_UP),
+        (math.inf, STEP_UP),
+    ],
 )
 def test_score_thresholds(value, action):
     decision = decide(_context(value))

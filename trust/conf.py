@@ -59,8 +59,8 @@ _DEFAULTS: dict[str, Any] = {
     "TRUST_EXEMPT_URLS": (),
     #: Score every password sign-in and apply the rules beside the score (the risk model).
     "TRUST_RISK_ENABLED": True,
-    #: A code is owed at or above this score (10^-0.5, from the evaluation).
-    "TRUST_RISK_STEP_UP": 0.3,
+    #: A code is owed at or above this score (a likelihood ratio of 1, from the evaluation).
+    "TRUST_RISK_STEP_UP": 1.0,
     #: The same on a trusted device: by default the score alone never takes a valid trust away.
     "TRUST_RISK_TRUSTED_STEP_UP": math.inf,
     #: A sign-in is refused at or above this score (``inf``: never by the score alone).

@@ -23,6 +23,7 @@ from trust.rules.risk.score import score
 
 from .evaluate import (
     ALL_ATTACKS,
+    CARRIER6,
     HISTORY_SIZES,
     LEGIT,
     LEGIT_ROAMING,
@@ -45,6 +46,7 @@ LABELS = {
     "proxy_block": "residential proxy in the victim's /16 and ISP, victim's user agent",
     "hosting": "hosting/VPN ASN in the victim's country, victim's user agent",
     "thief_home": "thief in the victim's country, another ISP (password, copied cookie)",
+    CARRIER6: "the victim's mobile carrier over IPv6 and user agent",
     LEGIT: "**legitimate asked for a code**",
     LEGIT_ROAMING: "legitimate, roaming laptop (home, office, cafés; part of the row above)",
     UPDATE: "**browser update asked** (first sign-in on the new version, histories from here)",
@@ -107,6 +109,7 @@ def targets(runs: list[tuple[int, Run]], limits: Thresholds, history: int = 20) 
         ),
         ("the victim's ISP stopped (no 2FA)", "very_targeted", "score", ">= 90 %"),
         ("the victim's /16 on its ISP stopped (no 2FA)", "proxy_block", "score", "-"),
+        ("the victim's carrier over IPv6 stopped (no 2FA)", CARRIER6, "score", "-"),
         (
             "in-country cookie thief, another ISP, stopped (2FA)",
             "thief_home",
@@ -183,6 +186,7 @@ def variants(run: Run, history: int) -> str:
         ("hosting + UA", "hosting", "score"),
         ("victim's ISP", "very_targeted", "score"),
         ("victim's /16", "proxy_block", "score"),
+        ("carrier over IPv6", CARRIER6, "score"),
         ("thief abroad (2FA)", "thief", "both"),
         ("thief at home (2FA)", "thief_home", "both"),
         ("legitimate asked (no 2FA)", LEGIT, "score"),
@@ -250,6 +254,47 @@ def device_history(run: Run) -> str:
         lines.append(
             f"| {label} | " + " | ".join(thieves + extras) + f" | {extra(LEGIT_ROAMING, 20)} |"
         )
+    return "\n".join(lines)
+
+
+def block_sweep(
+    users: int, days: float, seed: int, draws: tuple[int, int], history: int = 20
+) -> str:
+    """The IPv6 block of the ``new_block`` rule, from /48 to /32, each a new
+    simulation of ``seed`` (the block is a counted feature): the trade-off
+    behind ``geo.BLOCK_IPV6_PREFIX``. The IPv4 block stays a /16."""
+    columns = (
+        ("targeted", "targeted", "score"),
+        ("victim's ISP", "very_targeted", "score"),
+        ("victim's /16", "proxy_block", "score"),
+        ("carrier over IPv6", CARRIER6, "score"),
+        ("hosting + UA", "hosting", "score"),
+        ("legitimate asked (no 2FA)", LEGIT, "score"),
+        ("mobile v6 asked", LEGIT, "mobile v6"),
+        ("browser updates asked (no 2FA)", UPDATE, "score"),
+    )
+    lines = [
+        f"| IPv6 block (h={history}) | " + " | ".join(label for label, _, _ in columns) + " |",
+        "|---|" + "---|" * len(columns),
+    ]
+    default = geo.BLOCK_IPV6_PREFIX
+    limits = Thresholds()
+    try:
+        for prefix in (48, 44, 40, 36, 32):
+            geo.BLOCK_IPV6_PREFIX = prefix
+            run = simulate(users, days, seed, *draws)
+            shares = rates(run, limits)
+            mobile = by_connection(run, limits, LEGIT, history).get("mobile v6")
+            cells = []
+            for _, who, mode in columns:
+                if mode == "mobile v6":
+                    cells.append(f"{mobile[1]:.1%}" if mobile else "-")
+                else:
+                    cells.append(f"{shares.get((who, history, mode), (0.0, 0))[0]:.1%}")
+            mark = " (default)" if prefix == default else ""
+            lines.append(f"| /{prefix}{mark} | " + " | ".join(cells) + " |")
+    finally:
+        geo.BLOCK_IPV6_PREFIX = default
     return "\n".join(lines)
 
 
@@ -323,6 +368,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--held-out-seed", type=int, default=HELD_OUT_SEED, help="the seed reported"
     )
+    parser.add_argument(
+        "--blocks",
+        action="store_true",
+        help="only the sweep of the IPv6 block size (one simulation per size, held-out seed)",
+    )
     args = parser.parse_args(argv)
     users = args.users or (1000 if args.quick else 6000)
     days = args.days or (90 if args.quick else 150)
@@ -332,6 +382,10 @@ def main(argv: list[str] | None = None) -> int:
     geo.warm()
     load = time.perf_counter() - load
     limits = Thresholds()
+    if args.blocks:
+        print(f"### The IPv6 block of the new_block rule (held-out seed {args.held_out_seed})\n")
+        print(block_sweep(users, days, args.held_out_seed, draws))
+        return 0
     runs = [(seed, simulate(users, days, seed, *draws)) for seed in (args.seed, args.held_out_seed)]
     (tune_seed, tune), (held_seed, held) = runs
     print(f"## Risk model evaluation ({'quick' if args.quick else 'full'})\n")

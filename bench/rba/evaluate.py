@@ -11,6 +11,7 @@ sign-in after its browser updated is measured too (``UPDATE``).
 
 from __future__ import annotations
 
+import ipaddress
 import random
 from collections import defaultdict
 from dataclasses import dataclass, replace
@@ -39,7 +40,11 @@ ATTACKS = ("naive", "vpn", "targeted", "very_targeted", "thief")
 # victim's country with the victim's browser, and the cookie thief in the
 # victim's country on another ISP.
 ADVERSARIES = ("proxy_block", "hosting", "thief_home")
-ALL_ATTACKS = (*ATTACKS, *ADVERSARIES)
+# The victim's mobile carrier over IPv6 with the victim's user agent (a
+# proxy on a phone of the same carrier): drawn from its own random stream,
+# so adding it moves no other row. Only victims whose carrier has IPv6.
+CARRIER6 = "carrier_v6"
+ALL_ATTACKS = (*ATTACKS, *ADVERSARIES, CARRIER6)
 HOLDS_COOKIE = frozenset({"thief", "thief_home"})
 LEGIT = "legitimate"
 LEGIT_ROAMING = "legitimate_roaming"  # LEGIT, on a laptop that roams (home, office, cafés)
@@ -167,7 +172,12 @@ def simulate(
             scored.append(features)
             t_attack = previous[1] + (event.t - previous[1]) * rng.random()
             for attack in ALL_ATTACKS:
-                if attack in ADVERSARIES:
+                if attack == CARRIER6:
+                    if not person.mobile6:
+                        continue
+                    side = random.Random(seed * 1_000_003 + person.id * 64 + history)
+                    ua, ip = device.ua, _carrier_v6(side, world, person)
+                elif attack in ADVERSARIES:
                     ua, ip = _adversary(rng, world, attack, person, device.ua)
                 else:
                     ua, ip = _attack(rng, world, agents, attack, person, device.ua, t_attack)
@@ -208,6 +218,13 @@ def _attack(
     if attack == "very_targeted":
         return ua, world.in_asn(rng, victim.home_asn, victim.country).address(rng)
     return ua, world.abroad(rng, victim.country).address(rng)  # the cookie thief
+
+
+def _carrier_v6(rng: random.Random, world: World, victim: User) -> str:
+    """An address of a /64 anywhere in the victim's carrier's IPv6 space."""
+    operator = world._operator(victim.country, victim.carrier)
+    base = operator.v6_block(rng) + (rng.getrandbits(16) << 64)
+    return str(ipaddress.IPv6Address(base + rng.getrandbits(64)))
 
 
 def _adversary(

@@ -52,7 +52,7 @@ class Thresholds:
     (ASN) the user has never signed in from owes a code: the score's
     interpolation gives the ASN a bounded weight, and a targeted attacker
     (the victim's country and user agent) differs from the user mostly there.
-    ``new_network_step_up``: the same for an address block (/16, /48) the
+    ``new_network_step_up``: the same for an address block (/16, /40) the
     user has never signed in from: a targeted attacker on the victim's own
     operator is almost always in another block than the victim's home and
     mobile networks. ``new_country_on_device``: a trusted device in a country
@@ -65,7 +65,7 @@ class Thresholds:
     rules apply from the first user on.
     """
 
-    step_up: float = 0.3
+    step_up: float = 1.0
     trusted_step_up: float = math.inf
     deny: float = math.inf
     new_country_on_trusted: bool = True

@@ -23,7 +23,7 @@ USER_AGENT = "user_agent"
 BROWSER = "browser"
 OS = "os"
 DEVICE_CLASS = "device_class"
-# Counted but not scored (no level of Wiefling's hierarchy): the /16 (/48)
+# Counted but not scored (no level of Wiefling's hierarchy): the /16 (/40)
 # address block, for the rule on blocks new to the user (``decision``).
 BLOCK = "block"
 
@@ -41,7 +41,7 @@ class SignInFeatures:
     os: str
     device_class: str
     at: datetime
-    block: str = ""  # the /16 (/48) address block, "" when not known
+    block: str = ""  # the /16 (/40) address block, "" when not known
 
     def value(self, feature: str) -> str:
         return str(getattr(self, feature))

@@ -51,14 +51,18 @@ class Location:
     network: str  # /24 or /64 as CIDR text, "" when not an address
     asn: str  # "AS3320" (the operator's name with the shipped data), UNKNOWN when not known
     country: str  # ISO 3166-1 alpha-2, UNKNOWN when not known
-    block: str = ""  # the address block (/16, /48) as CIDR text, "" when not an address
+    block: str = ""  # the address block (/16, /40) as CIDR text, "" when not an address
 
 
 # The address block: coarser than the network, finer than most operators. A
 # carrier hands a user addresses from a few neighbouring networks of one
-# block; an attacker elsewhere in the same operator is in another one.
+# block; an attacker elsewhere in the same operator is in another one. On
+# IPv6 a phone's successive /64s lie in several neighbouring /48s of its
+# carrier, and a home's rotated /56 may leave its /48: a /40 (256 /48s)
+# keeps them in one block while a carrier's or ISP's /32 (or larger) still
+# holds hundreds (docs/risk.md, "Defaults": /48 to /32 measured).
 BLOCK_IPV4_PREFIX = 16
-BLOCK_IPV6_PREFIX = 48
+BLOCK_IPV6_PREFIX = 40
 
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")  # the well-known NAT64 prefix (RFC 6052)
