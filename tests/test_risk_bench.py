@@ -4,16 +4,9 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
-from bench.rba import world
 from bench.rba.__main__ import main
 
 
-@pytest.mark.skipif(
-    not (world.USER_AGENTS.exists() or world.ALT_USER_AGENTS.exists()),
-    reason="shared/data/user_agents.txt is not on this machine",
-)
 def test_quick_evaluation_prints_the_table(capsys):
     assert main(["--quick", "--users", "400", "--days", "60"]) == 0
     out = capsys.readouterr().out

@@ -14,6 +14,7 @@ import sys
 import time
 from dataclasses import replace
 
+from tests.data import full_user_agent_corpus
 from trust.rules.risk import geo
 from trust.rules.risk.decision import Thresholds
 from trust.rules.risk.score import score
@@ -135,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         f"new_network_step_up={limits.new_network_step_up}, "
         f"new_country_on_device={limits.new_country_on_device}.\n"
     )
+    corpus = "the whole corpus" if full_user_agent_corpus() else "the sample in tests/data"
+    print(f"User agents: {corpus} (tests/data/README.md).\n")
     print("Share of sign-ins stepped up or denied:\n")
     print(table(run, limits))
     print("\nThe score alone at other step-up thresholds:\n")

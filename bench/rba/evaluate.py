@@ -108,7 +108,7 @@ def simulate(users: int, days: float, seed: int, v4_draws: int, v6_draws: int) -
     world = World(rng, v4_draws, v6_draws)
     agents = Agents()
     if not agents.available:
-        raise SystemExit("SKIPPED: shared/data/user_agents.txt is not on this machine")
+        raise SystemExit("SKIPPED: no user-agent corpus (tests/data/user_agents.txt)")
     people = [make_user(rng, world, agents, uid, days) for uid in range(users)]
     events: list[SignIn] = []
     for person in people:

@@ -3,7 +3,8 @@
 Networks are found by drawing random public addresses and keeping those the
 offline lookups place (country and ASN), so every simulated address is a
 real one of its country and operator, weighted by address space. User
-agents are the real strings of ``shared/data/user_agents.txt``.
+agents are real strings: the whole uap-core corpus when
+``$TRUSTGATE_UA_CORPUS`` names it, else the sample in ``tests/data/``.
 """
 
 from __future__ import annotations
@@ -14,11 +15,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.data import user_agent_corpus
 from trust.rules.fingerprint import DESKTOP, MOBILE, TABLET, clean_user_agent, parse_agent
 from trust.rules.risk import geo
-
-USER_AGENTS = Path(__file__).resolve().parents[3] / "shared" / "data" / "user_agents.txt"
-ALT_USER_AGENTS = Path("/work/shared/data/user_agents.txt")
 
 # Regional registries' IPv6 blocks the draw samples from.
 _V6_BLOCKS = (0x2A00, 0x2400, 0x2600, 0x2800, 0x2C00)
@@ -121,7 +120,8 @@ class Agents:
     """Real user agents, grouped by what trust.rules.fingerprint makes of them."""
 
     def __init__(self, path: Path | None = None) -> None:
-        path = path or (USER_AGENTS if USER_AGENTS.exists() else ALT_USER_AGENTS)
+        path = path or user_agent_corpus()
+        self.source = path.name
         self.available = path.exists()
         self.by_kind: dict[str, list[str]] = {DESKTOP: [], MOBILE: [], TABLET: []}
         self.family: dict[tuple[str, str, str], list[str]] = defaultdict(list)
