@@ -11,6 +11,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
+from django.utils import translation
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from hypothesis import settings as hypothesis_settings
@@ -27,6 +28,19 @@ PASSWORD = "correct horse battery staple 42"
 START = datetime(2026, 6, 1, 12, 0, 5, tzinfo=UTC)  # 5 s into a TOTP step
 
 
+def pytest_configure(config):
+    """Each xdist worker keeps its own cache keys: parallel workers share one
+    Redis, and the same usernames in each would share throttle counts,
+    sessions and cached records. (Databases are per worker already:
+    pytest-django suffixes their names with the worker's id.)"""
+    from django.conf import settings
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        for cache in settings.CACHES.values():
+            cache["KEY_PREFIX"] = f"{cache.get('KEY_PREFIX', '')}-{worker}"
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
     """SQLite tests run on a file, not in memory: a live server's threads then
@@ -38,6 +52,14 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
     if database["ENGINE"] == "django.db.backends.sqlite3":
         path = tmp_path_factory.mktemp("sqlite") / "test.sqlite3"
         database.setdefault("TEST", {})["NAME"] = str(path)
+
+
+@pytest.fixture(autouse=True)
+def _site_language():
+    """Each test starts in the site's language. A request in German leaves
+    German active on the thread (LocaleMiddleware activates, nothing resets
+    it), and under xdist any test may follow any other."""
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
