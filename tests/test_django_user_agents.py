@@ -4,6 +4,8 @@ round trip of django-user-agents' own."""
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 import ua_parser
 from django.core.cache import cache
@@ -107,3 +109,13 @@ def test_its_middleware_after_the_gate_is_a_check_warning(settings):
     before.insert(before.index(TRUST), THEIRS)
     settings.MIDDLEWARE = before
     assert warned() == []
+
+
+def test_without_django_user_agents_installed_the_check_passes(monkeypatch):
+    """django-user-agents is an extra (trustgate[user-agents]): a site that
+    did not install it runs its checks (manage.py migrate, runserver)."""
+    from trust.checks import check_user_agent_middleware
+
+    for module in ("django_user_agents", "django_user_agents.middleware"):
+        monkeypatch.setitem(sys.modules, module, None)  # import raises ImportError
+    assert check_user_agent_middleware() == []

@@ -71,7 +71,10 @@ _USER_AGENTS = "django_user_agents.middleware.UserAgentMiddleware"
 @register()
 def check_user_agent_middleware(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """django-user-agents' middleware after the gate re-parses every agent."""
-    from django_user_agents.middleware import UserAgentMiddleware
+    try:
+        from django_user_agents.middleware import UserAgentMiddleware
+    except ImportError:
+        return []  # an optional extra (trustgate[user-agents]): not installed, nothing to order
 
     from .middleware import TrustMiddleware
 
