@@ -24,7 +24,7 @@ LOGIN_TEMPLATE = """<form method="post">{% csrf_token %}{{ form }}
 <button type="submit">Sign in</button></form>
 """
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.timeout(180), pytest.mark.own_site]
 
 
 ALLAUTH = "### With django-allauth"
