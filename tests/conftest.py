@@ -54,6 +54,40 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
         database.setdefault("TEST", {})["NAME"] = str(path)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _admin_site_as_configured():
+    """A test that installs more apps (``settings.INSTALLED_APPS = [...,
+    "allauth.account"]``) re-runs the admin's autodiscovery, which registers
+    those apps' models on ``admin.site`` for good; once the apps are gone
+    again, every admin page of a later test fails on the unknown app label.
+    Whatever the override registered, its end unregisters."""
+    from django.apps import apps
+    from django.contrib import admin
+    from django.test.signals import setting_changed
+
+    configured = {model for model in apps.get_models() if admin.site.is_registered(model)}
+    added: list = []
+
+    def forget_added_models(*, setting, enter, **kwargs):
+        if setting != "INSTALLED_APPS":
+            return
+        if enter:
+            added.extend(
+                model
+                for model in apps.get_models()
+                if model not in configured and admin.site.is_registered(model)
+            )
+            return
+        while added:
+            model = added.pop()
+            if admin.site.is_registered(model):
+                admin.site.unregister(model)
+
+    setting_changed.connect(forget_added_models)
+    yield
+    setting_changed.disconnect(forget_added_models)
+
+
 @pytest.fixture(autouse=True)
 def _site_language():
     """Each test starts in the site's language. A request in German leaves

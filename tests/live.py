@@ -92,6 +92,19 @@ class Browser:
         (found,) = [cookie for cookie in self.jar if cookie.name == name]
         return found
 
+    def clone(self) -> Browser:
+        """The same browser at this instant, with a copy of each cookie.
+
+        Requests raced from clones leave with the cookies they had when
+        "clicked", as a browser's do: raced from one jar, a thread a loaded
+        machine starts late sends what an earlier answer set meanwhile (a
+        rotated CSRF cookie beside the page's old token: a 403 no browser
+        would meet)."""
+        other = Browser(self.base, self.user_agent, self.headers)
+        for cookie in self.jar:
+            other.jar.set_cookie(copy.copy(cookie))
+        return other
+
     def holding(self, name: str, value: str) -> Browser:
         """Another jar of the same browser, holding only cookie ``name`` = ``value``."""
         kept = copy.copy(self.cookie(name))
