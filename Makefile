@@ -42,9 +42,14 @@ E2E_STAMP := $(VENV)/.installed-e2e
 	test-sqlite test-postgres test-django6 test-e2e test-multiserver test-bench test-real lint \
 	bench messages clean
 
+# A venv without pip, given the newest pip (from the cache) by the base
+# Python's own: three times quicker than ensurepip's copy and its upgrade
+# (pip >= 25.1 reads dependency groups). ensurepip where the base has no pip.
 $(VENV)/bin/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(PYTHON) -m venv --without-pip $(VENV)
+	$(PYTHON) -m pip --python $(BIN)/python install --quiet --upgrade pip 2>/dev/null || { \
+		$(BIN)/python -m ensurepip --default-pip && \
+		$(BIN)/python -m pip install --quiet --upgrade pip; }
 
 # The demo: the runtime, the integrations it shows (passkeys, the API), the
 # demo group. No test or lint tools.
