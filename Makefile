@@ -131,7 +131,8 @@ test-package: install
 
 # The suite, in parallel workers with a database each. own_site tests run the
 # demo or a fresh site in child processes, always on SQLite: the SQLite and
-# Django 6 legs run them, the quick run and the PostgreSQL leg leave them out.
+# Django 6 legs run them, the quick run and the Django 5.2 PostgreSQL leg
+# leave them out.
 SQLITE_URL = sqlite:///$(CURDIR)/.test-$(RUN_ID).sqlite3
 
 # The everyday check: SQLite, no browser, no child sites (a few minutes).
@@ -150,8 +151,9 @@ test-postgres: install-test
 		$(BIN)/pytest $(XDIST) -m "not own_site" $(PYTEST_ARGS)
 
 # Django 6.1 on Python 3.13: the whole suite, child sites and the pasted guide
-# included, on SQLite (what changes with Django's version is Django, not the
-# database: the PostgreSQL leg covers that on 5.2). Its own venv, no lint tools.
+# included, on PostgreSQL + Redis (where the code comes closest to Django's
+# internals: the ORM's compiler and schema editor on PostgreSQL). Its own
+# venv, without lint or packaging tools.
 test-django6:
 	@if [ -z "$(PY6)" ]; then \
 		echo "SKIPPED: Django 6.1 leg (pyenv has no Python 3.13 or 3.12 on this machine)"; \
@@ -159,7 +161,8 @@ test-django6:
 		$(MAKE) --no-print-directory PYTHON=$(PY6)/bin/python3 VENV=$(VENV6) install-test && \
 		$(VENV6)/bin/python -m pip install --quiet "Django>=6.1,<6.2" && \
 		$(VENV6)/bin/python -m django --version && \
-		DATABASE_URL=sqlite:///$(CURDIR)/.test6-$(RUN_ID).sqlite3 \
+		DATABASE_URL=$(PG_BASE)/$(TRUSTGATE_TEST_PREFIX)6_$(RUN_ID) REDIS_URL=$(REDIS_URL_TEST) \
+			CACHE_KEY_PREFIX=$(TRUSTGATE_TEST_PREFIX)6-$(RUN_ID) \
 			$(VENV6)/bin/pytest $(XDIST) $(PYTEST_ARGS); \
 	fi
 
@@ -199,4 +202,4 @@ test: install
 	$(MAKE) --no-print-directory test-sqlite test-postgres test-django6 test-real
 
 clean:
-	rm -rf $(VENV) $(VENV6) .test-*.sqlite3* .test6-*.sqlite3* artifacts bench-results dist build
+	rm -rf $(VENV) $(VENV6) .test-*.sqlite3* artifacts bench-results dist build
