@@ -7,15 +7,23 @@ The wheel holds the two apps and nothing else: every file of `trust/` and
 translations, `py.typed`), no test suite, no demo site. The sdist holds the
 same apps and the license, without tests or the demo either. Both name the
 MIT license and only classifiers PyPI knows.
+
+Their metadata publishes the extras a site may install (the optional
+integrations) and nothing of development: no demo, database driver, cache
+client or test tool as an extra or a requirement (those are dependency
+groups, which are never published). The Project-URLs name the docs, the
+source and the changelog, each a path that exists in the repository.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 import tarfile
 import zipfile
 from email.parser import Parser
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from trove_classifiers import classifiers as known_classifiers
 
@@ -27,6 +35,29 @@ NEVER_SHIPPED = ("tests", "e2e", "bench", "project", "templates", "static", "fix
 # Source files that never reach a wheel: byte code, and translation sources
 # (only the compiled .mo files are package data).
 NOT_PACKAGED_SUFFIXES = (".pyc", ".po")
+# The optional integrations, each used only when installed.
+EXTRAS = {"passkeys", "drf", "allauth", "user-agents"}
+# Development needs: never an extra, never a requirement of the package.
+NEVER_PUBLISHED = {
+    "extras": {"demo", "dev", "test", "tests", "lint", "package", "e2e", "postgres", "redis"},
+    "requirements": {
+        "dj-database-url",
+        "django-csp",
+        "psycopg",
+        "redis",
+        "pytest",
+        "hypothesis",
+        "mypy",
+        "ruff",
+        "twine",
+        "build",
+        "playwright",
+        "gunicorn",
+    },
+}
+# An optional integration is never a requirement without its extra.
+OPTIONAL = {"django-otp-webauthn", "djangorestframework", "django-allauth", "django-user-agents"}
+PROJECT_URLS = ("Documentation", "Source", "Changelog")
 
 
 def app_files() -> set[str]:
@@ -81,8 +112,59 @@ def check_sdist(sdist: Path) -> list[str]:
     return problems + check_metadata(metadata, "sdist")
 
 
-def check_metadata(metadata, where: str) -> list[str]:
+def requirement_name(requirement: str) -> str:
+    return re.split(r"[\s\[<>=!~;(]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def check_requirements(metadata, where: str) -> list[str]:
     problems = []
+    extras = set(metadata.get_all("Provides-Extra", []))
+    if extras != EXTRAS:
+        problems.append(f"{where}: extras are {sorted(extras)}, expected {sorted(EXTRAS)}")
+    for extra in extras & NEVER_PUBLISHED["extras"]:
+        problems.append(f"{where}: the development extra {extra!r} is published")
+    for requirement in metadata.get_all("Requires-Dist", []):
+        name = requirement_name(requirement)
+        if name in NEVER_PUBLISHED["requirements"]:
+            problems.append(f"{where}: {requirement!r} is a development need, published")
+        if name in OPTIONAL and "extra ==" not in requirement:
+            problems.append(f"{where}: {requirement!r} is required without its extra")
+    for extra in EXTRAS:
+        if not any(f'extra == "{extra}"' in r for r in metadata.get_all("Requires-Dist", [])):
+            problems.append(f"{where}: the extra {extra!r} installs nothing")
+    return problems
+
+
+def url_path(url: str) -> str:
+    """The repository path a Project-URL names: itself, or what follows
+    ``/blob/<ref>/`` or ``/tree/<ref>/`` in an https address."""
+    parts = urlsplit(url)
+    if not parts.scheme:
+        return url
+    if parts.scheme != "https":
+        return ""
+    match = re.search(r"/(?:blob|tree)/[^/]+/(.*)", parts.path)
+    return match.group(1) if match else "."
+
+
+def check_urls(metadata, where: str) -> list[str]:
+    problems = []
+    urls = dict(
+        (label.strip(), url.strip())
+        for label, _, url in (entry.partition(",") for entry in metadata.get_all("Project-URL", []))
+    )
+    for label in PROJECT_URLS:
+        if label not in urls:
+            problems.append(f"{where}: no Project-URL {label!r}")
+            continue
+        path = url_path(urls[label])
+        if not path or not (REPO / path).exists():
+            problems.append(f"{where}: Project-URL {label} ({urls[label]}) names no file here")
+    return problems
+
+
+def check_metadata(metadata, where: str) -> list[str]:
+    problems = check_requirements(metadata, where) + check_urls(metadata, where)
     if metadata.get("License-Expression") != "MIT":
         problems.append(f"{where}: License-Expression is {metadata.get('License-Expression')!r}")
     if "LICENSE" not in metadata.get_all("License-File", []):
@@ -103,7 +185,10 @@ def main(dist: Path) -> int:
         print(problem)
     if problems:
         return 1
-    print(f"{wheels[0].name} and {sdists[0].name}: the two apps, their license, nothing else")
+    print(
+        f"{wheels[0].name} and {sdists[0].name}: the two apps, their license, "
+        f"extras {', '.join(sorted(EXTRAS))}, nothing else"
+    )
     return 0
 
 

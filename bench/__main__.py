@@ -16,6 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tests.processes import TEST_PREFIX
+
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = Path(os.environ.get("BENCH_RESULTS") or REPO / "bench-results")
 PG_BASE = os.environ.get("PG_BASE", "postgres://postgres@127.0.0.1:5432")
@@ -56,7 +58,7 @@ def decision() -> dict:
         admin = psycopg.connect(f"{PG_BASE}/postgres", autocommit=True, connect_timeout=3)
     except Exception as error:  # any reason to skip is printed
         return {"skipped": f"PostgreSQL unreachable at {PG_BASE}: {error}"}
-    name = f"trustgate_bench_{os.getpid()}_{secrets.token_hex(4)}"
+    name = f"{TEST_PREFIX}_bench_{os.getpid()}_{secrets.token_hex(4)}"
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')
         try:

@@ -1,11 +1,11 @@
-"""Real server processes for the end-to-end legs: started on a free port on
-127.0.0.1, waited for, and always stopped."""
+"""Real server processes for the end-to-end legs: started on a free port
+(``TRUSTGATE_TEST_HOST``, ``TRUSTGATE_TEST_PORTS``: tests/processes.py),
+waited for, and always stopped."""
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -14,13 +14,16 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from tests.processes import BIN, PYTHON, REPO, manage, site_env  # noqa: F401
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.processes import (  # noqa: F401
+    BIN,
+    PYTHON,
+    REPO,
+    TEST_HOST,
+    TEST_PREFIX,
+    free_port,
+    manage,
+    site_env,
+)
 
 
 def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
@@ -44,6 +47,7 @@ def serving(
 ) -> Iterator[str]:
     """Run ``command`` until the block ends; yields its base URL."""
     log.parent.mkdir(parents=True, exist_ok=True)
+    env = {"DJANGO_ALLOWED_HOSTS": f"{TEST_HOST},localhost", **env}
     with log.open("w") as out:
         process = subprocess.Popen(
             list(command),
@@ -53,7 +57,7 @@ def serving(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://{TEST_HOST}:{port}"
     try:
         wait_until_up(f"{base}/accounts/login/", process, log)
         yield base
@@ -75,7 +79,7 @@ def stop(process: subprocess.Popen) -> None:
 
 
 def runserver(port: int) -> list[str]:
-    return [PYTHON, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
+    return [PYTHON, "manage.py", "runserver", "--noreload", f"{TEST_HOST}:{port}"]
 
 
 def gunicorn(port: int, workers: int = 2) -> list[str]:
@@ -83,7 +87,7 @@ def gunicorn(port: int, workers: int = 2) -> list[str]:
         str(BIN / "gunicorn"),
         "project.wsgi:application",
         "--bind",
-        f"127.0.0.1:{port}",
+        f"{TEST_HOST}:{port}",
         "--workers",
         str(workers),
         "--timeout",

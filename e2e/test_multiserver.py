@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from e2e.servers import free_port, gunicorn, manage, serving, site_env
+from e2e.servers import TEST_HOST, TEST_PREFIX, free_port, gunicorn, manage, serving, site_env
 
 PG_BASE = os.environ.get("PG_BASE", "postgres://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("REDIS_URL_TEST", "redis://127.0.0.1:6379/0")
@@ -63,7 +63,7 @@ def database() -> Iterator[str]:
         pytest.skip(reason)
     import psycopg
 
-    name = f"trustgate_multi_{os.getpid()}_{secrets.token_hex(4)}"
+    name = f"{TEST_PREFIX}_multi_{os.getpid()}_{secrets.token_hex(4)}"
     with psycopg.connect(f"{PG_BASE}/postgres", autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
@@ -78,11 +78,11 @@ def servers(database, artifacts, tmp_path_factory) -> Iterator[tuple[str, str]]:
     env = site_env(
         DATABASE_URL=database,
         REDIS_URL=REDIS_URL,
-        CACHE_KEY_PREFIX=f"trustgate-multi-{secrets.token_hex(6)}",
+        CACHE_KEY_PREFIX=f"{TEST_PREFIX}-multi-{secrets.token_hex(6)}",
         DJANGO_DEBUG="0",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(48),
         # localhost: the demo's passkey relying party (otp_flow.E021 checks it).
-        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        DJANGO_ALLOWED_HOSTS=f"{TEST_HOST},localhost",
     )
     manage(env, "migrate", "--noinput")
     port_a, port_b = free_port(), free_port()

@@ -11,6 +11,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
+from django.utils import translation
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from hypothesis import settings as hypothesis_settings
@@ -27,6 +28,19 @@ PASSWORD = "correct horse battery staple 42"
 START = datetime(2026, 6, 1, 12, 0, 5, tzinfo=UTC)  # 5 s into a TOTP step
 
 
+def pytest_configure(config):
+    """Each xdist worker keeps its own cache keys: parallel workers share one
+    Redis, and the same usernames in each would share throttle counts,
+    sessions and cached records. (Databases are per worker already:
+    pytest-django suffixes their names with the worker's id.)"""
+    from django.conf import settings
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        for cache in settings.CACHES.values():
+            cache["KEY_PREFIX"] = f"{cache.get('KEY_PREFIX', '')}-{worker}"
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
     """SQLite tests run on a file, not in memory: a live server's threads then
@@ -38,6 +52,48 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
     if database["ENGINE"] == "django.db.backends.sqlite3":
         path = tmp_path_factory.mktemp("sqlite") / "test.sqlite3"
         database.setdefault("TEST", {})["NAME"] = str(path)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _admin_site_as_configured():
+    """A test that installs more apps (``settings.INSTALLED_APPS = [...,
+    "allauth.account"]``) re-runs the admin's autodiscovery, which registers
+    those apps' models on ``admin.site`` for good; once the apps are gone
+    again, every admin page of a later test fails on the unknown app label.
+    Whatever the override registered, its end unregisters."""
+    from django.apps import apps
+    from django.contrib import admin
+    from django.test.signals import setting_changed
+
+    configured = {model for model in apps.get_models() if admin.site.is_registered(model)}
+    added: list = []
+
+    def forget_added_models(*, setting, enter, **kwargs):
+        if setting != "INSTALLED_APPS":
+            return
+        if enter:
+            added.extend(
+                model
+                for model in apps.get_models()
+                if model not in configured and admin.site.is_registered(model)
+            )
+            return
+        while added:
+            model = added.pop()
+            if admin.site.is_registered(model):
+                admin.site.unregister(model)
+
+    setting_changed.connect(forget_added_models)
+    yield
+    setting_changed.disconnect(forget_added_models)
+
+
+@pytest.fixture(autouse=True)
+def _site_language():
+    """Each test starts in the site's language. A request in German leaves
+    German active on the thread (LocaleMiddleware activates, nothing resets
+    it), and under xdist any test may follow any other."""
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,7 @@ conftest.django_db_modify_db_settings).
 from __future__ import annotations
 
 import copy
+import os
 import re
 import threading
 import urllib.error
@@ -25,16 +26,20 @@ from django.db import connection
 from pytest_django.live_server_helper import LiveServer
 
 from tests.agents import CHROME_WINDOWS
+from tests.processes import TEST_HOST, free_port
 
 TIMEOUT = 30  # seconds, per request: a stuck lock fails the test, never hangs it
 
 
 def serve() -> Iterator[LiveServer]:
-    """A live server on 127.0.0.1 and a free port (``yield from`` it in a fixture
-    that asks for ``transactional_db``)."""
+    """A live server on ``TRUSTGATE_TEST_HOST`` (127.0.0.1) and a free port, from
+    ``TRUSTGATE_TEST_PORTS`` when set (``yield from`` it in a fixture that asks
+    for ``transactional_db``)."""
     # Threads sharing one in-memory connection would race nothing.
     assert not (connection.vendor == "sqlite" and connection.is_in_memory_db())
-    live = LiveServer("127.0.0.1")
+    # Port 0 unless a range is given: the system binds a free one, no race.
+    ranged = bool(os.environ.get("TRUSTGATE_TEST_PORTS"))
+    live = LiveServer(f"{TEST_HOST}:{free_port()}" if ranged else TEST_HOST)
     yield live
     live.stop()
 
@@ -86,6 +91,19 @@ class Browser:
     def cookie(self, name: str) -> Cookie:
         (found,) = [cookie for cookie in self.jar if cookie.name == name]
         return found
+
+    def clone(self) -> Browser:
+        """The same browser at this instant, with a copy of each cookie.
+
+        Requests raced from clones leave with the cookies they had when
+        "clicked", as a browser's do: raced from one jar, a thread a loaded
+        machine starts late sends what an earlier answer set meanwhile (a
+        rotated CSRF cookie beside the page's old token: a 403 no browser
+        would meet)."""
+        other = Browser(self.base, self.user_agent, self.headers)
+        for cookie in self.jar:
+            other.jar.set_cookie(copy.copy(cookie))
+        return other
 
     def holding(self, name: str, value: str) -> Browser:
         """Another jar of the same browser, holding only cookie ``name`` = ``value``."""

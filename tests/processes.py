@@ -7,6 +7,8 @@ the allauth site, the demo's settings) and by ``e2e/``'s real servers.
 from __future__ import annotations
 
 import os
+import random
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +16,38 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
+
+# What a run shares with other checkouts on one host comes from the
+# environment (the Makefile passes it on), so two CI jobs never collide:
+# - TRUSTGATE_TEST_PREFIX starts the names of the databases a test makes and
+#   of its Redis keys;
+# - TRUSTGATE_TEST_HOST is the address test servers listen on;
+# - TRUSTGATE_TEST_PORTS ("20000-20999") the ports they take; without it,
+#   any free port the system gives.
+TEST_PREFIX = os.environ.get("TRUSTGATE_TEST_PREFIX") or "trustgate"
+TEST_HOST = os.environ.get("TRUSTGATE_TEST_HOST") or "127.0.0.1"
+
+
+def _port_range() -> range | None:
+    spec = os.environ.get("TRUSTGATE_TEST_PORTS", "").strip()
+    if not spec:
+        return None
+    low, _, high = spec.partition("-")
+    return range(int(low), int(high or low) + 1)
+
+
+def free_port(host: str = TEST_HOST) -> int:
+    """A port nothing listens on now: from TRUSTGATE_TEST_PORTS, or the system's."""
+    ports = _port_range()
+    candidates = random.sample(ports, len(ports)) if ports else [0]
+    for port in candidates:
+        with socket.socket() as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue  # taken: try the next one
+            return sock.getsockname()[1]
+    raise RuntimeError(f"no free port in TRUSTGATE_TEST_PORTS={os.environ['TRUSTGATE_TEST_PORTS']}")
 
 
 def manage(env: dict[str, str], *args: str, cwd: Path = REPO, timeout: float = 300) -> str:

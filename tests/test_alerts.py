@@ -231,7 +231,8 @@ def test_no_alert_without_an_address(make_user, clock):
 def test_garbage_links_are_a_clear_400(db, token):
     for method in ("get", "post"):
         response = getattr(browser(), method)(f"/devices/not-me/{token}/")
-        assert response.status_code in {400, 404}, (method, token)
+        assert response.status_code == 400, (method, token)
+        assert response.context["invalid"], (method, token)
 
 
 def test_backup_code_and_disable_endpoints_refuse_other_methods(account):

@@ -4,6 +4,8 @@ round trip of django-user-agents' own."""
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 import ua_parser
 from django.core.cache import cache
@@ -21,7 +23,9 @@ THEIRS = "django_user_agents.middleware.UserAgentMiddleware"
 @pytest.fixture
 def with_django_user_agents(settings):
     settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, "django_user_agents"]
-    cache.clear()
+    # Only the keys these tests look at: clear() on a Redis cache would empty
+    # the whole database, other workers' and other checkouts' keys with it.
+    cache.delete_many([get_cache_key(ua) for ua in (CHROME_WINDOWS, SAFARI_IPHONE, GOOGLEBOT)])
     clear_caches()
 
 
@@ -90,3 +94,14 @@ def test_a_hostile_user_agent_is_cut_before_the_site_sees_it(db, with_django_use
 def test_without_the_app_the_request_gets_no_user_agent_attribute(db, settings):
     response = browser().get("/accounts/login/")
     assert not hasattr(response.wsgi_request, "user_agent")
+
+
+def test_without_django_user_agents_installed_the_checks_run(monkeypatch):
+    """django-user-agents is an extra (trustgate[user-agents]): a site that did
+    not install it runs its checks (manage.py migrate, runserver) all the same."""
+
+    from django.core import checks
+
+    for module in ("django_user_agents", "django_user_agents.middleware"):
+        monkeypatch.setitem(sys.modules, module, None)  # importing it raises ImportError
+    assert [m.id for m in checks.run_checks() if m.level >= checks.ERROR] == []

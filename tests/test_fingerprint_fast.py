@@ -9,28 +9,11 @@ that Python's ``re`` misses.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 import user_agents
 
+from tests.data import NO_FULL_CORPUS, USER_AGENT_SAMPLE, full_user_agent_corpus, read_agents
 from trust.rules import fingerprint as fp
-
-REPO = Path(__file__).resolve().parent.parent
-CORPUS_PLACES = (
-    os.environ.get("TRUSTGATE_UA_CORPUS", ""),
-    "/work/shared/data/user_agents.txt",
-    str(REPO.parent / "shared" / "data" / "user_agents.txt"),
-)
-
-
-def corpus() -> list[str]:
-    for place in CORPUS_PLACES:
-        if place and Path(place).is_file():
-            text = Path(place).read_text(encoding="utf-8", errors="replace")
-            return [line for line in text.splitlines() if line.strip()]
-    pytest.skip("no user-agent corpus (shared/data/user_agents.txt)")
 
 
 def device_class(parsed) -> str:
@@ -67,8 +50,7 @@ def test_fast_path_agrees_on_odd_strings(hostile):
     assert fp.parse_user_agent(hostile).device == user_agents.parse(hostile).device
 
 
-def test_the_real_corpus_is_classified_as_user_agents_does():
-    agents = corpus()
+def assert_classified_as_user_agents_does(agents: list[str]) -> None:
     crawlers_only_rust_finds = []
     for ua in agents:
         fast, legacy = fp.parse_user_agent(ua), user_agents.parse(ua)
@@ -84,6 +66,17 @@ def test_the_real_corpus_is_classified_as_user_agents_does():
         crawlers_only_rust_finds.append(ua)
     # 6 of 17,816 in the corpus as of this writing; allow it to grow a little.
     assert len(crawlers_only_rust_finds) <= max(10, len(agents) // 1000)
+
+
+def test_real_user_agents_are_classified_as_user_agents_does():
+    assert_classified_as_user_agents_does(read_agents(USER_AGENT_SAMPLE))
+
+
+def test_the_whole_corpus_is_classified_as_user_agents_does():
+    path = full_user_agent_corpus()
+    if path is None:
+        pytest.skip(NO_FULL_CORPUS)
+    assert_classified_as_user_agents_does(read_agents(path))
 
 
 def test_a_lone_surrogate_takes_the_slow_path_to_the_same_answer():

@@ -29,7 +29,7 @@ PROJECT = "mysite"  # the quickstart's startproject name
 # takes 10 lines, allauth's mfa 6).
 MAX_CORE_SETTINGS_LINES = 10
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.timeout(180), pytest.mark.own_site]
 
 BLOCK = re.compile(r"^```\{code-block\} (\S+)\n:caption: ([^\n]+)\n\n(.*?)^```$", re.S | re.M)
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,6 +10,7 @@ from hypothesis import strategies as st
 
 from tests.agents import CHROME_WINDOWS, GOOGLEBOT
 from tests.conftest import browser, sign_in, step_up
+from tests.data import NO_FULL_CORPUS, USER_AGENT_SAMPLE, full_user_agent_corpus, read_agents
 from trust.models import SecurityEvent, TrustedDevice
 from trust.rules.fingerprint import (
     BOT,
@@ -26,19 +25,6 @@ from trust.rules.fingerprint import (
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-def corpus_path() -> Path | None:
-    """The shared real-UA corpus: $TRUSTGATE_UA_CORPUS, ../shared/data, /work/shared/data."""
-    candidates = [
-        os.environ.get("TRUSTGATE_UA_CORPUS"),
-        Path(__file__).resolve().parents[2] / "shared" / "data" / "user_agents.txt",
-        "/work/shared/data/user_agents.txt",
-    ]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file():
-            return Path(candidate)
-    return None
-
-
 def assert_sane(fp) -> None:
     agent = fp.agent
     assert agent.device_class in DEVICE_CLASSES
@@ -51,12 +37,13 @@ def assert_sane(fp) -> None:
 # --- the corpus and arbitrary strings -------------------------------------------
 
 
-def test_every_real_user_agent_gives_a_stable_fingerprint():
-    path = corpus_path()
+@pytest.mark.parametrize("corpus", ["sample", "whole"])
+def test_every_real_user_agent_gives_a_stable_fingerprint(corpus):
+    path = USER_AGENT_SAMPLE if corpus == "sample" else full_user_agent_corpus()
     if path is None:
-        pytest.skip("no user-agent corpus (../shared/data/user_agents.txt)")
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    assert len(lines) > 1000
+        pytest.skip(NO_FULL_CORPUS)
+    lines = read_agents(path)
+    assert len(lines) >= 3000
     for line in lines:
         fp = fingerprint(line, "203.0.113.5")
         assert_sane(fp)

@@ -5,7 +5,8 @@ Homes and mobile carriers come from a table of consumer ISPs per country
 assigns to them (``bench.rba.ranges``), so every simulated address is a
 real one of its operator and users are spread by users, not by address
 space. The current browsers are generated (``bench.rba.browsers``); the
-parser corpus ``shared/data/user_agents.txt`` is still read by ``Agents``.
+parser corpus (the whole uap-core corpus when ``$TRUSTGATE_UA_CORPUS`` names
+it, else the sample in ``tests/data/``) is still read by ``Agents``.
 """
 
 from __future__ import annotations
@@ -16,13 +17,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.data import user_agent_corpus
 from trust.rules.fingerprint import DESKTOP, MOBILE, TABLET, clean_user_agent, parse_agent
 from trust.rules.risk import geo
 
 from . import isps, ranges
-
-USER_AGENTS = Path(__file__).resolve().parents[3] / "shared" / "data" / "user_agents.txt"
-ALT_USER_AGENTS = Path("/work/shared/data/user_agents.txt")
 
 # Regional registries' IPv6 blocks the draw samples from.
 _V6_BLOCKS = (0x2A00, 0x2400, 0x2600, 0x2800, 0x2C00)
@@ -211,7 +210,8 @@ class Agents:
     """Real user agents, grouped by what trust.rules.fingerprint makes of them."""
 
     def __init__(self, path: Path | None = None) -> None:
-        path = path or (USER_AGENTS if USER_AGENTS.exists() else ALT_USER_AGENTS)
+        path = path or user_agent_corpus()
+        self.source = path.name
         self.available = path.exists()
         self.by_kind: dict[str, list[str]] = {DESKTOP: [], MOBILE: [], TABLET: []}
         self.family: dict[tuple[str, str, str], list[str]] = defaultdict(list)
