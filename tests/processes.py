@@ -76,3 +76,21 @@ def site_env(**overrides: str) -> dict[str, str]:
     env["PYTHONUNBUFFERED"] = "1"
     env.update(overrides)
     return env
+
+
+def child_pytest(stories: str, settings_module: str, *, timeout: float = 170) -> str:
+    """``stories`` (a test file) in a pytest of its own, with a settings module
+    this process cannot switch to (other apps installed), on this run's
+    database server; its output, once it passed."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings_module}
+    run = subprocess.run(
+        [PYTHON, "-m", "pytest", stories, "-q", "-p", "no:randomly", "--ds", settings_module],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-3000:]
+    return run.stdout

@@ -7,40 +7,15 @@ inside this process: a child pytest runs it, on this run's database server.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-STORIES = "tests/allauth_site/stories.py"
+from tests.processes import child_pytest
 
 pytestmark = pytest.mark.timeout(180)
 
 
 def test_allauth_stories():
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.allauth_site.settings"}
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            STORIES,
-            "-q",
-            "-p",
-            "no:randomly",
-            "--ds",
-            env["DJANGO_SETTINGS_MODULE"],
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=170,
-        check=False,
-    )
-    assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-3000:]
-    assert re.search(r"\b6 passed\b", run.stdout), run.stdout[-2000:]
+    out = child_pytest("tests/allauth_site/stories.py", "tests.allauth_site.settings")
+    assert re.search(r"\b6 passed\b", out), out[-2000:]

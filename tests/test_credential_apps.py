@@ -8,40 +8,17 @@ this process: a child pytest runs it, on this run's database server.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-STORIES = "tests/credential_apps_site/stories.py"
+from tests.processes import child_pytest
 
 pytestmark = pytest.mark.timeout(180)
 
 
 def test_credential_apps_stories():
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.credential_apps_site.settings"}
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            STORIES,
-            "-q",
-            "-p",
-            "no:randomly",
-            "--ds",
-            env["DJANGO_SETTINGS_MODULE"],
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=170,
-        check=False,
+    out = child_pytest(
+        "tests/credential_apps_site/stories.py", "tests.credential_apps_site.settings"
     )
-    assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-3000:]
-    assert re.search(r"\b3 passed\b", run.stdout), run.stdout[-2000:]
+    assert re.search(r"\b3 passed\b", out), out[-2000:]

@@ -103,7 +103,7 @@ def _unstorable(username: object, credentials: dict[str, Any]) -> bool:
 def _as_unknown_user(password: object) -> None:
     """What Django's ``ModelBackend`` does for a name no account has: hash the
     password all the same (the answer takes as long), and sign in no one."""
-    if isinstance(password, str | bytes):
+    if isinstance(password, str):
         get_user_model()().set_password(password)
     return None
 
