@@ -1,5 +1,5 @@
-"""Secrets never reach Django's error reports (SPEC: "never appear in logs,
-error reports or URLs"), even when a database error strikes mid-check."""
+"""Secrets never reach Django's error reports (docs/security.md R34: no secret
+in logs, error reports or URLs), even when a database error strikes mid-check."""
 
 from __future__ import annotations
 

@@ -101,7 +101,7 @@ def test_json_body_is_not_a_code(pending, account):
     code = account.code()
     for payload in (f'{{"otp_token": {code}}}', f'{{"otp_token": ["{code}"]}}'):
         response = pending.post("/2fa/verify/", payload, content_type="application/json")
-        assert response.status_code == 400  # a JSON body gets a JSON answer (SPEC)
+        assert response.status_code == 400  # a JSON body gets a JSON answer (docs/guides/json.md)
         assert response.json() == {"error": "invalid_code"}
     account.device.refresh_from_db()
     assert account.device.throttling_failure_count == 2
