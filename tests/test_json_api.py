@@ -1,4 +1,4 @@
-"""Scripts and single-page apps speak JSON on the same URLs (the JSON contract in docs/guides/json.md).
+"""Scripts and single-page apps speak JSON on the same URLs (docs/guides/json.md).
 
 What a script sends, as browsers and libraries send it: ``fetch()`` (Accept
 ``*/*``, ``Sec-Fetch-Dest: empty``), axios (Accept lists ``*/*`` last; with
