@@ -66,7 +66,7 @@ class SessionState:
     browser: str = ""
     os: str = ""
     device_class: str = ""
-    otp_device: str = ""  # persistent id of the django-otp device that verified
+    otp_device: str = ""  # persistent id of the django-otp device (second factor) that verified
     trusted_device: int | None = None  # TrustedDevice pk this browser holds
     otp_at: float | None = None  # when a code was last entered here
     pending_since: float | None = None
@@ -144,7 +144,7 @@ class SessionState:
     # --- transitions ----------------------------------------------------------
 
     def owe_code(self, reasons: list[str]) -> None:
-        """A code is owed before the session goes on (a new device, trust lapsed...)."""
+        """A code is owed before the session goes on (a new browser, trust lapsed...)."""
         self.status, self.pending_since = Standing.OWES_CODE, time.time()
         self.reasons = list(reasons)
 
@@ -175,7 +175,8 @@ class SessionState:
         self.passwordless = self.passwordless or passwordless
 
     def trusted_by(self, device: int, otp_device: str, reasons: list[str]) -> None:
-        """The trusted device ``device`` (made by ``otp_device``) let the session in."""
+        """The trusted browser ``device`` (a ``TrustedDevice`` pk, made by a code from the
+        django-otp device ``otp_device``) let the session in."""
         self.status, self.otp_device = Standing.TRUSTED_BROWSER, otp_device
         self.trusted_device, self.touched_at = device, time.time()
         self.reasons = list(reasons)
@@ -188,7 +189,8 @@ class SessionState:
         self.grace_record = self.grace_until = None
 
     def holds_device(self, device: int) -> None:
-        """This browser now holds trust ``device`` (made after a code passed here)."""
+        """This browser is now the trusted browser ``device`` (a ``TrustedDevice`` pk, made
+        after a code passed here)."""
         self.trusted_device, self.touched_at = device, time.time()
 
     def factor_removed(self) -> None:
@@ -225,6 +227,7 @@ class SessionState:
 
     @property
     def pending(self) -> bool:
+        """The session owes a code (the public name, ``request.trust.pending``)."""
         return self.status == Standing.OWES_CODE
 
     @property
@@ -262,13 +265,13 @@ _FIELDS = frozenset(_FIELD_NAMES)
 class RequestTrust:
     """``request.trust``: what the gate decided for this request's session.
 
-    A trusted device stands in for the code at sign-in only: such a session
+    A trusted browser stands in for the code at sign-in only: such a session
     is password-only in strength (NIST SP 800-63B-4 AAL1), which is why
     ``last_code_at`` is ``None`` for it and sensitive actions ask for a code.
     """
 
     method: Standing | None = None  # one of VERIFIED or PASSWORD; None: not signed in
-    pending: bool = False  # a step-up is owed
+    pending: bool = False  # the session owes a code
     last_code_at: datetime | None = None
     reasons: tuple[str, ...] = ()
     trusted_device_id: int | None = None
