@@ -20,7 +20,7 @@ from django.urls import Resolver404, resolve, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from trust.state import METHOD_PASSWORD
+from trust.state import Standing
 
 from .conf import conf
 
@@ -35,7 +35,7 @@ def is_fresh(request: HttpRequest) -> bool:
     trust = getattr(request, "trust", None)
     if trust is None:
         return False
-    if trust.method == METHOD_PASSWORD and not trust.pending:
+    if trust.method == Standing.PASSWORD and not trust.pending:
         # SECURITY: checked against the database, not the session's word: a
         # session decided just before 2FA was turned on is no exception.
         return not django_otp.user_has_device(request.user)

@@ -270,7 +270,7 @@ def _signed_in_here(
 
     Whatever the login view (Django's, the admin's, allauth's, an API
     that answers with data right away), its response is the first thing
-    the new session gets, so it passes the gate too: a step-up owed turns
+    the new session gets, so it passes the gate too: a code owed turns
     it into the code page (its own redirect target becomes ``next``).
     Deciding here also means no second request races to decide.
     """
@@ -303,11 +303,11 @@ def _verified_by_django_otp(
     second factor (its own ``LoginView``, a site's own page). It counts as
     Trustgate's own code page counts a code: same events, and a new session
     key and CSRF token (``django_otp.login()`` rotates neither).
-    SECURITY: only a confirmed device of the session's user counts, and
+    SECURITY: only a confirmed django-otp device of the session's user counts, and
     only one that existed before the code was owed: a factor registered
     while a code is owed is not that code (django-otp-webauthn's
-    registration calls ``django_otp.login()`` with the new passkey). Nor is
-    any device the code a user without 2FA owes by e-mail.
+    registration calls ``django_otp.login()`` with the new passkey). Nor does
+    any django-otp device give the code a user without 2FA owes by e-mail.
     """
     if state is None or not state.pending or state.email_code:
         return response
@@ -319,7 +319,7 @@ def _verified_by_django_otp(
 
 
 def _added_since(device: Any, since: float | None) -> bool:
-    """Was ``device`` made at or after ``since``? (django-otp's
+    """Was the django-otp device ``device`` made at or after ``since``? (django-otp's
     ``TimestampMixin`` and django-otp-webauthn's credentials say when;
     a device that does not say is taken as added now: fail closed.)"""
     created = getattr(device, "created_at", None)

@@ -27,12 +27,13 @@ class TrustedDeviceQuerySet(models.QuerySet["TrustedDevice"]):
 class TrustedDevice(models.Model):
     """A browser a user verified a code on and chose to trust.
 
-    Only the hash of the device cookie's secret is kept. The fingerprint
+    A *trusted browser* (the glossary's word; the model keeps the older name):
+    never a django-otp device. Only the hash of its cookie's secret is kept. The fingerprint
     fields are what the secret must come with to be recognized.
     """
 
     # No index of its own: the composite index in ``Meta`` leads with it, for
-    # a user's devices and their deletion.
+    # a user's trusted browsers and their deletion.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
@@ -43,7 +44,7 @@ class TrustedDevice(models.Model):
     # ``unique=True``, which on PostgreSQL also builds a ``varchar_pattern_ops``
     # twin for LIKE (119 MB at 1 M devices, an entry on every rotation).
     token_hash = models.CharField(max_length=64, editable=False)
-    # The django-otp device (persistent id) whose code created this trust: a
+    # The django-otp device (second factor; persistent id) whose code created this trust: a
     # session let in by trust counts as verified by it.
     otp_device = models.CharField(max_length=255, editable=False)
 
@@ -54,7 +55,7 @@ class TrustedDevice(models.Model):
     network = models.CharField(max_length=64, blank=True)
     first_ip = models.GenericIPAddressField(null=True, blank=True)
     last_ip = models.GenericIPAddressField(null=True, blank=True)
-    # The countries this device signed in from (ISO codes, space-separated,
+    # The countries this browser signed in from (ISO codes, space-separated,
     # the latest last): the risk model's ``new_country_on_device`` rule.
     countries = models.CharField(max_length=64, blank=True, default="", editable=False)
     # The operators (ASNs) it signed in from, as 8-digit digests (space-
@@ -91,12 +92,12 @@ class TrustedDevice(models.Model):
 
 
 class SupersededToken(models.Model):
-    """The hash of a device secret that a rotation replaced.
+    """The hash of a trusted browser's secret that a rotation replaced.
 
-    Each trusted sign-in gives the device a new secret; the old one must never
-    come back. If it does, two browsers hold copies of one device's cookie, so
-    the device is revoked (theft-evident tokens, docs/security.md R23). Rows live
-    as long as their device is live: they go when it is revoked or expires.
+    Each trusted sign-in gives the trusted browser a new secret; the old one must
+    never come back. If it does, two browsers hold copies of one cookie, so the
+    trusted browser is revoked (theft-evident tokens, docs/security.md R23). Rows
+    live as long as their trusted browser: they go when it is revoked or expires.
 
     Except from the rotating browser itself, for a few seconds: a double
     submit of one sign-in presents the old secret twice. For that window
@@ -194,7 +195,7 @@ class SecurityEvent(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     device_name = models.CharField(max_length=140, blank=True)
     reasons = models.JSONField(default=list, blank=True)
-    # The trusted device the event is about, if any: what a "this wasn't me"
+    # The trusted browser the event is about, if any: what a "this wasn't me"
     # link revokes.
     device = models.ForeignKey(
         TrustedDevice, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -363,10 +364,10 @@ class SignInAttempt(models.Model):
     # stored value) pairs.
     counted_in = models.DateField(null=True, blank=True, editable=False)
     counted = models.JSONField(default=list, blank=True, editable=False)
-    # What a report reaches it by: the trusted device it came with or that
+    # What a report reaches it by: the trusted browser it came with or that
     # its code trusted, and the session it opened. No constraint and no
     # index: only ever read among one user's attempts (``trust_signin_user_at``),
-    # and deleting a device or a session's record leaves the history alone.
+    # and deleting a trusted browser or a session's row leaves the history alone.
     device = models.ForeignKey(
         "TrustedDevice",
         null=True,

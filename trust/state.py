@@ -28,21 +28,29 @@ SESSION_KEY = "_trustgate"
 _REQUEST_ATTR = "_trustgate_state"
 
 
-class Status(StrEnum):
-    """Where the session stands with its second factor (stored in the session)."""
+class Standing(StrEnum):
+    """Where a session stands with its second factor: the one vocabulary.
 
+    The session record stores one of the first four (``SessionState.status``;
+    the strings are what earlier versions stored, so their sessions still
+    read). ``request.trust.method`` shows one of ``OTP``, ``TRUSTED_BROWSER``,
+    ``PASSWORD`` and ``PASSKEY`` (``None``: not signed in): a record of
+    ``NO_FACTOR`` or ``OWES_CODE`` shows as ``PASSWORD``, one of ``OTP``
+    verified by a passkey alone as ``PASSKEY``.
+    """
+
+    # Stored in the session record:
     NO_FACTOR = "none"  # the user has no confirmed second factor: password only
-    PENDING = "pending"  # password right, a code still owed
+    OWES_CODE = "pending"  # password right, the session owes a code
     OTP = "otp"  # a code (or a passkey) was given in this session
-    TRUSTED = "trusted_device"  # let in by a trusted device, no code given
+    TRUSTED_BROWSER = "trusted_device"  # a trusted browser stood in for the code
+    # Shown only, by ``request.trust.method``:
+    PASSWORD = "password"  # password only: no second factor, or a code still owed
+    PASSKEY = "passkey"  # signed in with a passkey alone (passwordless)
 
 
-# ``request.trust.method``: the public vocabulary, derived from the status.
-METHOD_OTP = "otp"  # a code was entered in this session
-METHOD_TRUSTED_DEVICE = "trusted_device"  # a trusted device stood in for the code
-METHOD_PASSWORD = "password"  # password only: no 2FA, or a code still owed
-METHOD_PASSKEY = "passkey"  # signed in with a passkey alone (passwordless)
-VERIFIED_METHODS = frozenset({METHOD_OTP, METHOD_TRUSTED_DEVICE, METHOD_PASSKEY})
+STORED = frozenset({Standing.NO_FACTOR, Standing.OWES_CODE, Standing.OTP, Standing.TRUSTED_BROWSER})
+VERIFIED = frozenset({Standing.OTP, Standing.TRUSTED_BROWSER, Standing.PASSKEY})
 
 
 def agent_digest(user_agent: str) -> str:
@@ -53,12 +61,12 @@ def agent_digest(user_agent: str) -> str:
 @dataclass
 class SessionState:
     uid: str
-    status: str
+    status: str  # one of STORED
     agent_digest: str = ""
     browser: str = ""
     os: str = ""
     device_class: str = ""
-    otp_device: str = ""  # persistent id of the django-otp device that verified
+    otp_device: str = ""  # persistent id of the django-otp device (second factor) that verified
     trusted_device: int | None = None  # TrustedDevice pk this browser holds
     otp_at: float | None = None  # when a code was last entered here
     pending_since: float | None = None
@@ -90,7 +98,7 @@ class SessionState:
         """A fresh record for ``user`` signing in on the browser ``fp`` describes."""
         return cls(
             uid=str(user.pk),
-            status=Status.NO_FACTOR,
+            status=Standing.NO_FACTOR,
             agent_digest=agent_digest(raw_user_agent),
             browser=fp.agent.browser,
             os=fp.agent.os,
@@ -123,7 +131,7 @@ class SessionState:
             return None
         if isinstance(state.reasons, list):
             state.reasons = list(state.reasons)  # not the session's own list
-        return state if state.status in _STATUSES else None
+        return state if state.status in STORED else None
 
     def save(self, request: HttpRequest) -> None:
         # Shallow: every field is a str, number, bool or None but the list
@@ -136,8 +144,8 @@ class SessionState:
     # --- transitions ----------------------------------------------------------
 
     def owe_code(self, reasons: list[str]) -> None:
-        """A code is owed before the session goes on (a new device, trust lapsed...)."""
-        self.status, self.pending_since = Status.PENDING, time.time()
+        """A code is owed before the session goes on (a new browser, trust lapsed...)."""
+        self.status, self.pending_since = Standing.OWES_CODE, time.time()
         self.reasons = list(reasons)
 
     def owe_email_code(self, reasons: list[str]) -> None:
@@ -150,7 +158,7 @@ class SessionState:
 
         An e-mailed code is not a second factor: the session is not verified.
         """
-        self.status, self.pending_since, self.reasons = Status.NO_FACTOR, None, []
+        self.status, self.pending_since, self.reasons = Standing.NO_FACTOR, None, []
         self.email_code = False
 
     def refuse(self, reasons: list[str]) -> None:
@@ -161,14 +169,15 @@ class SessionState:
         self, otp_device: str, *, phishing_resistant: bool = False, passwordless: bool = False
     ) -> None:
         """A code (or passkey) from ``otp_device`` was just given in this session."""
-        self.status, self.otp_device, self.otp_at = Status.OTP, otp_device, time.time()
+        self.status, self.otp_device, self.otp_at = Standing.OTP, otp_device, time.time()
         self.pending_since, self.reasons, self.must_enroll = None, [], False
         self.phishing_resistant = phishing_resistant
         self.passwordless = self.passwordless or passwordless
 
     def trusted_by(self, device: int, otp_device: str, reasons: list[str]) -> None:
-        """The trusted device ``device`` (made by ``otp_device``) let the session in."""
-        self.status, self.otp_device = Status.TRUSTED, otp_device
+        """The trusted browser ``device`` (a ``TrustedDevice`` pk, made by a code from the
+        django-otp device ``otp_device``) let the session in."""
+        self.status, self.otp_device = Standing.TRUSTED_BROWSER, otp_device
         self.trusted_device, self.touched_at = device, time.time()
         self.reasons = list(reasons)
 
@@ -180,12 +189,13 @@ class SessionState:
         self.grace_record = self.grace_until = None
 
     def holds_device(self, device: int) -> None:
-        """This browser now holds trust ``device`` (made after a code passed here)."""
+        """This browser is now the trusted browser ``device`` (a ``TrustedDevice`` pk, made
+        after a code passed here)."""
         self.trusted_device, self.touched_at = device, time.time()
 
     def factor_removed(self) -> None:
         """The user has no second factor any more: nothing is owed, nothing verified."""
-        self.status, self.otp_device, self.otp_at = Status.NO_FACTOR, "", None
+        self.status, self.otp_device, self.otp_at = Standing.NO_FACTOR, "", None
         self.trusted_device, self.reasons = None, []
         self.phishing_resistant = self.passwordless = False
 
@@ -197,7 +207,7 @@ class SessionState:
         Pure, so the async middleware knows without a query whether the
         check (``admission.touch``, a query) is needed at all.
         """
-        if self.status != Status.TRUSTED or self.trusted_device is None:
+        if self.status != Standing.TRUSTED_BROWSER or self.trusted_device is None:
             return False
         now = time.time() if now is None else now
         return not (self.touched_at and now - self.touched_at < interval.total_seconds())
@@ -213,24 +223,26 @@ class SessionState:
 
     @property
     def verified(self) -> bool:
-        return self.status in (Status.OTP, Status.TRUSTED)
+        return self.status in (Standing.OTP, Standing.TRUSTED_BROWSER)
 
     @property
     def pending(self) -> bool:
-        return self.status == Status.PENDING
+        """The session owes a code (the public name, ``request.trust.pending``)."""
+        return self.status == Standing.OWES_CODE
 
     @property
     def password_only(self) -> bool:
         """Decided while the user had no second factor (turning one on ends it)."""
-        return self.status == Status.NO_FACTOR
+        return self.status == Standing.NO_FACTOR
 
     @property
-    def method(self) -> str:
-        if self.status == Status.TRUSTED:
-            return METHOD_TRUSTED_DEVICE
-        if self.status == Status.OTP:
-            return METHOD_PASSKEY if self.passwordless else METHOD_OTP
-        return METHOD_PASSWORD
+    def method(self) -> Standing:
+        """The standing ``request.trust.method`` shows for this record."""
+        if self.status == Standing.TRUSTED_BROWSER:
+            return Standing.TRUSTED_BROWSER
+        if self.status == Standing.OTP:
+            return Standing.PASSKEY if self.passwordless else Standing.OTP
+        return Standing.PASSWORD
 
     def view(self) -> RequestTrust:
         return RequestTrust(
@@ -241,26 +253,25 @@ class SessionState:
             ),
             reasons=tuple(self.reasons),
             trusted_device_id=self.trusted_device,
-            phishing_resistant=self.status == Status.OTP and self.phishing_resistant,
+            phishing_resistant=self.status == Standing.OTP and self.phishing_resistant,
         )
 
 
 _FIELD_NAMES = tuple(SessionState.__dataclass_fields__)
 _FIELDS = frozenset(_FIELD_NAMES)
-_STATUSES = frozenset(Status)
 
 
 @dataclass(frozen=True)
 class RequestTrust:
     """``request.trust``: what the gate decided for this request's session.
 
-    A trusted device stands in for the code at sign-in only: such a session
+    A trusted browser stands in for the code at sign-in only: such a session
     is password-only in strength (NIST SP 800-63B-4 AAL1), which is why
     ``last_code_at`` is ``None`` for it and sensitive actions ask for a code.
     """
 
-    method: str | None = None  # None: not signed in
-    pending: bool = False  # a step-up is owed
+    method: Standing | None = None  # one of VERIFIED or PASSWORD; None: not signed in
+    pending: bool = False  # the session owes a code
     last_code_at: datetime | None = None
     reasons: tuple[str, ...] = ()
     trusted_device_id: int | None = None
@@ -270,7 +281,7 @@ class RequestTrust:
 
     @property
     def verified(self) -> bool:
-        return self.method in VERIFIED_METHODS
+        return self.method in VERIFIED
 
     def code_entered_within(self, seconds: float, now: datetime | None = None) -> bool:
         """Was a code entered in this session in the last ``seconds``?"""

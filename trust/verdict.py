@@ -28,7 +28,7 @@ class Verdict(enum.Enum):
     GO_ON = "go on"  # the view answers
     STEP_UP = "step up"  # a code is owed: the code page (or the JSON 401)
     ENROLL = "enroll"  # a second factor must be set up first
-    SIGN_OUT = "sign out"  # a pending step-up timed out: signed out, to sign in again
+    SIGN_OUT = "sign out"  # a code owed too long (TRUST_PENDING_TIMEOUT): signed out
     REFUSED = "refused"  # the risk model refused the sign-in (the session is ended)
     # Work before the answer (the middleware then asks again, fresh):
     BEGIN = "begin"  # first request of a sign-in (or of another user): decide it

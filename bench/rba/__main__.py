@@ -1,6 +1,6 @@
 """``python -m bench.rba [--quick] [--users N] [--days D] [--seed S]``
 
-Prints Markdown: the share of attacks stepped up or denied and the share of
+Prints Markdown: the share of attacks that owed a code or were refused and the share of
 legitimate sign-ins asked for a code, per attacker model and history size,
 for device recognition alone, the score alone and both; which rule asks; a
 threshold sweep; the rules beside the score switched off one at a time;
@@ -143,7 +143,7 @@ def targets(runs: list[tuple[int, Run]], limits: Thresholds, history: int = 20) 
 
 def sweep(run: Run, history: int) -> str:
     lines = [
-        "| step-up threshold | targeted stopped | very targeted | VPN "
+        "| `TRUST_RISK_STEP_UP` | targeted stopped | very targeted | VPN "
         f"| legitimate asked (h={history}, no 2FA) |",
         "|---|---|---|---|---|",
     ]
@@ -406,11 +406,14 @@ def main(argv: list[str] | None = None) -> int:
         ("Held-out seed", held_seed, held),
         ("Tuning seed", tune_seed, tune),
     ):
-        print(f"\n### {title} ({seed}): share of sign-ins stepped up or denied\n")
+        print(f"\n### {title} ({seed}): share of sign-ins that owed a code or were refused\n")
         print(table(run, limits))
         print(f"\n### {title} ({seed}): which rule asks (share of the row; only it)\n")
         print(reasons_table(run, limits))
-    print(f"\n### The score alone at other step-up thresholds (tuning seed {tune_seed})\n")
+    print(
+        "\n### The score alone at other `TRUST_RISK_STEP_UP` thresholds"
+        f" (tuning seed {tune_seed})\n"
+    )
     print(sweep(tune, 20))
     print(f"\n### The rules beside the score, one at a time (held-out seed {held_seed})\n")
     print(variants(held, 20))

@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 from django.test import RequestFactory
 
-from trust.state import SessionState, Status
+from trust.state import SessionState, Standing
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +20,7 @@ def request_with(session_key=None):
 
 
 def a_record() -> SessionState:
-    state = SessionState(uid="7", status=Status.NO_FACTOR, agent_digest="0123abcd")
+    state = SessionState(uid="7", status=Standing.NO_FACTOR, agent_digest="0123abcd")
     state.trusted_by(41, "otp_totp.totpdevice/3", ["new_network"])
     return state
 
@@ -89,3 +89,29 @@ def test_a_handed_successor_survives_the_session_store():
     state = a_record()
     state.handed_successor(9, until=103.5)
     assert saved_and_read_back(state) == state
+
+
+@pytest.mark.parametrize(
+    ("stored", "passwordless", "method", "pending"),
+    [
+        # The strings earlier versions stored, and what request.trust shows for each.
+        ("none", False, "password", False),
+        ("pending", False, "password", True),
+        ("otp", False, "otp", False),
+        ("otp", True, "passkey", False),
+        ("trusted_device", False, "trusted_device", False),
+    ],
+)
+def test_a_stored_standing_reads_back_as_the_public_method(stored, passwordless, method, pending):
+    raw = {"uid": "7", "status": stored, "passwordless": passwordless}
+    state = SessionState._load(raw)
+    assert state is not None
+    trust = state.view()
+    assert trust.method == method and str(trust.method) == method
+    assert trust.pending is pending
+    assert trust.verified is (method != "password")
+
+
+@pytest.mark.parametrize("shown_only", ["password", "passkey", "PASSWORD", "step_up"])
+def test_a_standing_that_is_never_stored_is_not_read_as_a_record(shown_only):
+    assert SessionState._load({"uid": "7", "status": shown_only}) is None

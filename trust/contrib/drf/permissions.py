@@ -13,7 +13,7 @@ from rest_framework.permissions import BasePermission, OperationHolderMixin
 
 from trust.conf import conf
 from trust.http import VERIFY_URL_NAME
-from trust.state import METHOD_PASSWORD, RequestTrust
+from trust.state import RequestTrust, Standing
 
 
 def session_trust(request: Any) -> RequestTrust | None:
@@ -40,7 +40,7 @@ def session_trust(request: Any) -> RequestTrust | None:
 
 def has_no_second_factor(request: Any, trust: RequestTrust) -> bool:
     """A password-only session of a user with no second factor to give."""
-    if trust.method != METHOD_PASSWORD:
+    if trust.method != Standing.PASSWORD:
         return False
     user = request.user
     # SECURITY: the database's word, not the session's: a session decided just
