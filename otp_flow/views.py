@@ -67,9 +67,11 @@ def verify(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         outcome = check_code(request, form)
         if outcome.ok and outcome.device is not None:
-            flows.mark_verified(request, outcome.device)
-            if pending and form.cleaned_data["trust_device"]:
-                flows.trust_device(request, outcome.device)
+            flows.code_passed(
+                request,
+                outcome.device,
+                trust_browser=pending and form.cleaned_data["trust_device"],
+            )
             record_backup_code_use(request, outcome)
             # SECURITY: next was checked against this host when read, and the
             # value used is that checked one.

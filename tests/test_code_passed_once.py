@@ -1,0 +1,87 @@
+"""A passed code is one transition of the session's record.
+
+One POST of a right code with "trust this device" verifies the session and
+trusts its browser: the record is saved once, the session index written
+once (after the session key is rotated), and each device row read once.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from trust.models import TrustedDevice, TrustedSession
+from trust.state import SessionState
+
+from .conftest import browser, sign_in
+
+pytestmark = pytest.mark.django_db
+
+
+def _table(model) -> str:
+    return model._meta.db_table
+
+
+def _writes(queries, model) -> list[str]:
+    table = _table(model)
+    return [
+        q["sql"]
+        for q in queries
+        if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE")) and table in q["sql"]
+    ]
+
+
+def _reads(queries, model) -> list[str]:
+    table = _table(model)
+    return [
+        q["sql"]
+        for q in queries
+        if q["sql"].lstrip().upper().startswith("SELECT") and f'FROM "{table}"' in q["sql"]
+    ]
+
+
+@pytest.fixture
+def record_saves(monkeypatch) -> list[str]:
+    """Each ``SessionState.save`` of the request, counted (the save still runs)."""
+    saves: list[str] = []
+    original = SessionState.save
+
+    def counted(self, request):
+        saves.append(self.status)
+        return original(self, request)
+
+    monkeypatch.setattr(SessionState, "save", counted)
+    return saves
+
+
+def test_a_passed_code_with_trust_saves_the_record_once_and_links_the_session_once(
+    account, record_saves
+):
+    client = browser()
+    assert sign_in(client, account).status_code == 302
+    code = account.code()
+    record_saves.clear()
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.post("/2fa/verify/", {"otp_token": code, "trust_device": "on"})
+    assert response.status_code == 302
+    queries = ctx.captured_queries
+
+    assert record_saves == ["otp"]
+    assert len(_writes(queries, TrustedSession)) == 1
+    # The django-otp device: nothing after the code passed reads it again.
+    assert len(_reads(queries, TOTPDevice)) == 5
+    # The browser's trust is made, never read back.
+    assert len(_reads(queries, TrustedDevice)) <= 1
+
+    # What the transition leaves: a verified session, its browser trusted,
+    # indexed once under the new key with both devices.
+    session = client.session
+    row = TrustedSession.objects.get(user=account.user)
+    assert row.session_key == session.session_key
+    device = TrustedDevice.objects.get(user=account.user)
+    assert row.device_id == device.pk
+    assert row.otp_device == account.device.persistent_id
+    assert session["_trustgate"]["status"] == "otp"
+    assert session["_trustgate"]["trusted_device"] == device.pk
