@@ -87,3 +87,63 @@ def test_a_passed_code_with_trust_saves_the_record_once_and_links_the_session_on
     assert row.otp_device == account.device.persistent_id
     assert session["_trustgate"]["status"] == "otp"
     assert session["_trustgate"]["trusted_device"] == device.pk
+
+
+def _post_once(client, url, data, record_saves, **extra):
+    record_saves.clear()
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.post(url, data, **extra)
+    return response, ctx.captured_queries
+
+
+def test_a_passed_code_in_json_saves_the_record_once_and_links_the_session_once(
+    account, record_saves
+):
+    client = browser()
+    sign_in(client, account)
+    response, queries = _post_once(
+        client,
+        "/2fa/verify/",
+        {"otp_token": account.code(), "trust_device": "on"},
+        record_saves,
+        HTTP_ACCEPT="application/json",
+    )
+    assert response.status_code == 200 and response.json()["verified"] is True
+    assert record_saves == ["otp"]
+    assert len(_writes(queries, TrustedSession)) == 1
+    assert TrustedDevice.objects.filter(user=account.user).count() == 1
+
+
+def test_a_passed_code_without_trust_saves_once_and_trusts_nothing(account, record_saves):
+    client = browser()
+    sign_in(client, account)
+    response, queries = _post_once(
+        client, "/2fa/verify/", {"otp_token": account.code()}, record_saves
+    )
+    assert response.status_code == 302
+    assert record_saves == ["otp"]
+    assert len(_writes(queries, TrustedSession)) == 1
+    assert _writes(queries, TrustedDevice) == []
+    assert TrustedSession.objects.get(user=account.user).device_id is None
+
+
+def test_a_passkey_step_up_is_the_same_one_transition(account, clock, record_saves):
+    from tests.agents import SAFARI_IPHONE
+    from tests.test_passkeys import add_passkey, passkey_step_up
+    from tests.test_sudo import verified_browser
+
+    from .passkey_authenticator import Authenticator
+
+    key = Authenticator()
+    assert add_passkey(verified_browser(account, clock), key).status_code == 302
+    phone = browser(SAFARI_IPHONE)
+    sign_in(phone, account)
+    record_saves.clear()
+    with CaptureQueriesContext(connection) as ctx:
+        response = passkey_step_up(phone, key)
+    assert response.status_code == 302
+    # The options request saves nothing of the record; the verify saves it once.
+    assert record_saves == ["otp"]
+    assert len(_writes(ctx.captured_queries, TrustedSession)) == 1
+    row = TrustedSession.objects.get(session_key=phone.session.session_key)
+    assert row.device_id == TrustedDevice.objects.get(user=account.user).pk
