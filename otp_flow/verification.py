@@ -39,6 +39,7 @@ class Outcome:
     locked_until: datetime | None = None  # throttled: nothing was compared
     blocked: bool = False  # too many failures: nothing is compared any more
     kind: str | None = None  # codes.TOTP or codes.BACKUP, when accepted
+    absent: bool = False  # the user has neither an authenticator nor backup codes
 
     @property
     def ok(self) -> bool:
@@ -91,7 +92,7 @@ def verify(user: Any, code: codes.Code | None) -> Outcome:
         backup = _locked(BackupCodeDevice, user)
         locked: list[Device] = [device for device in (totp, backup) if device is not None]
         if not locked:
-            return Outcome()
+            return Outcome(absent=True)
         budget = locked[0]
         refused = _refused(locked)
         if refused is not None:

@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from trust.models import TrustedDevice, TrustedSession
+from trust.models import SecurityEvent, TrustedDevice, TrustedSession
 from trust.state import SessionState
 
 from .conftest import browser, sign_in
@@ -70,10 +70,11 @@ def test_a_passed_code_with_trust_saves_the_record_once_and_links_the_session_on
 
     assert record_saves == ["otp"]
     assert len(_writes(queries, TrustedSession)) == 1
-    # The django-otp device: read once, locked, for the check (and no more
-    # by its persistent id); the page's "is 2FA still on?" and the receiver
-    # that watches confirmations (a code's save) read it once each.
-    assert len(_reads(queries, TOTPDevice)) == 3
+    # The django-otp device: read once, locked, for the check (which also
+    # tells the page whether 2FA is still on), and no more by its persistent
+    # id; the receiver that watches confirmations reads it when the accepted
+    # code is saved (django-otp saves the whole row).
+    assert len(_reads(queries, TOTPDevice)) == 2
     # The browser's trust is made, never read back.
     assert len(_reads(queries, TrustedDevice)) <= 1
 
@@ -147,3 +148,26 @@ def test_a_passkey_step_up_is_the_same_one_transition(account, clock, record_sav
     assert len(_writes(ctx.captured_queries, TrustedSession)) == 1
     row = TrustedSession.objects.get(session_key=phone.session.session_key)
     assert row.device_id == TrustedDevice.objects.get(user=account.user).pk
+
+
+def test_a_code_posted_after_the_factor_was_removed_lets_the_session_on_unlogged(account):
+    """The check itself finds no device (it reads them once): nothing is owed any more."""
+    client = browser()
+    assert sign_in(client, account)["Location"].startswith("/2fa/verify/")
+    code = account.code()
+    TOTPDevice.objects.filter(user=account.user).delete()  # an admin removed it
+    response = client.post("/2fa/verify/", {"otp_token": code, "next": "/devices/"})
+    assert response.status_code == 302 and response["Location"] == "/devices/"
+    assert client.session["_trustgate"]["status"] == "none"
+    assert not SecurityEvent.objects.filter(user=account.user, kind="step_up_failed").exists()
+    assert client.get("/").status_code == 200
+
+
+def test_a_code_posted_after_the_factor_was_removed_answers_json(account):
+    client = browser()
+    sign_in(client, account)
+    code = account.code()
+    TOTPDevice.objects.filter(user=account.user).delete()
+    response = client.post("/2fa/verify/", {"otp_token": code}, HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    assert response.json() == {"verified": False, "next": "/"}
