@@ -60,6 +60,8 @@ def disable(request: HttpRequest) -> HttpResponse:
         return render_page(request, "otp_flow/disable.html", {"form": disable_form()})
     form = disable_form(request.POST)
     outcome = check_code(request, form)
+    if outcome.absent:  # turned off meanwhile
+        return redirect("otp_flow:setup")
     if outcome.ok:
         record_backup_code_use(request, outcome)
         lifecycle.disable(request)

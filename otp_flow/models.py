@@ -66,9 +66,9 @@ class BackupCodeDevice(TimestampMixin, ThrottlingMixin, Device):
 
     @sensitive_variables()
     def verify_token(self, token: object) -> bool:
-        """django-otp's contract: call through ``django_otp.verify_token()``,
-        which holds this row locked, so a code cannot be used twice by racing
-        requests."""
+        """django-otp's contract: call with this row locked (through
+        ``django_otp.verify_token()``, or ``verification.verify``, which reads
+        it locked), so a code cannot be used twice by racing requests."""
         allowed, _ = self.verify_is_allowed()
         if not allowed:
             return False

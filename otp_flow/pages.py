@@ -71,8 +71,16 @@ def posted(request: HttpRequest) -> Any:
 
 
 def check_code(request: HttpRequest, form: CodeForm) -> verification.Outcome:
-    """Check the form's code (TOTP or backup) against the session's user."""
+    """Check the form's code (TOTP or backup) against the session's user.
+
+    ``absent``, with no event: the user has no second factor at all any more.
+    """
     outcome = verification.verify(request.user, form.code)
+    if outcome.absent:
+        if not verification.has_two_factor(request.user):
+            return outcome
+        # Another kind of factor (a passkey alone): a posted code is wrong.
+        outcome = verification.Outcome()
     if outcome.ok:
         events.record(request.user, events.STEP_UP_PASSED, request=request)
     else:

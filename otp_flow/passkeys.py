@@ -222,9 +222,7 @@ def passed(request: HttpRequest, device: Any, *, trust: bool) -> None:
     """A passkey passed the step-up: exactly what a passed code does."""
     pending = request.trust.pending  # type: ignore[attr-defined]
     events.record(request.user, events.STEP_UP_PASSED, request=request, reasons=[REASON])
-    flows.mark_verified(request, device, phishing_resistant=True)
-    if pending and trust:
-        flows.trust_device(request, device)
+    flows.code_passed(request, device, trust_browser=pending and trust, phishing_resistant=True)
 
 
 def failed(request: HttpRequest) -> None:

@@ -1,8 +1,10 @@
 """Checking a code against the signed-in user's devices.
 
-Always through ``django_otp.verify_token()``, which locks the device row for
-the check: a code (or time step) is accepted once, even by racing requests,
-and the throttle count cannot be raced past either.
+Always under the device row's lock, as ``django_otp.verify_token()`` checks:
+a code (or time step) is accepted once, even by racing requests, and the
+throttle count cannot be raced past either. A code-page check reads each
+device row once, already locked, and asks that row (django-otp's
+``Device.verify_token``) rather than reading it again by its persistent id.
 
 TOTP and backup codes share one budget per user (docs/security.md R13): every
 failure, whichever kind of code, malformed input included, is charged to
@@ -37,6 +39,7 @@ class Outcome:
     locked_until: datetime | None = None  # throttled: nothing was compared
     blocked: bool = False  # too many failures: nothing is compared any more
     kind: str | None = None  # codes.TOTP or codes.BACKUP, when accepted
+    absent: bool = False  # the user has neither an authenticator nor backup codes
 
     @property
     def ok(self) -> bool:
@@ -82,16 +85,14 @@ def verify(user: Any, code: codes.Code | None) -> Outcome:
 
     SECURITY: ``user`` is the session's, never one named by the request.
     """
-    totp, backup = totp_device(user), backup_device(user)
-    if totp is None and backup is None:
-        return Outcome()
     with transaction.atomic():
-        # Both rows locked, always TOTP first: racing guesses are counted one
-        # after the other, and the budget is checked under the lock.
-        found = [_lock(device) for device in (totp, backup) if device is not None]
-        locked = [device for device in found if device is not None]
-        if len(locked) != len(found):
-            return Outcome()  # removed meanwhile (2FA turned off): nothing to check
+        # Both rows found locked, always TOTP first: racing guesses are counted
+        # one after the other, and the budget is checked under the lock.
+        totp = _locked(TOTPDevice, user)
+        backup = _locked(BackupCodeDevice, user)
+        locked: list[Device] = [device for device in (totp, backup) if device is not None]
+        if not locked:
+            return Outcome(absent=True)
         budget = locked[0]
         refused = _refused(locked)
         if refused is not None:
@@ -101,8 +102,9 @@ def verify(user: Any, code: codes.Code | None) -> Outcome:
             # Malformed input costs an attempt but is never compared.
             budget.throttle_increment()
             return Outcome()
-        accepted = django_otp.verify_token(user, target.persistent_id, code.value)
-        if accepted is None:
+        # The row is locked by this transaction, as django_otp.verify_token()
+        # would lock it: the device checks the code itself.
+        if not target.verify_token(code.value):
             if totp is not None and target is backup:
                 # A backup code failed: its device counted it; so does the budget.
                 budget.throttle_increment()
@@ -112,7 +114,14 @@ def verify(user: Any, code: codes.Code | None) -> Outcome:
             type(device).objects.filter(pk=device.pk).update(
                 throttling_failure_count=0, throttling_failure_timestamp=None
             )
-        return Outcome(device=accepted, kind=code.kind)
+        return Outcome(device=target, kind=code.kind)
+
+
+def _locked(model: type[Device], user: Any) -> Any:
+    """``user``'s confirmed device of ``model``, read once and locked."""
+    return (
+        model.objects.select_for_update().filter(user=user, confirmed=True).order_by("pk").first()
+    )
 
 
 @sensitive_variables()

@@ -53,23 +53,24 @@ def verify(request: HttpRequest) -> HttpResponse:
         return redirect(resolve_url(settings.LOGIN_URL))
     if email_step_up.owed(request):
         return email_step_up.verify(request, next_url)
-    if not verification.has_two_factor(request.user):
-        # The factor went away (an admin removed it): the session owes no
-        # code any more; without this, gate and code page would loop.
-        flows.second_factor_removed(request)
-        if as_json:
-            return JsonResponse({"verified": False, "next": next_url})
-        return redirect(next_url)
+    # A posted code's check reads the devices (locked) and says whether there
+    # are any: the device rows are read once.
+    if request.method != "POST" and not verification.has_two_factor(request.user):
+        return _factor_gone(request, next_url, as_json=as_json)
     # Trusting the browser belongs to the sign-in: a session asked again for
     # a sensitive action is not offered it.
     pending = request.trust.pending  # type: ignore[attr-defined]
     form = CodeForm(data, backup=True)
     if request.method == "POST":
         outcome = check_code(request, form)
+        if outcome.absent:
+            return _factor_gone(request, next_url, as_json=as_json)
         if outcome.ok and outcome.device is not None:
-            flows.mark_verified(request, outcome.device)
-            if pending and form.cleaned_data["trust_device"]:
-                flows.trust_device(request, outcome.device)
+            flows.code_passed(
+                request,
+                outcome.device,
+                trust_browser=pending and form.cleaned_data["trust_device"],
+            )
             record_backup_code_use(request, outcome)
             # SECURITY: next was checked against this host when read, and the
             # value used is that checked one.
@@ -92,6 +93,15 @@ def verify(request: HttpRequest) -> HttpResponse:
         },
         entrance=True,
     )
+
+
+def _factor_gone(request: HttpRequest, next_url: str, *, as_json: bool) -> HttpResponse:
+    """The factor went away (an admin removed it): the session owes no code
+    any more; without this, gate and code page would loop."""
+    flows.second_factor_removed(request)
+    if as_json:
+        return JsonResponse({"verified": False, "next": next_url})
+    return redirect(next_url)
 
 
 def _sudo_context(pending: bool, next_url: str) -> dict[str, Any]:

@@ -6,6 +6,7 @@ actions and receivers call these; the names below are the public ones.
 
 from .revoking import end_other_sessions, end_reported_session, password_changed, revoke, revoke_all
 from .trusting import (
+    code_passed,
     current_device_id,
     email_code_passed,
     mark_verified,
@@ -14,6 +15,7 @@ from .trusting import (
 )
 
 __all__ = [
+    "code_passed",
     "current_device_id",
     "email_code_passed",
     "end_other_sessions",

@@ -6,6 +6,7 @@ with it. Views call these; revoking trust is ``trust.flows.revoking``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import django_otp
@@ -66,6 +67,26 @@ def mark_verified(
     ``phishing_resistant``: the factor was a passkey (``request.trust`` says
     so); ``passwordless``: it signed the session in alone, with no password.
     """
+    return code_passed(
+        request, otp_device, phishing_resistant=phishing_resistant, passwordless=passwordless
+    )
+
+
+@sensitive_variables()
+def code_passed(
+    request: HttpRequest,
+    otp_device: Device,
+    *,
+    trust_browser: bool = False,
+    phishing_resistant: bool = False,
+    passwordless: bool = False,
+) -> SessionState:
+    """A code (or passkey) from ``otp_device`` passed: one transition of the record.
+
+    The session is verified and, with ``trust_browser``, its browser trusted
+    (``trust_device``); the record is then linked under the new session key
+    and saved, once each.
+    """
     user = request.user
     old_key = request.session.session_key or ""
     django_otp.login(request, otp_device)
@@ -87,11 +108,16 @@ def mark_verified(
         passwordless=passwordless,
     )
     state.attempt = None
+    trusted = _trust_browser(request, otp_device) if trust_browser else None
+    if trusted is not None:
+        state.holds_device(trusted.device.pk)
     sessions.link(request, user, state, old_key=old_key or None)
     # A sign-in the risk model weighed succeeded only now: it is counted (after
     # the session is indexed, so its alert's "this wasn't me" link can end it).
     risk.passed(request, user, attempt)
     state.save(request)
+    if trusted is not None:
+        trusted.hand_over(request, user)
     return state
 
 
@@ -115,9 +141,42 @@ def trust_device(request: HttpRequest, otp_device: Device) -> TrustedDevice | No
     A device this browser already held for the user is replaced, so a code
     entered after a fingerprint mismatch re-trusts with the new fingerprint.
     An agent that says nothing about itself is never trusted (``None``): it
-    would match any other such agent.
+    would match any other such agent. A code passed on the code page trusts
+    through ``code_passed``, which saves the record once.
     """
     user: Any = request.user  # signed in: the caller passed a code
+    trusted = _trust_browser(request, otp_device)
+    if trusted is None:
+        return None
+    state = SessionState.of(request)
+    if state is not None:
+        state.holds_device(trusted.device.pk)
+        sessions.link(request, user, state)
+        state.save(request)
+    trusted.hand_over(request, user)
+    return trusted.device
+
+
+@dataclass(frozen=True)
+class _Trusted:
+    """A browser just trusted: the row, and the cookie change still to send."""
+
+    device: TrustedDevice
+    presented: Presented
+    old_secret: str | None
+    secret: str
+
+    def hand_over(self, request: HttpRequest, user: Any) -> None:
+        """Once the session is indexed: tie its sign-in to the device, queue the cookie."""
+        # A report about this device reaches the sign-in that trusted it.
+        risk.tie_to_device(request, user, self.device)
+        queue_cookie(request, self.presented, drop=self.old_secret, add=(self.secret, self.device))
+
+
+@sensitive_variables()
+def _trust_browser(request: HttpRequest, otp_device: Device) -> _Trusted | None:
+    """The trusted device row for ``request``'s browser; the record is the caller's."""
+    user: Any = request.user
     fp = request_fingerprint(request)
     if not fp.agent.known:
         return None
@@ -152,15 +211,7 @@ def trust_device(request: HttpRequest, otp_device: Device) -> TrustedDevice | No
             expires_at=now + conf.LIFETIME,
         )
         events.record(user, events.DEVICE_TRUSTED, request=request, device=device)
-    state = SessionState.of(request)
-    if state is not None:
-        state.holds_device(device.pk)
-        sessions.link(request, user, state)
-        state.save(request)
-    # A report about this device reaches the sign-in that trusted it.
-    risk.tie_to_device(request, user, device)
-    queue_cookie(request, presented, drop=old_secret, add=(secret, device))
-    return device
+    return _Trusted(device, presented, old_secret, secret)
 
 
 def _stored_ua_length() -> int:
