@@ -175,7 +175,7 @@ def main() -> None:
     from trust.browser import request_fingerprint
     from trust.conf import conf
     from trust.cookie import COOKIE_NAME, Presented
-    from trust.flows import password_throttle, recognition, risk
+    from trust.flows import password_throttle, recognition, risk, risk_counts
     from trust.rules import policy
     from trust.rules.fingerprint import clear_caches
     from trust.rules.risk import geo
@@ -431,7 +431,7 @@ def main() -> None:
                 {
                     "first_user": first_user,
                     "users": USERS,
-                    "levels": sorted(risk._DISTINCT_FEATURES),
+                    "levels": sorted(risk_counts.DISTINCT_FEATURES),
                     "agent": user_agent_digest(CHROME),
                 },
             )

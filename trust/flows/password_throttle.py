@@ -81,7 +81,7 @@ def name_key(name: object) -> str:
 
 def keys_of(user: Any) -> set[str]:
     """The budgets ``user``'s failures are charged to: one key, the account's
-    (``account_key``), whichever name was typed. ``trust.flows.risk`` reads
+    (``account_key``), whichever name was typed. ``trust.flows.risk_counts`` reads
     their bursts with this too."""
     return {account_key(user.pk)}
 
@@ -167,7 +167,7 @@ def _attempt_of(request: HttpRequest | None) -> _Attempt | None:
 
 def refuses(request: HttpRequest | None, username: object) -> bool:
     """Must this attempt be refused without checking its password?"""
-    from . import risk
+    from . import risk, sign_in_history
 
     earlier = _attempt_of(request)
     if earlier is not None and earlier.pending and earlier.identifier == username:
@@ -180,7 +180,7 @@ def refuses(request: HttpRequest | None, username: object) -> bool:
         # password, before the password is checked, and never counted.
         _remember(request, username, budgets, refused=True)
         for user_id in budgets.user_ids if budgets is not None else ():
-            risk.record_blocked(request, user_id)
+            sign_in_history.record_blocked(request, user_id)
         return True
     refused = _refuses(request, budgets)
     _remember(request, username, budgets, refused=refused)
@@ -297,13 +297,13 @@ def count_failure(
     if username is not None:
         budgets = _budgets(request, username)
         _charge(ACCOUNT, budgets.keys, now, user_ids=budgets.user_ids)
-        from . import risk
+        from . import sign_in_history
 
         # SECURITY (timing): a name that is no account's does the same work;
         # only the account's history row is not written. Each sample of that
         # difference costs the attacker a counted failure, at the throttle's pace.
         for user_id in budgets.user_ids or (None,):
-            risk.record_failed_password(request, user_id)
+            sign_in_history.record_failed_password(request, user_id)
     address = _address(request)
     if address is not None:
         _charge(ADDRESS, (address,), now)
@@ -414,7 +414,7 @@ def burst_unpaid(user: Any) -> bool:
 
 def bursts_of(user: Any) -> QuerySet[PasswordThrottle]:
     """The budgets of ``user``'s names that a burst hit (at most one a name;
-    ``trust.flows.risk.DbCounts`` reads them for each weighed sign-in)."""
+    ``trust.flows.risk_counts.DbCounts`` reads them for each weighed sign-in)."""
     return PasswordThrottle.objects.filter(
         scope=ACCOUNT, key__in=keys_of(user), burst_at__isnull=False
     )
