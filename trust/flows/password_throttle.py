@@ -41,7 +41,7 @@ from ..cookie import Presented
 from ..digests import keyed_digest
 from ..models import PasswordThrottle
 from ..rules import backoff, policy
-from . import email_codes, events, identifiers, recognition
+from . import email_codes, events, identifiers, recognition, sign_in_history
 
 ACCOUNT, ADDRESS = PasswordThrottle.ACCOUNT, PasswordThrottle.ADDRESS
 
@@ -165,17 +165,29 @@ def _attempt_of(request: HttpRequest | None) -> _Attempt | None:
     return attempt if isinstance(attempt, _Attempt) else None
 
 
+def address_blocked(request: HttpRequest | None) -> bool:
+    """Is the client address in the site's block list (``TRUST_RISK_BLOCKED_NETWORKS``)?
+
+    Asked here, before the password is checked, so a blocked address learns
+    nothing; the risk model's decision holds the same rule for shadow mode.
+    """
+    if request is None or not conf.RISK_ENABLED or conf.RISK_SHADOW:
+        # Shadow mode: the sign-in goes on to be weighed, where the block
+        # list's deny is recorded as what would have happened.
+        return False
+    block_list = conf.RISK_BLOCKED_NETWORKS
+    return bool(block_list) and request_fingerprint(request).ip in block_list
+
+
 def refuses(request: HttpRequest | None, username: object) -> bool:
     """Must this attempt be refused without checking its password?"""
-    from . import risk, sign_in_history
-
     earlier = _attempt_of(request)
     if earlier is not None and earlier.pending and earlier.identifier == username:
         # A throttle listed before this one let this very attempt through
         # (and took its turn): asking again would only queue behind itself.
         return False
     budgets = budgets_named(username) if username is not None else None
-    if risk.blocked(request):
+    if address_blocked(request):
         # SECURITY: the site blocks this address: refused like a wrong
         # password, before the password is checked, and never counted.
         _remember(request, username, budgets, refused=True)
@@ -297,8 +309,6 @@ def count_failure(
     if username is not None:
         budgets = _budgets(request, username)
         _charge(ACCOUNT, budgets.keys, now, user_ids=budgets.user_ids)
-        from . import sign_in_history
-
         # SECURITY (timing): a name that is no account's does the same work;
         # only the account's history row is not written. Each sample of that
         # difference costs the attacker a counted failure, at the throttle's pace.

@@ -66,7 +66,6 @@ class Weighed:
     score: Score | None = None
 
 
-# --- the countries of a trusted device ---------------------------------------------
 # --- the decision -----------------------------------------------------------
 
 
@@ -162,16 +161,6 @@ def apply_to(
         return assessment
     reasons = (*assessment.reasons, *(r for r in extra if r not in assessment.reasons))
     return policy.Assessment(False, reasons)
-
-
-def blocked(request: HttpRequest | None) -> bool:
-    """Is the client address in the site's block list?"""
-    if request is None or not conf.RISK_ENABLED or conf.RISK_SHADOW:
-        # Shadow mode: the sign-in goes on to be weighed, where the block
-        # list's deny is recorded as what would have happened.
-        return False
-    block_list = conf.RISK_BLOCKED_NETWORKS
-    return bool(block_list) and request_fingerprint(request).ip in block_list
 
 
 def decided(
