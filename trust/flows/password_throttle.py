@@ -59,7 +59,10 @@ BURST = 10
 BURST_WINDOW = timedelta(minutes=15)
 # Set on the request by the backend: this attempt's budgets, and whether it
 # was refused unchecked (then the ``user_login_failed`` that follows is not a
-# failure to count).
+# failure to count). On the request, not an argument: the attempt crosses
+# Django's ``authenticate()`` (the backend, then the ``user_login_failed`` or
+# ``user_logged_in`` receivers, then ``admission.begin`` via
+# ``password_checked``), which passes nothing else from one to the next.
 _ATTEMPT = "_trustgate_password_attempt"
 
 

@@ -7,8 +7,9 @@ origins: ``device_origins``; a burst of wrong passwords) and, once
 the history row (``sign_in_history``), the counts of a successful sign-in,
 the device's new origin and the alert.
 
-A sign-in is weighed once, in ``admission.begin``; the result is kept on
-the request (``weighed``) for the history row written after the decision.
+A sign-in is weighed once, in ``admission.begin``, which hands the result
+(``Weighed``) on to ``decided`` for the history row written after the
+decision: an argument, not an attribute of the request.
 Only password sign-ins are weighed (``password_throttle.password_checked``):
 a passkey alone, a remote user or ``force_login`` are not the model's.
 """
@@ -48,8 +49,6 @@ _DEVICE_REASONS = frozenset(
     value for name, value in vars(policy).items() if name.isupper() and isinstance(value, str)
 )
 
-_ATTR = "_trustgate_risk"
-
 
 @dataclass
 class Weighed:
@@ -67,11 +66,6 @@ class Weighed:
 
 
 # --- the decision -----------------------------------------------------------
-
-
-def weighed(request: HttpRequest) -> Weighed | None:
-    """The risk model's view of this request's sign-in, if it weighed one."""
-    return getattr(request, _ATTR, None)
 
 
 def weigh(
@@ -114,7 +108,6 @@ def weigh(
     shadow = conf.RISK_SHADOW
     enforced = _shadowed(result) if shadow else result
     found = Weighed(features, enforced, location, fp.name, device, result, shadow, the_score)
-    setattr(request, _ATTR, found)
     return found
 
 
@@ -140,37 +133,35 @@ def apply_to(
     assessment: policy.Assessment,
     fp: Fingerprint,
     device: TrustedDevice | None = None,
-) -> policy.Assessment:
+) -> tuple[policy.Assessment, Weighed | None]:
     """The device policy's assessment of a 2FA user's sign-in, with the risk
     model's word added: it can only take the recognition away, never give it.
 
     SECURITY: ``step_up`` makes even a recognized trusted device owe a code
     (the device stays trusted); ``deny`` refuses the sign-in (``begin``).
     Without the model, a burst of wrong passwords still owes a code.
+    Returns the assessment and the model's view (``None``: not weighed).
     """
     recognized = device if assessment.recognized else None
     found = weigh(request, user, trusted_device=assessment.recognized, fp=fp, device=recognized)
     if found is None:
-        return password_throttle.owe_code_after_burst(user, assessment)
+        return password_throttle.owe_code_after_burst(user, assessment), None
     action, extra = found.decision.action, found.decision.reasons
     if not assessment.recognized:
         # A code is owed anyway: the device's reasons say why; the model's
         # go to the sign-in history (``decided``).
-        return assessment
+        return assessment, found
     if action == risk_decision.ALLOW:
-        return assessment
+        return assessment, found
     reasons = (*assessment.reasons, *(r for r in extra if r not in assessment.reasons))
-    return policy.Assessment(False, reasons)
+    return policy.Assessment(False, reasons), found
 
 
 def decided(
-    request: HttpRequest, user: Any, outcome: str, reasons: Iterable[str]
-) -> SignInAttempt | None:
-    """After ``begin`` decided a weighed sign-in: its history row, its counts
-    (when let in) and its alert. Returns the row (``None``: not weighed)."""
-    found = weighed(request)
-    if found is None:
-        return None
+    request: HttpRequest, user: Any, found: Weighed, outcome: str, reasons: Iterable[str]
+) -> SignInAttempt:
+    """After ``begin`` decided the sign-in ``found`` weighed: its history row,
+    its counts (when let in) and its alert. Returns the row."""
     model = found.model or found.decision
     reasons = [*reasons, *(r for r in model.reasons if r not in reasons)]
     let_in = outcome == SignInOutcome.ALLOWED
