@@ -27,7 +27,7 @@ from bench.rba.evaluate import (
     trusted_anew,
 )
 from bench.rba.population import DAY, START, Device
-from trust.flows.risk import with_asn
+from trust.flows.device_origins import with_asn
 from trust.rules.fingerprint import DESKTOP, parse_agent
 from trust.rules.risk import geo
 from trust.rules.risk.counts import CountStore

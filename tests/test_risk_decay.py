@@ -24,7 +24,7 @@ from tests.conftest import browser, sign_in, step_up
 from tests.test_alerts import give_codes, not_me_path, only_alert
 from tests.test_risk_read import read
 from tests.test_risk_sign_in import DE, JP, _behind_a_proxy, at, sign_out  # noqa: F401
-from trust.flows import risk
+from trust.flows import risk, risk_counts
 from trust.models import RiskCount, SignInAttempt, SignInOutcome, TrustedDevice
 from trust.rules.risk import decay
 
@@ -96,17 +96,17 @@ def assert_distinct_counters_match(owner) -> None:
     values seen in the window; the site's users, the number of users with
     a sign-in in it."""
     counts = window_counts(owner)
-    for feature in risk._DISTINCT_FEATURES:
+    for feature in risk_counts.DISTINCT_FEATURES:
         seen = sum(1 for (f, _), n in counts.items() if f == feature and n)
-        assert counts.get((risk.DISTINCT, feature), 0) == seen, (owner, feature, counts)
+        assert counts.get((risk_counts.DISTINCT, feature), 0) == seen, (owner, feature, counts)
     if owner is None:
         since = decay.window_start(risk.timezone.now())
         users = set(
             RiskCount.objects.filter(
-                user__isnull=False, feature=risk.TOTAL, month__gte=since, count__gt=0
+                user__isnull=False, feature=risk_counts.TOTAL, month__gte=since, count__gt=0
             ).values_list("user_id", flat=True)
         )
-        assert counts.get((risk.USERS, ""), 0) == len(users)
+        assert counts.get((risk_counts.USERS, ""), 0) == len(users)
 
 
 def assert_consistent(*users) -> None:
@@ -193,7 +193,7 @@ def test_this_wasnt_me_about_a_new_device_takes_its_sign_ins_back(account, make_
         SignInOutcome.PASSED,
     ]
     assert window_counts(user.pk)[("country", "JP")] == 2
-    assert window_counts(None)[(risk.TOTAL, "")] == site[(risk.TOTAL, "")] + 2
+    assert window_counts(None)[(risk_counts.TOTAL, "")] == site[(risk_counts.TOTAL, "")] + 2
 
     path = not_me_path(only_alert(account, "new device is trusted"))
     assert browser().post(path).status_code == 200
@@ -234,13 +234,13 @@ def test_a_value_taken_back_from_its_latest_month_counts_in_the_one_before(accou
     clock.shift(MONTH)
     counted_sign_in(client, account, clock)
     july = SignInAttempt.objects.filter(user=user).latest("at")
-    assert risk.uncount(SignInAttempt.objects.filter(pk=july.pk)) == 1
+    assert risk_counts.uncount(SignInAttempt.objects.filter(pk=july.pk)) == 1
     counts = read(user, DE)
     assert counts.user_total() == 1 and counts.user_distinct("country") == 1
     assert_consistent(user)
 
-    assert risk.uncount(SignInAttempt.objects.filter(pk=july.pk)) == 0  # once
-    assert risk.uncount(SignInAttempt.objects.filter(user=user)) == 1  # June's
+    assert risk_counts.uncount(SignInAttempt.objects.filter(pk=july.pk)) == 0  # once
+    assert risk_counts.uncount(SignInAttempt.objects.filter(user=user)) == 1  # June's
     counts = read(user, DE)
     assert counts.user_total() == 0 == counts.user_distinct("country")
     assert counts.population_users() == 0
@@ -253,7 +253,7 @@ def test_a_sign_in_past_the_window_is_taken_back_without_touching_the_counts(acc
     counted_sign_in(at(browser(), DE), account, clock)
     rows = {row.pk: row.count for row in RiskCount.objects.all()}
     old = SignInAttempt.objects.filter(user=account.user).earliest("at")
-    assert risk.uncount(SignInAttempt.objects.filter(pk=old.pk)) == 1
+    assert risk_counts.uncount(SignInAttempt.objects.filter(pk=old.pk)) == 1
     assert {row.pk: row.count for row in RiskCount.objects.all()} == rows
     old.refresh_from_db()
     assert old.counted_in is None
@@ -265,7 +265,7 @@ def test_a_sign_in_not_let_in_added_nothing_and_takes_nothing_back(account, cloc
     attempt = SignInAttempt.objects.get(user=account.user)
     assert attempt.outcome == SignInOutcome.STEPPED_UP and attempt.counted_in is None
     assert RiskCount.objects.count() == 0
-    assert risk.uncount(SignInAttempt.objects.all()) == 0
+    assert risk_counts.uncount(SignInAttempt.objects.all()) == 0
 
 
 @pytest.mark.django_db(transaction=True)
@@ -287,7 +287,7 @@ def test_parallel_reports_take_a_sign_in_back_exactly_once(
     def report():
         try:
             barrier.wait(timeout=10)
-            taken.append(risk.uncount(SignInAttempt.objects.filter(pk=reported.pk)))
+            taken.append(risk_counts.uncount(SignInAttempt.objects.filter(pk=reported.pk)))
         except BaseException as error:  # reported below
             errors.append(error)
         finally:

@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import browser, sign_in, step_up
 from tests.test_risk_sign_in import at, json_reasons, sign_out, trusted_in
 from tests.test_theft_evident_tokens import copy_of
-from trust.flows import risk
+from trust.flows import device_origins
 from trust.models import SignInAttempt, TrustedDevice
 from trust.rules.risk import geo
 from trust.rules.risk.features import short_digest
@@ -45,7 +45,7 @@ def test_the_device_record_keeps_the_operators_it_signed_in_on(account, clock):
     laptop_at_home(account, clock)
     device = TrustedDevice.objects.get(user=account.user)
     assert device.asns == short_digest(geo.asn_of(HOME))
-    assert risk.device_asns(device) == {short_digest("Deutsche Telekom AG")}
+    assert device_origins.device_asns(device) == {short_digest("Deutsche Telekom AG")}
 
 
 def test_a_copied_cookie_in_the_victims_country_on_another_isp_owes_a_code(account, clock):
@@ -105,8 +105,8 @@ def test_parallel_writers_of_a_devices_operators_lose_none(account, clock):
     laptop_at_home(account, clock)
     first = TrustedDevice.objects.get(user=account.user)
     second = TrustedDevice.objects.get(pk=first.pk)  # read before either write
-    risk.remember_origin(first, "DE", "Vodafone GmbH")
-    risk.remember_origin(second, "FR", "Orange")
+    device_origins.remember_origin(first, "DE", "Vodafone GmbH")
+    device_origins.remember_origin(second, "FR", "Orange")
     first.refresh_from_db()
     assert set(first.asns.split()) == {
         short_digest(geo.asn_of(HOME)),
@@ -119,9 +119,9 @@ def test_parallel_writers_of_a_devices_operators_lose_none(account, clock):
 def test_a_device_keeps_its_latest_sixteen_operators():
     asns = ""
     for n in range(20):
-        asns = risk.with_asn(asns, f"AS{n}")
+        asns = device_origins.with_asn(asns, f"AS{n}")
     kept = asns.split()
-    assert len(kept) == risk.MAX_DEVICE_ASNS == 16
+    assert len(kept) == device_origins.MAX_DEVICE_ASNS == 16
     assert kept[-1] == short_digest("AS19") and short_digest("AS3") not in kept
     assert len(asns) <= TrustedDevice._meta.get_field("asns").max_length
-    assert risk.with_asn(asns, "") == asns  # no operator: nothing added
+    assert device_origins.with_asn(asns, "") == asns  # no operator: nothing added

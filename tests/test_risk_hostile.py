@@ -25,7 +25,7 @@ from tests.test_risk_sign_in import (
     trusted_in,
 )
 from tests.test_theft_evident_tokens import copy_of
-from trust.flows import risk
+from trust.flows import device_origins
 from trust.models import EventKind, RiskCount, SecurityEvent, SignInAttempt, TrustedDevice
 
 # 6to4 (2002::/16) wrapping the Japanese address JP (203.178.141.194): a
@@ -207,8 +207,8 @@ def test_parallel_writers_of_a_devices_countries_lose_none(account, clock):
     trusted_in(account, clock, DE)
     first = desktop_device(account)
     second = TrustedDevice.objects.get(pk=first.pk)  # read before either write
-    risk.remember_country(first, "FR")
-    risk.remember_country(second, "IT")
+    device_origins.remember_country(first, "FR")
+    device_origins.remember_country(second, "IT")
     first.refresh_from_db()
     assert set(first.countries.split()) == {"DE", "FR", "IT"}, first.countries
 

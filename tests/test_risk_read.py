@@ -1,4 +1,4 @@
-"""The risk model's read (``trust.flows.risk.DbCounts``): after real
+"""The risk model's read (``trust.flows.risk_counts.DbCounts``): after real
 sign-ins it finds what the history, the counts and the throttle hold (the
 user's last successful sign-in, the bursts on any of their names), in
 one ORM query, on SQLite and PostgreSQL alike, each part planned on its
@@ -16,7 +16,7 @@ from tests.conftest import CHROME_WINDOWS, browser, sign_in, step_up, trusted_br
 from tests.test_password_throttle import ATTACKER, fail_checked
 from tests.test_risk_sign_in import DE, JP, _behind_a_proxy, at, sign_out  # noqa: F401
 from trust.browser import raw_user_agent, request_fingerprint
-from trust.flows import password_throttle, risk
+from trust.flows import password_throttle, risk, risk_counts
 from trust.models import (
     SUCCESSFUL_OUTCOMES,
     PasswordThrottle,
@@ -38,11 +38,11 @@ def checked_password(ip: str):
     return request
 
 
-def read(user, ip: str) -> risk.DbCounts:
+def read(user, ip: str) -> risk_counts.DbCounts:
     request = checked_password(ip)
     fp = request_fingerprint(request)
     features = features_of(fp, raw_user_agent(request), timezone.now(), location=geo.locate(fp.ip))
-    return risk.DbCounts(user, features)
+    return risk_counts.DbCounts(user, features)
 
 
 def latest_success(user) -> SignInAttempt:
@@ -62,25 +62,25 @@ def test_the_last_success_is_the_latest_allowed_or_passed_attempt(account, clock
     assert step_up(client, account, trust=True).status_code == 302  # passed, in Germany
     sign_out(client, clock)
     first = latest_success(user)
-    assert read(user, DE).last_success == risk.LastSuccess("DE", first.at)
+    assert read(user, DE).last_success == risk_counts.LastSuccess("DE", first.at)
 
     clock.shift(timedelta(days=2))
     sign_in(at(client, JP), account)  # a new country: a code is owed, not yet given
     client.post("/accounts/login/", {"username": "alice", "password": "wrong"})
-    assert read(user, JP).last_success == risk.LastSuccess("DE", first.at)
+    assert read(user, JP).last_success == risk_counts.LastSuccess("DE", first.at)
     assert step_up(client, account, trust=False).status_code == 302
     sign_out(client, clock)
     passed = latest_success(user)
     assert passed.outcome == SignInOutcome.PASSED and passed.country == "JP"
     found = read(user, JP).last_success
-    assert found == risk.LastSuccess("JP", passed.at)
+    assert found == risk_counts.LastSuccess("JP", passed.at)
     assert timezone.is_aware(found.at)
 
     clock.shift(timedelta(days=2))
     sign_in(at(client, DE), account)  # trusted, and Germany is known: let in
     allowed = latest_success(user)
     assert allowed.outcome == SignInOutcome.ALLOWED
-    assert read(user, DE).last_success == risk.LastSuccess("DE", allowed.at)
+    assert read(user, DE).last_success == risk_counts.LastSuccess("DE", allowed.at)
 
 
 def test_the_counts_are_the_rows_count_success_keeps(account, make_user, clock):
@@ -96,12 +96,15 @@ def test_the_counts_are_the_rows_count_success_keeps(account, make_user, clock):
     for r in RiskCount.objects.all():  # one month here: the sums are the rows
         stored[(r.user_id, r.feature, r.value)] = stored.get((r.user_id, r.feature, r.value), 0)
         stored[(r.user_id, r.feature, r.value)] += r.count
-    assert counts.user_total() == stored[(account.user.pk, risk.TOTAL, "")] == 3
-    assert counts.population_total() == stored[(None, risk.TOTAL, "")] == 3
+    assert counts.user_total() == stored[(account.user.pk, risk_counts.TOTAL, "")] == 3
+    assert counts.population_total() == stored[(None, risk_counts.TOTAL, "")] == 3
     assert counts.population_users() == 1
     assert counts.user("country", "DE") == counts.population("country", "DE") == 3
     assert counts.user("ip", DE) == 3  # asked by address, stored as its digest
-    assert counts.user_distinct("network") == stored[(account.user.pk, risk.DISTINCT, "network")]
+    assert (
+        counts.user_distinct("network")
+        == stored[(account.user.pk, risk_counts.DISTINCT, "network")]
+    )
     assert read(make_user("carol").user, DE).user_total() == 0
 
 
@@ -172,9 +175,9 @@ def test_each_read_is_planned_on_its_index(account, clock, postgres_only):
     request = checked_password(DE)
     fp = request_fingerprint(request)
     features = features_of(fp, raw_user_agent(request), timezone.now(), location=geo.locate(fp.ip))
-    pairs = [*risk._value_keys(features), *risk._COUNTER_KEYS]
+    pairs = [*risk_counts.value_keys(features), *risk_counts._COUNTER_KEYS]
 
-    found = plan(risk._read(account.user, pairs, decay.window_start(features.at)))
+    found = plan(risk_counts._read(account.user, pairs, decay.window_start(features.at)))
     assert "Seq Scan" not in found, found
     for index in (
         "trust_riskcount_site_month",
@@ -183,6 +186,6 @@ def test_each_read_is_planned_on_its_index(account, clock, postgres_only):
         "trust_password_throttle_key",
     ):
         assert index in found, (index, found)
-    assert read(account.user, DE).last_success == risk.LastSuccess(
+    assert read(account.user, DE).last_success == risk_counts.LastSuccess(
         "DE", latest_success(account.user).at
     )

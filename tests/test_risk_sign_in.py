@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tests.conftest import browser, sign_in, step_up
 from tests.test_theft_evident_tokens import copy_of
-from trust.flows import risk
+from trust.flows import risk, risk_counts
 from trust.models import (
     EventKind,
     RiskCount,
@@ -299,7 +299,7 @@ def test_every_outcome_is_in_the_history_and_on_the_devices_page(account, clock)
 
 def test_counts_grow_only_with_successful_sign_ins(account, clock):
     def total():
-        row = RiskCount.objects.filter(user__isnull=True, feature=risk.TOTAL).first()
+        row = RiskCount.objects.filter(user__isnull=True, feature=risk_counts.TOTAL).first()
         return row.count if row else 0
 
     sign_in(at(browser(), DE), type(account)(account.user, "wrong", None))
@@ -333,7 +333,7 @@ def test_parallel_successes_are_all_counted(account, postgres_only):
     def one():
         try:
             barrier.wait(timeout=10)
-            risk.count_success(account.user, features)
+            risk_counts.count_success(account.user, features)
         except BaseException as error:  # reported below
             errors.append(error)
         finally:
@@ -346,9 +346,11 @@ def test_parallel_successes_are_all_counted(account, postgres_only):
         thread.join(timeout=30)
     assert not errors
     rows = {(r.user_id, r.feature, r.value): r.count for r in RiskCount.objects.all()}
-    assert rows[(None, risk.TOTAL, "")] == 6 == rows[(account.user.pk, risk.TOTAL, "")]
-    assert rows[(None, risk.USERS, "")] == 1
-    assert rows[(None, risk.DISTINCT, "country")] == 1
+    assert (
+        rows[(None, risk_counts.TOTAL, "")] == 6 == rows[(account.user.pk, risk_counts.TOTAL, "")]
+    )
+    assert rows[(None, risk_counts.USERS, "")] == 1
+    assert rows[(None, risk_counts.DISTINCT, "country")] == 1
     assert connection.vendor == "postgresql"
 
 

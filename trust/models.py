@@ -263,7 +263,7 @@ class RiskCount(models.Model):
 
     One row per feature value and month for the whole site (``user``
     empty) and one per user, feature value and month; a few bookkeeping
-    rows beside them (see ``trust.flows.risk``: totals, distinct values,
+    rows beside them (see ``trust.flows.risk_counts``: totals, distinct values,
     users with history). A sign-in reads the months of the window
     (``trust.rules.risk.decay``); ``trust_prune`` deletes older ones.
     Incremented by atomic statements on each successful sign-in, never
@@ -359,7 +359,7 @@ class SignInAttempt(models.Model):
     # [[level, site's term, user's share], ...]} (docs/risk.md, "The score").
     contributions = models.JSONField(default=dict, blank=True)
     # What the sign-in added to the risk counts, so that a "this wasn't me"
-    # report takes it back once (``trust.flows.risk.uncount``): the month
+    # report takes it back once (``trust.flows.risk_counts.uncount``): the month
     # counted (``None``: not counted, or taken back) and the (feature,
     # stored value) pairs.
     counted_in = models.DateField(null=True, blank=True, editable=False)

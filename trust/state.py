@@ -79,7 +79,7 @@ class SessionState:
     # signed in alone, with no password (passwordless).
     phishing_resistant: bool = False
     passwordless: bool = False
-    # The risk model (trust.flows.risk): the sign-in's history row, and
+    # The risk model (trust.flows.sign_in_history): the sign-in's history row, and
     # whether the code owed is one e-mailed to a user without 2FA.
     attempt: int | None = None
     email_code: bool = False

@@ -16,7 +16,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from . import flows
-from .flows import not_me, risk
+from .flows import not_me, risk_counts
 from .http import render_page, sensitive_page, signed_in_required, wants_json
 from .models import SecurityEvent, SignInAttempt, TrustedDevice
 
@@ -172,7 +172,7 @@ def not_me_link(request: HttpRequest, token: str) -> HttpResponse:
     )
     # The sign-ins it reaches stop counting as the user's (each once, first:
     # ending the session deletes its index entry, which finds them).
-    risk.reported(claim.user_id, device=target.device, session=target.session)
+    risk_counts.reported(claim.user_id, device=target.device, session=target.session)
     # Each step wins once: of two posts racing with one link, one acts.
     done = False
     if target.device is not None:

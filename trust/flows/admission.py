@@ -9,6 +9,7 @@ rotated session key).
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -46,11 +47,28 @@ from .rotation import session_digest
 TOUCH_INTERVAL = timedelta(hours=1)
 
 
+@dataclass
+class SignIn:
+    """One sign-in while ``begin`` decides it: what a step hands the next,
+    passed as an argument rather than kept on the request.
+
+    (The password throttle's record of the attempt stays on the request:
+    it crosses Django's ``authenticate()``, which has no other channel.)
+    """
+
+    state: SessionState
+    # The risk model's view of a password sign-in (``None``: not weighed).
+    weighed: risk.Weighed | None = None
+    # Owed a code by e-mail and no address to send it to.
+    code_undeliverable: bool = False
+
+
 @sensitive_variables()
 def begin(request: HttpRequest, user: Any) -> SessionState:
     """Decide a freshly signed-in session: no 2FA, trusted device, or step-up."""
     fp = request_fingerprint(request)
     state = SessionState.signing_in(user, fp, raw_user_agent(request))
+    sign_in = SignIn(state)
     # One transaction from the trust decision to the session's index entry:
     # a revoke running meanwhile waits on the device row, then finds this
     # session to end (otherwise it could slip in between and miss it).
@@ -58,15 +76,17 @@ def begin(request: HttpRequest, user: Any) -> SessionState:
         if not django_otp.user_has_device(user):
             required = conf.ENROLLMENT_REQUIRED
             state.must_enroll = bool(required and required(user))
-            _weigh_without_factor(request, user, state, fp)
+            _weigh_without_factor(request, user, sign_in, fp)
         elif (verified := otp_compat.device_in_session(request, user)) is not None:
             state.verified_by(verified.persistent_id)
         else:
-            _assess(request, user, state, fp)
-        _deny_if_refused(request, state)
-        if not state.refused:
+            sign_in.weighed = _assess(request, user, state, fp)
+        refused = refusal(sign_in)
+        if refused is not None:
+            state.refuse(refused)
+        else:
             sessions.link(request, user, state, old_key="")
-        _record(request, user, state)
+        _record(request, user, sign_in)
     if state.refused:
         # SECURITY: the password was right but the sign-in is refused: the
         # session ends now, before anything is answered with it.
@@ -77,58 +97,77 @@ def begin(request: HttpRequest, user: Any) -> SessionState:
 
 
 def _weigh_without_factor(
-    request: HttpRequest, user: Any, state: SessionState, fp: Fingerprint
+    request: HttpRequest, user: Any, sign_in: SignIn, fp: Fingerprint
 ) -> None:
     """RBA for a user without 2FA: a risky sign-in owes a code by e-mail."""
-    found = risk.weigh(request, user, trusted_device=False, fp=fp)
+    found = sign_in.weighed = risk.weigh(request, user, trusted_device=False, fp=fp)
     if found is None or found.decision.action != risk_decision.STEP_UP:
         return
     reasons = list(found.decision.reasons)
     if email_codes.send(user):
-        state.owe_email_code(reasons)
+        sign_in.state.owe_email_code(reasons)
     elif conf.RISK_NO_EMAIL == "deny":
-        state.refuse(reasons)
+        sign_in.code_undeliverable = True  # refused (``refusal``)
     else:
         # No address on file: let in (the site's choice), and say so.
         events.record(user, EventKind.RISKY_SIGN_IN_UNCHECKED, request=request, reasons=reasons)
 
 
-def _deny_if_refused(request: HttpRequest, state: SessionState) -> None:
-    found = risk.weighed(request)
-    if found is not None and found.decision.action == risk_decision.DENY:
-        state.refuse(list(found.decision.reasons))
+def refusal(sign_in: SignIn) -> list[str] | None:
+    """Why a sign-in whose password was right is refused (``None``: it is not).
+
+    The one place ``begin`` refuses: the risk model denied it (its deny
+    threshold, a site's signal; the block list in shadow mode is recorded,
+    not enforced), or it owed a code by e-mail that no address can receive
+    and the site refuses then (``TRUST_RISK_NO_EMAIL = "deny"``). A blocked
+    address is refused earlier, before its password is checked
+    (``password_throttle.refuses``), and never gets here.
+    """
+    found = sign_in.weighed
+    if found is None:
+        return None
+    if found.decision.action == risk_decision.DENY or sign_in.code_undeliverable:
+        return list(found.decision.reasons)
+    return None
 
 
-def _record(request: HttpRequest, user: Any, state: SessionState) -> None:
-    """The sign-in's history row; counted now when it was let in."""
+def _record(request: HttpRequest, user: Any, sign_in: SignIn) -> None:
+    """The sign-in's history row, when it was weighed; counted now when it was let in."""
+    state, found = sign_in.state, sign_in.weighed
+    if found is None:
+        return
     if state.refused:
         outcome = SignInOutcome.DENIED
     elif state.pending:
         outcome = SignInOutcome.STEPPED_UP
     else:
         outcome = SignInOutcome.ALLOWED
-    attempt = risk.decided(request, user, outcome, state.reasons)
-    if attempt is not None and outcome == SignInOutcome.STEPPED_UP:
+    attempt = risk.decided(request, user, found, outcome, state.reasons)
+    if outcome == SignInOutcome.STEPPED_UP:
         state.attempt = attempt.pk
 
 
 @sensitive_variables()
 def _assess(
     request: HttpRequest, user: Any, state: SessionState, fp: Fingerprint
-) -> TrustedDevice | None:
+) -> risk.Weighed | None:
+    """A 2FA user's sign-in: the trust cookie, the device policy, the risk
+    model. Returns the risk model's view (``None``: not weighed)."""
     presented = Presented.read(request)
     secret, device = presented.for_user(user)
     if device is None:
         stale_secret, stale = presented.stale_for_user(user)
         if stale_secret is not None and stale is not None:
-            return _stale(request, user, state, presented, stale_secret, stale, fp)
+            _stale(request, user, state, presented, stale_secret, stale, fp)
+            return None
     now = timezone.now()
     assessment = recognition.assess(device, fp, now)
     # The risk model (score, travel, a burst of wrong passwords, blocked
     # addresses, the site's signals) can only take the recognition away.
-    assessment = risk.apply_to(request, user, assessment, fp, device)
+    assessment, found = risk.apply_to(request, user, assessment, fp, device)
     if assessment.recognized and device is not None and secret is not None:
-        return _admit(request, user, state, presented, secret, device, fp, assessment)
+        _admit(request, user, state, presented, secret, device, fp, assessment)
+        return found
     state.owe_code(list(assessment.reasons))
     if policy.FINGERPRINT_MISMATCH in assessment.reasons and device is not None:
         # SECURITY: a live secret from another kind of browser: the cookie was
@@ -148,7 +187,7 @@ def _assess(
         )
         SupersededToken.objects.filter(device=device).delete()
         queue_cookie(request, presented, drop=secret)
-    return None
+    return found
 
 
 @sensitive_variables()

@@ -41,7 +41,7 @@ from ..cookie import Presented
 from ..digests import keyed_digest
 from ..models import PasswordThrottle
 from ..rules import backoff, policy
-from . import email_codes, events, identifiers, recognition
+from . import email_codes, events, identifiers, recognition, sign_in_history
 
 ACCOUNT, ADDRESS = PasswordThrottle.ACCOUNT, PasswordThrottle.ADDRESS
 
@@ -59,7 +59,10 @@ BURST = 10
 BURST_WINDOW = timedelta(minutes=15)
 # Set on the request by the backend: this attempt's budgets, and whether it
 # was refused unchecked (then the ``user_login_failed`` that follows is not a
-# failure to count).
+# failure to count). On the request, not an argument: the attempt crosses
+# Django's ``authenticate()`` (the backend, then the ``user_login_failed`` or
+# ``user_logged_in`` receivers, then ``admission.begin`` via
+# ``password_checked``), which passes nothing else from one to the next.
 _ATTEMPT = "_trustgate_password_attempt"
 
 
@@ -81,7 +84,7 @@ def name_key(name: object) -> str:
 
 def keys_of(user: Any) -> set[str]:
     """The budgets ``user``'s failures are charged to: one key, the account's
-    (``account_key``), whichever name was typed. ``trust.flows.risk`` reads
+    (``account_key``), whichever name was typed. ``trust.flows.risk_counts`` reads
     their bursts with this too."""
     return {account_key(user.pk)}
 
@@ -165,22 +168,34 @@ def _attempt_of(request: HttpRequest | None) -> _Attempt | None:
     return attempt if isinstance(attempt, _Attempt) else None
 
 
+def address_blocked(request: HttpRequest | None) -> bool:
+    """Is the client address in the site's block list (``TRUST_RISK_BLOCKED_NETWORKS``)?
+
+    Asked here, before the password is checked, so a blocked address learns
+    nothing; the risk model's decision holds the same rule for shadow mode.
+    """
+    if request is None or not conf.RISK_ENABLED or conf.RISK_SHADOW:
+        # Shadow mode: the sign-in goes on to be weighed, where the block
+        # list's deny is recorded as what would have happened.
+        return False
+    block_list = conf.RISK_BLOCKED_NETWORKS
+    return bool(block_list) and request_fingerprint(request).ip in block_list
+
+
 def refuses(request: HttpRequest | None, username: object) -> bool:
     """Must this attempt be refused without checking its password?"""
-    from . import risk
-
     earlier = _attempt_of(request)
     if earlier is not None and earlier.pending and earlier.identifier == username:
         # A throttle listed before this one let this very attempt through
         # (and took its turn): asking again would only queue behind itself.
         return False
     budgets = budgets_named(username) if username is not None else None
-    if risk.blocked(request):
+    if address_blocked(request):
         # SECURITY: the site blocks this address: refused like a wrong
         # password, before the password is checked, and never counted.
         _remember(request, username, budgets, refused=True)
         for user_id in budgets.user_ids if budgets is not None else ():
-            risk.record_blocked(request, user_id)
+            sign_in_history.record_blocked(request, user_id)
         return True
     refused = _refuses(request, budgets)
     _remember(request, username, budgets, refused=refused)
@@ -297,13 +312,11 @@ def count_failure(
     if username is not None:
         budgets = _budgets(request, username)
         _charge(ACCOUNT, budgets.keys, now, user_ids=budgets.user_ids)
-        from . import risk
-
         # SECURITY (timing): a name that is no account's does the same work;
         # only the account's history row is not written. Each sample of that
         # difference costs the attacker a counted failure, at the throttle's pace.
         for user_id in budgets.user_ids or (None,):
-            risk.record_failed_password(request, user_id)
+            sign_in_history.record_failed_password(request, user_id)
     address = _address(request)
     if address is not None:
         _charge(ADDRESS, (address,), now)
@@ -414,7 +427,7 @@ def burst_unpaid(user: Any) -> bool:
 
 def bursts_of(user: Any) -> QuerySet[PasswordThrottle]:
     """The budgets of ``user``'s names that a burst hit (at most one a name;
-    ``trust.flows.risk.DbCounts`` reads them for each weighed sign-in)."""
+    ``trust.flows.risk_counts.DbCounts`` reads them for each weighed sign-in)."""
     return PasswordThrottle.objects.filter(
         scope=ACCOUNT, key__in=keys_of(user), burst_at__isnull=False
     )

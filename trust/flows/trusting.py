@@ -26,7 +26,7 @@ from ..rules import tokens
 from ..rules.fingerprint import MAX_USER_AGENT_LENGTH, clean_user_agent
 from ..rules.risk import geo
 from ..state import SessionState
-from . import events, revoking, risk, sessions
+from . import device_origins, events, revoking, risk, sessions, sign_in_history
 
 # Trusted devices per user; trusting one more evicts the least recently used.
 MAX_DEVICES = 20
@@ -169,7 +169,7 @@ class _Trusted:
     def hand_over(self, request: HttpRequest, user: Any) -> None:
         """Once the session is indexed: tie its sign-in to the device, queue the cookie."""
         # A report about this device reaches the sign-in that trusted it.
-        risk.tie_to_device(request, user, self.device)
+        sign_in_history.tie_to_device(request, user, self.device)
         queue_cookie(request, self.presented, drop=self.old_secret, add=(self.secret, self.device))
 
 
@@ -204,8 +204,8 @@ def _trust_browser(request: HttpRequest, otp_device: Device) -> _Trusted | None:
             network=fp.network,
             first_ip=fp.ip or None,
             last_ip=fp.ip or None,
-            countries=risk.with_country(carried, geo.country_of(fp.ip)),
-            asns=risk.with_asn(carried_asns, geo.asn_of(fp.ip)),
+            countries=device_origins.with_country(carried, geo.country_of(fp.ip)),
+            asns=device_origins.with_asn(carried_asns, geo.asn_of(fp.ip)),
             created_at=now,
             last_seen_at=now,
             expires_at=now + conf.LIFETIME,

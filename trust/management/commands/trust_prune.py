@@ -22,7 +22,7 @@ from django.core.management.base import BaseCommand
 from django.db.models import Q
 from django.utils import timezone
 
-from trust.flows import password_throttle, risk, rotation
+from trust.flows import password_throttle, risk_counts, rotation, sign_in_history
 from trust.models import SupersededToken, TrustedSession
 
 
@@ -45,7 +45,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Pruned {sessions} session index entries and {tokens} old secrets.")
         throttles = password_throttle.prune()
         self.stdout.write(f"Pruned {throttles} password-throttle records.")
-        history = risk.prune(now)
+        history = sign_in_history.prune(now)
         self.stdout.write(f"Pruned {history} sign-in history records.")
-        counts = risk.prune_counts(now)
+        counts = risk_counts.prune(now)
         self.stdout.write(f"Pruned {counts} risk counts of months past the window.")
