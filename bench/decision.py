@@ -65,12 +65,12 @@ INSERT_DEVICES = """
 INSERT INTO trust_trusteddevice (
     user_id, token_hash, otp_device, browser, os, device_class, user_agent, network,
     first_ip, last_ip, created_at, last_seen_at, expires_at, revoked_at, revoked_reason,
-    countries)
+    countries, asns)
 SELECT %(first_user)s + (i %% %(users)s),
        encode(sha256(convert_to(lpad(i::text, 43, '0'), 'UTF8')), 'hex'),
        'otp_totp.totpdevice/1', 'Chrome', 'Windows', 'desktop', '',
        '84.' || (128 + i %% 64) || '.' || (i / 64 %% 256) || '.0/24',
-       '84.128.0.1', '84.128.0.1', now(), now(), now() + interval '30 days', NULL, '', 'DE'
+       '84.128.0.1', '84.128.0.1', now(), now(), now() + interval '30 days', NULL, '', 'DE', ''
 FROM generate_series(%(start)s, %(stop)s) AS i
 """
 INSERT_USERS = """
@@ -86,10 +86,12 @@ FROM generate_series(1, %(users)s) AS g
 # and value, as the users' successful sign-ins left them.
 INSERT_HISTORY = """
 INSERT INTO trust_signinattempt (user_id, at, ip, network, asn, country, device_name,
-                                 outcome, reasons, score, counted)
+                                 outcome, reasons, score, counted, risk_action, shadow,
+                                 contributions)
 SELECT %(first_user)s + (i %% %(users)s), now() - (i %% 15552000) * interval '1 second',
        '203.0.113.7', '203.0.113.0/24', 'EXAMPLE-AS', 'DE', 'Chrome on Windows',
-       CASE WHEN i %% 10 = 0 THEN 'failed_password' ELSE 'allowed' END, '[]', 0.01, '[]'
+       CASE WHEN i %% 10 = 0 THEN 'failed_password' ELSE 'allowed' END, '[]', 0.01, '[]',
+       CASE WHEN i %% 10 = 0 THEN '' ELSE 'allow' END, false, '{}'
 FROM generate_series(%(start)s, %(stop)s) AS i
 """
 # Each count row is one month's (``RiskCount.month``): the rows are spread
@@ -396,7 +398,7 @@ def main() -> None:
             expires_at=now + conf.LIFETIME,
         )
         client = Client(HTTP_USER_AGENT=CHROME, REMOTE_ADDR=address_of(1))
-        client.cookies[conf.COOKIE_NAME] = secret
+        client.cookies[COOKIE_NAME] = secret
         form = {"username": user.get_username(), "password": password}
 
         def post() -> float:
