@@ -187,7 +187,8 @@ test-real: install-e2e e2e-tools
 
 # Ratios measured within one run; prints a table, writes bench-results/latest.json.
 # `make bench BENCH_ARGS=--readme` also puts the table in docs/performance.md. The
-# user agents are tests/data's sample, or the whole corpus TRUSTGATE_UA_CORPUS names.
+# user agents are the whole corpus (TRUSTGATE_UA_CORPUS, or ../shared/data beside the
+# checkout) where it is there, else tests/data's sample.
 # Then the risk model's evaluation (10,000 simulated users, ~6 min on 2 cores;
 # RBA_ARGS=--quick for a short one), written to bench-results/rba.md.
 BENCH_ARGS ?=

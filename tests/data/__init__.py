@@ -8,11 +8,13 @@ from pathlib import Path
 DATA = Path(__file__).resolve().parent
 # 3,000 real user agents, a reproducible sample of uap-core's test corpus.
 USER_AGENT_SAMPLE = DATA / "user_agents.txt"
-# The whole corpus (17,816 lines) is not in the repository: name it here.
+# The whole corpus (17,816 lines) is not in the repository: the team keeps it
+# beside the checkout (``../shared/data/user_agents.txt``), or a variable names it.
 FULL_CORPUS_VARIABLE = "TRUSTGATE_UA_CORPUS"
+BESIDE_THE_CHECKOUT = DATA.parents[2] / "shared" / "data" / "user_agents.txt"
 NO_FULL_CORPUS = (
-    f"the full user-agent corpus is not here: set {FULL_CORPUS_VARIABLE} to uap-core's "
-    "user agents, one a line (tests/data/README.md)"
+    "the full user-agent corpus is not here: it is read from ../shared/data/user_agents.txt "
+    f"beside the checkout, or from the file {FULL_CORPUS_VARIABLE} names (tests/data/README.md)"
 )
 
 
@@ -22,9 +24,12 @@ def read_agents(path: Path) -> list[str]:
 
 
 def full_user_agent_corpus() -> Path | None:
-    """The whole corpus, when ``$TRUSTGATE_UA_CORPUS`` names a file."""
+    """The whole corpus: the file ``$TRUSTGATE_UA_CORPUS`` names, else the one
+    beside the checkout, where either is there."""
     named = os.environ.get(FULL_CORPUS_VARIABLE)
-    return Path(named) if named and Path(named).is_file() else None
+    if named and Path(named).is_file():
+        return Path(named)
+    return BESIDE_THE_CHECKOUT if BESIDE_THE_CHECKOUT.is_file() else None
 
 
 def user_agent_corpus() -> Path:
