@@ -144,6 +144,10 @@ class _Gate:
         self.route = MatchedRoute(request)
 
     def ask(self, *, fresh: bool = False) -> Verdict:
+        if self.uid is None:
+            # The verdict's first rule, taken before its inputs are gathered:
+            # a request nobody is signed in to reads no setting and no clock.
+            return Verdict.GO_ON
         state = self.state
         agent = agent_digest(raw_user_agent(self.request)) if state is not None else ""
         return verdict(
@@ -168,7 +172,8 @@ def _limits() -> Limits:
 def _signed_out_here(request: HttpRequest, state: SessionState | None) -> bool:
     """A page request whose session was ended elsewhere (its cookie names no
     session): the rare request that asks why (``trust.flows.signed_out``)."""
-    return state is None and not wants_json(request) and signed_out.has_dead_session(request)
+    # The cheap test first: only a dead session cookie makes the others worth it.
+    return state is None and signed_out.has_dead_session(request) and not wants_json(request)
 
 
 def _has_session(request: HttpRequest) -> bool:
