@@ -21,6 +21,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth import backends, get_user_model
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.views.decorators.debug import sensitive_variables
@@ -44,11 +45,9 @@ def throttle(
         return  # not a password sign-in: not ours to throttle
     named = password_throttle.typed_username(username, credentials)
     if password_throttle.refuses(request, named):
-        if isinstance(password, str | bytes):
-            # SECURITY: as slow as a checked password (Django's
-            # ModelBackend does the same for unknown users), so the
-            # response time does not tell a throttled attempt apart.
-            get_user_model()().set_password(password)
+        # SECURITY: as slow as a checked password, so the response time does
+        # not tell a throttled attempt apart.
+        _hash_anyway(password)
         raise PermissionDenied
 
 
@@ -103,9 +102,18 @@ def _unstorable(username: object, credentials: dict[str, Any]) -> bool:
 def _as_unknown_user(password: object) -> None:
     """What Django's ``ModelBackend`` does for a name no account has: hash the
     password all the same (the answer takes as long), and sign in no one."""
-    if isinstance(password, str):
-        get_user_model()().set_password(password)
+    _hash_anyway(password)
     return None
+
+
+@sensitive_variables("password")
+def _hash_anyway(password: object) -> None:
+    """Hash ``password`` as a check would, for nothing (Django's
+    ``ModelBackend`` does the same for a name no account has)."""
+    if isinstance(password, bytes):
+        password = password.decode(errors="replace")
+    if isinstance(password, str):
+        make_password(password)
 
 
 class PasswordThrottleBackend:
