@@ -20,7 +20,7 @@ from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import call_command
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -284,8 +284,7 @@ def run(rounds: int = 31, per_round: int = 60) -> dict:
 def worst_case(app: WSGIHandler, sessions: Sessions, rounds: int, per_round: int) -> dict:
     """A 100 KB user agent and a 10 KB X-Forwarded-For (read: one proxy is
     configured) against the same requests with ordinary headers."""
-    settings.TRUST_PROXY_COUNT = 1
-    try:
+    with override_settings(TRUST_PROXY_COUNT=1):
         out = {}
         for scenario, cookie in [
             ("trusted session", sessions.trusted),
@@ -307,8 +306,6 @@ def worst_case(app: WSGIHandler, sessions: Sessions, rounds: int, per_round: int
             out[scenario]["hostile_status"] = request(app, hostile).split()[0]
         out["sign-in decision"] = _decision_inputs(rounds, per_round * 3)
         return out
-    finally:
-        del settings.TRUST_PROXY_COUNT
 
 
 def _decision_inputs(rounds: int, per_round: int) -> dict:

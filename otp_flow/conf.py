@@ -3,9 +3,10 @@
 Every setting is an entry of ``_DEFAULTS`` below, with the ``#:`` comment
 above it saying what it does: the documentation's settings reference is
 generated from those comments, so a setting without one fails the docs build.
-Each property reads ``django.conf.settings`` on every access and validates
-the value (``ImproperlyConfigured`` names a malformed one);
-``OtpFlowConfig.ready()`` reads them all once at start-up.
+Each property reads ``django.conf.settings`` and validates the value on
+first read (``ImproperlyConfigured`` names a malformed one), and keeps it
+until ``setting_changed``, as ``trust.conf`` does; ``OtpFlowConfig.ready()``
+reads them all once at start-up.
 
 django-otp's own settings keep their meaning: ``OTP_TOTP_ISSUER`` labels the
 authenticator entry, ``OTP_TOTP_THROTTLE_FACTOR`` sets the back-off (shared by
@@ -19,6 +20,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+
+from trust.conf import Kept
 
 # NIST SP 800-63B §5.2.2 / 800-63B-4 §3.2.2: at most 100 consecutive failures.
 NIST_MAX_FAILURES = 100
@@ -53,18 +56,18 @@ def _invalid(name: str, expected: str, value: Any) -> ImproperlyConfigured:
 class Conf:
     """One typed property per setting; see ``_DEFAULTS`` for what each does."""
 
-    @property
+    @Kept
     def SUDO_TIMEOUT(self) -> timedelta:
         value = _get("OTP_FLOW_SUDO_TIMEOUT")
         if not isinstance(value, timedelta) or value <= timedelta(0):
             raise _invalid("OTP_FLOW_SUDO_TIMEOUT", "a positive timedelta", value)
         return value
 
-    @property
+    @Kept
     def TRUST_BY_DEFAULT(self) -> bool:
         return bool(_get("OTP_FLOW_TRUST_BY_DEFAULT"))
 
-    @property
+    @Kept
     def MAX_FAILURES(self) -> int:
         value = _get("OTP_FLOW_MAX_FAILURES")
         whole = isinstance(value, int) and not isinstance(value, bool)
@@ -73,17 +76,17 @@ class Conf:
             raise _invalid("OTP_FLOW_MAX_FAILURES", expected, value)
         return value
 
-    @property
+    @Kept
     def TOTP_THROTTLE_FACTOR(self) -> float:
         """django-otp's ``OTP_TOTP_THROTTLE_FACTOR``, read as django-otp reads it:
         the backup-code device throttles like the TOTP device."""
         return getattr(settings, "OTP_TOTP_THROTTLE_FACTOR", 1)
 
-    @property
+    @Kept
     def PASSKEY_PASSWORDLESS(self) -> bool:
         return bool(_get("OTP_FLOW_PASSKEY_PASSWORDLESS"))
 
-    @property
+    @Kept
     def ADMIN_SUDO_MODELS(self) -> tuple[str, ...]:
         labels = _get("OTP_FLOW_ADMIN_SUDO_MODELS")
         # Whether each names an installed model is check otp_flow.E003's.

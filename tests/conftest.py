@@ -88,6 +88,22 @@ def _admin_site_as_configured():
     setting_changed.disconnect(forget_added_models)
 
 
+@pytest.fixture
+def unset(settings):
+    """``unset("TRUST_X")``: the setting as a site that never set it.
+
+    pytest-django's ``del settings.X`` sends no ``setting_changed`` (its
+    ``__setattr__`` does), and ``trust.conf`` keeps each value until that
+    signal, as DRF's ``api_settings`` does."""
+    from django.core.signals import setting_changed
+
+    def unset_setting(name: str) -> None:
+        delattr(settings, name)
+        setting_changed.send(sender=None, setting=name, value=None, enter=True)
+
+    return unset_setting
+
+
 @pytest.fixture(autouse=True)
 def _site_language():
     """Each test starts in the site's language. A request in German leaves

@@ -341,8 +341,8 @@ def test_the_setting_off_sends_no_alert(account, clock, settings):
     assert mail.outbox == []
 
 
-def test_the_setting_is_off_by_default(account, clock, settings):
-    del settings.TRUST_ALERT_EMAILS
+def test_the_setting_is_off_by_default(account, clock, unset):
+    unset("TRUST_ALERT_EMAILS")
     mail.outbox.clear()
     trusted_browser(account, clock)
     assert SecurityEvent.objects.filter(user=account.user, kind="device_trusted").exists()

@@ -1,5 +1,5 @@
-"""The settings objects: each setting read on every access, validated on
-read; a malformed one is ``ImproperlyConfigured`` naming it."""
+"""The settings objects: each setting validated on first read and kept until
+``setting_changed``; a malformed one is ``ImproperlyConfigured`` naming it."""
 
 from __future__ import annotations
 
@@ -166,12 +166,26 @@ def test_the_defaults_are_valid():
     otp_conf.validate()
 
 
-def test_a_setting_is_read_on_every_access(settings):
-    # No value kept between reads: what the settings say now is what counts.
+def test_a_changed_setting_is_read_again(settings):
+    # Kept between reads, until setting_changed (override_settings, the
+    # settings fixture) says it changed: what the settings say now counts.
     settings.TRUST_IDLE_TIMEOUT = timedelta(days=3)
     assert timedelta(days=3) == conf.IDLE_TIMEOUT
     settings.TRUST_IDLE_TIMEOUT = timedelta(days=4)
     assert timedelta(days=4) == conf.IDLE_TIMEOUT
+
+
+def test_a_value_is_kept_until_a_setting_changes(settings):
+    settings.TRUST_PENDING_TIMEOUT = timedelta(minutes=5)
+    assert conf.PENDING_TIMEOUT is conf.PENDING_TIMEOUT
+    settings.TRUST_PENDING_TIMEOUT = timedelta(minutes=6)
+    assert timedelta(minutes=6) == conf.PENDING_TIMEOUT
+
+
+def test_a_malformed_setting_is_refused_on_every_read_not_kept(settings):
+    settings.TRUST_PROXY_COUNT = -1
+    refused(lambda: conf.PROXY_COUNT, "TRUST_PROXY_COUNT")
+    refused(lambda: conf.PROXY_COUNT, "TRUST_PROXY_COUNT")
 
 
 def test_a_malformed_setting_stops_the_start_up():

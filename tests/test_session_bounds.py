@@ -26,10 +26,10 @@ def test_sessions_end_after_their_absolute_lifetime(account, clock, settings):
     assert response["Location"].startswith("/accounts/login/")
 
 
-def test_without_the_setting_sessions_have_no_absolute_lifetime(account, clock, settings):
+def test_without_the_setting_sessions_have_no_absolute_lifetime(account, clock, settings, unset):
     # Off unless a site asks: Trustgate must not sign out every user of a
     # site daily (the users without 2FA included).
-    del settings.TRUST_SESSION_LIFETIME
+    unset("TRUST_SESSION_LIFETIME")
     settings.SESSION_COOKIE_AGE = int(timedelta(days=7).total_seconds())
     settings.SESSION_SAVE_EVERY_REQUEST = True
     client = browser()

@@ -1,11 +1,14 @@
 """Settings of the ``trust`` app, each with its documented default.
 
 Read them through ``conf`` (``from trust.conf import conf``). Each property
-reads ``django.conf.settings`` on every access (so ``override_settings`` and
-pytest-django's ``settings`` fixture just work) and validates the value: a
+reads ``django.conf.settings`` and validates the value on first read: a
 value of the wrong type or out of range raises ``ImproperlyConfigured``
-naming the setting. ``TrustConfig.ready()`` reads every setting once, so a
-malformed one stops the start-up.
+naming the setting. The valid value is then kept until Django's
+``setting_changed`` signal says a setting changed, as DRF's ``api_settings``
+does (``override_settings`` and pytest-django's ``settings`` fixture send
+it), so the gate reads no setting on a request (an unset one costs an
+exception inside ``django.conf.settings``). ``TrustConfig.ready()`` reads
+every setting once, so a malformed one stops the start-up.
 
 Every setting is an entry of ``_DEFAULTS`` below: its name, its default, and
 the ``#:`` comment above it saying what it does. That comment is the one
@@ -23,10 +26,11 @@ import os
 from collections.abc import Callable
 from datetime import timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
 from .rules.fingerprint import NETWORK_IPV4_PREFIX, NETWORK_IPV6_PREFIX
@@ -177,6 +181,38 @@ def _function(name: str, value: Any) -> Callable[..., Any]:
     return value
 
 
+T = TypeVar("T")
+
+# Validated values, kept from first read until a setting changes.
+_kept: dict[str, Any] = {}
+
+
+class Kept(Generic[T]):
+    """A ``Conf`` property read and validated on first use, then kept (both
+    apps' settings objects use it)."""
+
+    def __init__(self, read: Callable[[Any], T]) -> None:
+        self.read, self.__doc__ = read, read.__doc__
+        self.name = f"{read.__module__}.{read.__qualname__}"
+
+    def __get__(self, instance: object, owner: type | None = None) -> T:
+        try:
+            return cast(T, _kept[self.name])
+        except KeyError:
+            value = _kept[self.name] = self.read(instance)
+            return value
+
+
+def forget(**kwargs: Any) -> None:
+    """``setting_changed``: read every setting again on its next use."""
+    _kept.clear()
+
+
+# Connected here, on import, so it runs before any receiver that reads
+# ``conf`` for the new value (trust.receivers.geoip_dir_changed).
+setting_changed.connect(forget, dispatch_uid="trust.conf.forget")
+
+
 class Conf:
     """One typed property per setting; see ``_DEFAULTS`` for what each does."""
 
@@ -184,7 +220,7 @@ class Conf:
     IPV4_PREFIX = NETWORK_IPV4_PREFIX
     IPV6_PREFIX = NETWORK_IPV6_PREFIX
 
-    @property
+    @Kept
     def LIFETIME(self) -> timedelta:
         lifetime = _duration("TRUST_LIFETIME")
         if lifetime > MAX_LIFETIME:
@@ -192,23 +228,23 @@ class Conf:
             raise _invalid("TRUST_LIFETIME", f"at most {MAX_LIFETIME.days} days", lifetime)
         return lifetime
 
-    @property
+    @Kept
     def IDLE_TIMEOUT(self) -> timedelta:
         return _duration("TRUST_IDLE_TIMEOUT")
 
-    @property
+    @Kept
     def PROXY_COUNT(self) -> int:
         return _whole("TRUST_PROXY_COUNT")
 
-    @property
+    @Kept
     def PROXY_NETWORKS(self) -> tuple[str, ...]:
         return _networks("TRUST_PROXY_NETWORKS")
 
-    @property
+    @Kept
     def PENDING_TIMEOUT(self) -> timedelta:
         return _duration("TRUST_PENDING_TIMEOUT")
 
-    @property
+    @Kept
     def ENROLLMENT_REQUIRED(self) -> Callable[[Any], bool] | None:
         value = _get("TRUST_ENROLLMENT_REQUIRED")
         return None if value is None else _function("TRUST_ENROLLMENT_REQUIRED", value)
@@ -219,11 +255,11 @@ class Conf:
         name = _logout_url_setting()
         return name if name is not None else _detected_logout_url_name()
 
-    @property
+    @Kept
     def SESSION_LIFETIME(self) -> timedelta | None:
         return _duration("TRUST_SESSION_LIFETIME", optional=True)
 
-    @property
+    @Kept
     def EXEMPT_URLS(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(path prefixes, URL names)."""
         entries = _strings("TRUST_EXEMPT_URLS")
@@ -231,15 +267,15 @@ class Conf:
         names = tuple(e for e in entries if not e.startswith("/"))
         return paths, names
 
-    @property
+    @Kept
     def RISK_ENABLED(self) -> bool:
         return bool(_get("TRUST_RISK_ENABLED"))
 
-    @property
+    @Kept
     def RISK_SHADOW(self) -> bool:
         return bool(_get("TRUST_RISK_SHADOW"))
 
-    @property
+    @Kept
     def RISK_THRESHOLDS(self) -> Any:
         """The score's thresholds; the rules' own switches keep the defaults
         the evaluation chose (``trust.rules.risk.decision.Thresholds``)."""
@@ -251,37 +287,37 @@ class Conf:
             deny=_score("TRUST_RISK_DENY"),
         )
 
-    @property
+    @Kept
     def RISK_BLOCKED_NETWORKS(self) -> Any:
         """The parsed block list (``trust.rules.risk.blocklist.BlockList``)."""
         return _block_list(_networks("TRUST_RISK_BLOCKED_NETWORKS"))
 
-    @property
+    @Kept
     def RISK_SIGNALS(self) -> tuple[Callable[[Any], Any], ...]:
         value = _get("TRUST_RISK_SIGNALS")
         if isinstance(value, str | bytes) or not isinstance(value, list | tuple):
             raise _invalid("TRUST_RISK_SIGNALS", "a list of dotted paths", value)
         return tuple(_function("TRUST_RISK_SIGNALS", signal) for signal in value)
 
-    @property
+    @Kept
     def RISK_NO_EMAIL(self) -> str:
         value = _get("TRUST_RISK_NO_EMAIL")
         if value not in RISK_NO_EMAIL_CHOICES:
             raise _invalid("TRUST_RISK_NO_EMAIL", '"allow" or "deny"', value)
         return value
 
-    @property
+    @Kept
     def SIGN_IN_HISTORY_MAX_AGE(self) -> timedelta:
         return _duration("TRUST_SIGN_IN_HISTORY_MAX_AGE")
 
-    @property
+    @Kept
     def GEOIP_DIR(self) -> str | None:
         value = _get("TRUST_GEOIP_DIR")
         if value is not None and not isinstance(value, str | os.PathLike):
             raise _invalid("TRUST_GEOIP_DIR", "a directory path or None", value)
         return os.fspath(value) if value else None
 
-    @property
+    @Kept
     def ALERT_EMAILS(self) -> bool:
         return bool(_get("TRUST_ALERT_EMAILS"))
 

@@ -23,6 +23,7 @@ import enum
 import functools
 import time
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
@@ -162,10 +163,16 @@ class _Gate:
 
 
 def _limits() -> Limits:
+    return _limits_of(conf.PENDING_TIMEOUT, conf.SESSION_LIFETIME)
+
+
+@functools.lru_cache(maxsize=4)
+def _limits_of(pending_timeout: timedelta, session_lifetime: timedelta | None) -> Limits:
+    # One frozen Limits per pair of settings, not one per request.
     return Limits(
-        pending_timeout=conf.PENDING_TIMEOUT,
+        pending_timeout=pending_timeout,
         touch_interval=admission.TOUCH_INTERVAL,
-        session_lifetime=conf.SESSION_LIFETIME,
+        session_lifetime=session_lifetime,
     )
 
 
@@ -245,6 +252,10 @@ def _after_view(request: HttpRequest, gate: _Gate) -> tuple[_After, SessionState
         # request without a session cookie): reading it now would add
         # "Vary: Cookie" to a response that does not depend on it.
         return _After.NOTHING, None
+    if not request.session.modified:
+        # Nobody wrote to the session since the gate read it: no sign-in,
+        # no verification and no new key (each of them writes to it).
+        return _After.NOTHING, gate.state
     uid = request.session.get(auth.SESSION_KEY)
     if uid is None:
         return _After.NOTHING, None

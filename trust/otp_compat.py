@@ -75,16 +75,11 @@ class LazyDevice:
     loading is a query.
     """
 
-    __slots__ = ("_device", "_model", "_persistent_id")
+    __slots__ = ("_device", "_persistent_id")
 
     def __init__(self, persistent_id: str) -> None:
         object.__setattr__(self, "_persistent_id", persistent_id)
         object.__setattr__(self, "_device", None)
-        try:
-            model: type = apps.get_model(persistent_id.rsplit("/", 1)[0])
-        except (ValueError, LookupError):
-            model = Device
-        object.__setattr__(self, "_model", model)
 
     def _loaded(self) -> Any:
         device = object.__getattribute__(self, "_device")
@@ -96,7 +91,14 @@ class LazyDevice:
     @property  # type: ignore[misc]
     def __class__(self) -> type:  # type: ignore[override]
         device = object.__getattribute__(self, "_device")
-        return object.__getattribute__(self, "_model") if device is None else type(device)
+        if device is not None:
+            return type(device)
+        # The model named by the persistent id, without a query (and not
+        # on every request: only isinstance() asks).
+        try:
+            return apps.get_model(object.__getattribute__(self, "_persistent_id").rsplit("/", 1)[0])
+        except (ValueError, LookupError):
+            return Device
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._loaded(), name)
