@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -134,10 +134,17 @@ class SessionState:
         return state if state.status in STORED else None
 
     def save(self, request: HttpRequest) -> None:
+        # Only what differs from the defaults: the session is decoded on
+        # every request, and a record of 22 keys was most of its size.
         # Shallow: every field is a str, number, bool or None but the list
         # (dataclasses.asdict deep-copies each value: ~30 us a save).
-        record = {name: getattr(self, name) for name in _FIELD_NAMES}
-        record["reasons"] = list(self.reasons)
+        record = {
+            name: value
+            for name in _FIELD_NAMES
+            if (value := getattr(self, name)) != _DEFAULT_VALUES.get(name, _REQUIRED)
+        }
+        if self.reasons:
+            record["reasons"] = list(self.reasons)
         request.session[SESSION_KEY] = record
         setattr(request, _REQUEST_ATTR, self)
 
@@ -258,6 +265,11 @@ class SessionState:
 
 
 _FIELD_NAMES = tuple(SessionState.__dataclass_fields__)
+_REQUIRED = object()
+# The defaults a saved record leaves out (``reasons``' default is an empty
+# list: left out when empty). Equality, not identity: 0.0 is not None.
+_DEFAULT_VALUES = {f.name: f.default for f in fields(SessionState) if f.default is not MISSING}
+_DEFAULT_VALUES["reasons"] = []
 _FIELDS = frozenset(_FIELD_NAMES)
 
 

@@ -19,6 +19,12 @@ def request_with(session_key=None):
     return request
 
 
+def request_with_record(raw: dict):
+    request = request_with()
+    request.session["_trustgate"] = raw
+    return request
+
+
 def a_record() -> SessionState:
     state = SessionState(uid="7", status=Standing.NO_FACTOR, agent_digest="0123abcd")
     state.trusted_by(41, "otp_totp.totpdevice/3", ["new_network"])
@@ -36,6 +42,35 @@ def test_a_record_survives_the_session_store_whole():
     # Through the configured store and its serializer (JSON by default).
     state = a_record()
     assert saved_and_read_back(state) == state
+
+
+def test_the_saved_record_leaves_out_what_is_the_default():
+    # The session is decoded on every request: the record carries only what
+    # this session says, and reads back whole.
+    request = request_with()
+    state = SessionState(uid="7", status=Standing.OTP, otp_device="otp_totp.totpdevice/3")
+    state.save(request)
+    assert request.session["_trustgate"] == {
+        "uid": "7",
+        "status": "otp",
+        "otp_device": "otp_totp.totpdevice/3",
+    }
+    assert SessionState.of(request_with_record(request.session["_trustgate"])) == state
+
+
+def test_a_value_equal_to_no_default_is_kept_zero_and_false_alike():
+    request = request_with()
+    state = SessionState(uid="7", status=Standing.NO_FACTOR, trusted_device=0, otp_at=0.0)
+    state.save(request)
+    assert request.session["_trustgate"]["trusted_device"] == 0
+    assert request.session["_trustgate"]["otp_at"] == 0.0
+    assert SessionState.of(request_with_record(request.session["_trustgate"])) == state
+
+
+def test_a_full_record_an_earlier_version_wrote_still_reads():
+    state = a_record()
+    full = {name: getattr(state, name) for name in state.__dataclass_fields__}
+    assert SessionState.of(request_with_record(full)) == state
 
 
 def test_the_saved_record_is_a_copy_not_the_live_list():
