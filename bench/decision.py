@@ -6,8 +6,8 @@ sign-in with a trust cookie does before admitting anyone: read the client's
 fingerprint, find the device by the SHA-256 of the cookie's secret, and let
 the policy compare the two. Then, with the sign-in history and the risk
 counts in place, the whole decision as ``admission.begin`` makes it for a
-2FA user's password sign-in: the device part, then ``risk.apply_to`` (the
-real ``weigh``: geo lookup, counts, score, last success, burst, rules),
+2FA user's password sign-in: the device part, then the real ``risk.weigh``
+(geo lookup, counts, score, last success, burst, rules) and the ruling,
 under Django's default binding and under the opt-in a site makes for
 prepared statements (``OPTIONS``: ``server_side_binding``,
 ``prepare_threshold``), which spares PostgreSQL planning each statement.
@@ -179,6 +179,7 @@ def main() -> None:
     from trust.cookie import COOKIE_NAME, Presented
     from trust.flows import password_throttle, recognition, risk, risk_counts
     from trust.rules import policy
+    from trust.rules import sign_in as sign_in_rules
     from trust.rules.fingerprint import clear_caches
     from trust.rules.risk import geo
     from trust.rules.risk.features import user_agent_digest
@@ -265,18 +266,28 @@ def main() -> None:
         return request
 
     def whole_decision(request, user) -> tuple[float, float, bool]:
-        """``admission._assess`` up to its decision, for a 2FA user with a
-        trust cookie: fingerprint, device look-up and policy, then the risk
-        model's word (``risk.apply_to``: the real ``weigh``). Returns the
-        seconds of the two parts and whether the device let the user in."""
+        """``admission._rule`` for a 2FA user with a trust cookie:
+        fingerprint, device look-up and policy, then the risk model's word
+        (the real ``risk.weigh``) and the ruling. Returns the seconds of the
+        two parts and whether the ruling let the user in on the device."""
         began = time.perf_counter()
         clear_caches()  # a sign-in from a browser not seen lately
         fp = request_fingerprint(request)
         _, device = Presented.read(request).for_user(user)
         assessment = recognition.assess(device, fp, timezone.now())
         middle = time.perf_counter()
-        assessment, _ = risk.apply_to(request, user, assessment, fp, device)
-        return middle - began, time.perf_counter() - middle, assessment.recognized
+        recognized = device if assessment.recognized else None
+        found = risk.weigh(
+            request, user, trusted_device=assessment.recognized, fp=fp, device=recognized
+        )
+        ruling = sign_in_rules.decide(
+            has_factor=True,
+            recognition=assessment,
+            risk_decision=found.decision if found is not None else None,
+            burst_unpaid=found is None and password_throttle.burst_unpaid(user),
+        )
+        trusted = ruling.outcome == sign_in_rules.Outcome.TRUSTED
+        return middle - began, time.perf_counter() - middle, trusted
 
     def use_binding(prepared: bool) -> None:
         """Reconnect with Django's default (client-side binding, nothing

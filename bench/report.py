@@ -110,8 +110,8 @@ def markdown(results: dict) -> str:
                 "",
                 f"**Whole sign-in decision** (a 2FA user's password sign-in with a trust "
                 f"cookie, as `admission.begin` decides it: fingerprint, device look-up and "
-                f"policy, then `risk.apply_to`: geo lookup, counts, score, last success, "
-                f"burst, rules) with {whole['devices']:,} trusted devices and "
+                f"policy, then `risk.weigh` (geo lookup, counts, score, last success, "
+                f"burst, rules) and the ruling) with {whole['devices']:,} trusted devices and "
                 f"{whole['history_rows']:,} sign-in history rows, "
                 f"{len(whole['queries'])} queries; both bindings measured in alternating "
                 f"chunks of the same sign-ins:",

@@ -15,7 +15,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from trust.models import SecurityEvent, TrustedDevice, TrustedSession
 from trust.state import SessionState
 
-from .conftest import browser, sign_in
+from .conftest import Authenticator, browser, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -171,3 +171,20 @@ def test_a_code_posted_after_the_factor_was_removed_answers_json(account):
     response = client.post("/2fa/verify/", {"otp_token": code}, HTTP_ACCEPT="application/json")
     assert response.status_code == 200
     assert response.json() == {"verified": False, "next": "/"}
+
+
+def test_enrolling_with_trust_saves_the_record_once_and_links_the_session_once(
+    make_user, record_saves
+):
+    account = make_user(totp=False)
+    client = browser()
+    assert sign_in(client, account).status_code == 302
+    app = Authenticator.from_page(client.get("/2fa/setup/"))
+    record_saves.clear()
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.post("/2fa/setup/", {"otp_token": app.code(), "trust_device": "on"})
+    assert response.status_code == 200  # the backup codes, shown this once
+    assert record_saves == ["otp"]
+    assert len(_writes(ctx.captured_queries, TrustedSession)) == 1
+    assert TrustedDevice.objects.filter(user=account.user, revoked_at=None).count() == 1
+    assert SecurityEvent.objects.filter(user=account.user, kind="two_factor_enabled").exists()

@@ -9,6 +9,7 @@ rotated session key).
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -27,8 +28,8 @@ from ..conf import conf
 from ..cookie import Presented, queue_cookie
 from ..models import EventKind, SignInOutcome, SupersededToken, TrustedDevice
 from ..rules import policy, tokens
+from ..rules import sign_in as rules
 from ..rules.fingerprint import Fingerprint
-from ..rules.risk import decision as risk_decision
 from ..state import SessionState, agent_digest
 from . import (
     email_codes,
@@ -49,44 +50,50 @@ TOUCH_INTERVAL = timedelta(hours=1)
 
 @dataclass
 class SignIn:
-    """One sign-in while ``begin`` decides it: what a step hands the next,
+    """One sign-in while ``begin`` decides it: what each step hands the next,
     passed as an argument rather than kept on the request.
 
     (The password throttle's record of the attempt stays on the request:
     it crosses Django's ``authenticate()``, which has no other channel.)
     """
 
+    request: HttpRequest
+    user: Any
+    fp: Fingerprint
     state: SessionState
+    # Recognition: the trusted-browser secret presented, its device, and the
+    # device policy's word on it.
+    presented: Presented | None = None
+    secret: str | None = None
+    device: TrustedDevice | None = None
+    recognition: policy.Assessment | None = None
+    # django-otp's device, when the session was verified before the gate saw it.
+    verified: Any = None
     # The risk model's view of a password sign-in (``None``: not weighed).
     weighed: risk.Weighed | None = None
-    # Owed a code by e-mail and no address to send it to.
-    code_undeliverable: bool = False
 
 
 @sensitive_variables()
 def begin(request: HttpRequest, user: Any) -> SessionState:
-    """Decide a freshly signed-in session: no 2FA, trusted device, or step-up."""
+    """Decide a freshly signed-in session: no 2FA, trusted browser, code owed or refused.
+
+    One pipeline: recognition (the trusted-browser cookie), the risk model,
+    one pure ruling on both (``trust.rules.sign_in.decide``), then its
+    effects (the session record, the cookie, revocations, events, history).
+    """
     fp = request_fingerprint(request)
     state = SessionState.signing_in(user, fp, raw_user_agent(request))
-    sign_in = SignIn(state)
+    sign_in = SignIn(request, user, fp, state)
     # One transaction from the trust decision to the session's index entry:
     # a revoke running meanwhile waits on the device row, then finds this
     # session to end (otherwise it could slip in between and miss it).
     with transaction.atomic():
-        if not django_otp.user_has_device(user):
-            required = conf.ENROLLMENT_REQUIRED
-            state.must_enroll = bool(required and required(user))
-            _weigh_without_factor(request, user, sign_in, fp)
-        elif (verified := otp_compat.device_in_session(request, user)) is not None:
-            state.verified_by(verified.persistent_id)
-        else:
-            sign_in.weighed = _assess(request, user, state, fp)
-        refused = refusal(sign_in)
-        if refused is not None:
-            state.refuse(refused)
-        else:
+        ruling = _rule(sign_in)
+        if ruling is not None:  # None: the rotation protocol decided (``_stale``)
+            _apply(sign_in, ruling)
+        if not state.refused:
             sessions.link(request, user, state, old_key="")
-        _record(request, user, sign_in)
+        _record(sign_in)
     if state.refused:
         # SECURITY: the password was right but the sign-in is refused: the
         # session ends now, before anything is answered with it.
@@ -96,42 +103,133 @@ def begin(request: HttpRequest, user: Any) -> SessionState:
     return state
 
 
-def _weigh_without_factor(
-    request: HttpRequest, user: Any, sign_in: SignIn, fp: Fingerprint
-) -> None:
-    """RBA for a user without 2FA: a risky sign-in owes a code by e-mail."""
-    found = sign_in.weighed = risk.weigh(request, user, trusted_device=False, fp=fp)
-    if found is None or found.decision.action != risk_decision.STEP_UP:
-        return
-    reasons = list(found.decision.reasons)
-    if email_codes.send(user):
-        sign_in.state.owe_email_code(reasons)
-    elif conf.RISK_NO_EMAIL == "deny":
-        sign_in.code_undeliverable = True  # refused (``refusal``)
-    else:
-        # No address on file: let in (the site's choice), and say so.
-        events.record(user, EventKind.RISKY_SIGN_IN_UNCHECKED, request=request, reasons=reasons)
-
-
-def refusal(sign_in: SignIn) -> list[str] | None:
-    """Why a sign-in whose password was right is refused (``None``: it is not).
-
-    The one place ``begin`` refuses: the risk model denied it (its deny
-    threshold, a site's signal; the block list in shadow mode is recorded,
-    not enforced), or it owed a code by e-mail that no address can receive
-    and the site refuses then (``TRUST_RISK_NO_EMAIL = "deny"``). A blocked
-    address is refused earlier, before its password is checked
-    (``password_throttle.refuses``), and never gets here.
-    """
-    found = sign_in.weighed
-    if found is None:
+def _rule(sign_in: SignIn) -> rules.Ruling | None:
+    """Gather what the ruling reads, then rule (``None``: a superseded
+    secret came back, and the rotation protocol decided the sign-in)."""
+    request, user = sign_in.request, sign_in.user
+    if not django_otp.user_has_device(user):
+        required = conf.ENROLLMENT_REQUIRED
+        sign_in.state.must_enroll = bool(required and required(user))
+        found = sign_in.weighed = risk.weigh(request, user, trusted_device=False, fp=sign_in.fp)
+        return rules.decide(
+            has_factor=False,
+            risk_decision=found.decision if found is not None else None,
+            email_reachable=email_codes.reachable(user),
+            refuse_unreachable=conf.RISK_NO_EMAIL == "deny",
+        )
+    sign_in.verified = otp_compat.device_in_session(request, user)
+    if sign_in.verified is not None:
+        return rules.decide(has_factor=True, verified=True)
+    if not _recognize(sign_in):
         return None
-    if found.decision.action == risk_decision.DENY or sign_in.code_undeliverable:
-        return list(found.decision.reasons)
-    return None
+    recognition = sign_in.recognition
+    assert recognition is not None
+    found = sign_in.weighed = risk.weigh(
+        request,
+        user,
+        trusted_device=recognition.recognized,
+        fp=sign_in.fp,
+        device=sign_in.device if recognition.recognized else None,
+    )
+    return rules.decide(
+        has_factor=True,
+        recognition=recognition,
+        risk_decision=found.decision if found is not None else None,
+        # The model counts a burst itself; without it, the burst is read here.
+        burst_unpaid=found is None and password_throttle.burst_unpaid(user),
+    )
 
 
-def _record(request: HttpRequest, user: Any, sign_in: SignIn) -> None:
+@sensitive_variables()
+def _recognize(sign_in: SignIn) -> bool:
+    """The trusted-browser cookie: which device, and may it stand in for a code?
+
+    ``False`` when the secret presented is one a rotation replaced: that is
+    the rotation protocol's to decide (``_stale``), not the ruling's.
+    """
+    request, user = sign_in.request, sign_in.user
+    presented = sign_in.presented = Presented.read(request)
+    secret, device = presented.for_user(user)
+    if device is None:
+        stale_secret, stale = presented.stale_for_user(user)
+        if stale_secret is not None and stale is not None:
+            _stale(request, user, sign_in.state, presented, stale_secret, stale, sign_in.fp)
+            return False
+    assessment = recognition.assess(device, sign_in.fp, timezone.now())
+    if assessment.recognized and device is not None and not recognition.authenticator_lives(device):
+        # SECURITY: trust is bound to the factor that created it; that one
+        # is gone (removed or replaced), so this trust goes too (``_apply``).
+        assessment = policy.Assessment(False, (policy.AUTHENTICATOR_REMOVED,))
+    sign_in.secret, sign_in.device, sign_in.recognition = secret, device, assessment
+    return True
+
+
+@sensitive_variables()
+def _apply(sign_in: SignIn, ruling: rules.Ruling) -> None:
+    """The ruling's effects: the session record, the cookie, events."""
+    request, user, state = sign_in.request, sign_in.user, sign_in.state
+    reasons = list(ruling.reasons)
+    if sign_in.recognition is not None:
+        _after_recognition(sign_in)
+    match ruling.outcome:
+        case rules.Outcome.VERIFIED:
+            state.verified_by(sign_in.verified.persistent_id)
+        case rules.Outcome.TRUSTED:
+            assert sign_in.presented and sign_in.secret and sign_in.device
+            _admit(
+                request,
+                user,
+                state,
+                sign_in.presented,
+                sign_in.secret,
+                sign_in.device,
+                sign_in.fp,
+                reasons,
+            )
+        case rules.Outcome.OWES_CODE:
+            state.owe_code(reasons)
+        case rules.Outcome.OWES_EMAIL_CODE:
+            email_codes.send(user)
+            state.owe_email_code(reasons)
+        case rules.Outcome.UNCHECKED:
+            # No address on file: let in (the site's choice), and say so.
+            events.record(user, EventKind.RISKY_SIGN_IN_UNCHECKED, request=request, reasons=reasons)
+        case rules.Outcome.REFUSED:
+            state.refuse(reasons)
+
+
+def _after_recognition(sign_in: SignIn) -> None:
+    """What the device policy's reasons ask for, whatever the ruling: a copied
+    cookie revoked, a dead secret out of the cookie, a trust whose factor is gone."""
+    request, user, device = sign_in.request, sign_in.user, sign_in.device
+    assert sign_in.recognition is not None
+    reasons = sign_in.recognition.reasons
+    if device is None:
+        return
+    if policy.FINGERPRINT_MISMATCH in reasons:
+        # SECURITY: a live secret from another kind of browser: the cookie was
+        # copied. The device is revoked (its sessions end), so the copy cannot
+        # try again with another user agent until one fits; a code from this
+        # browser re-trusts it with its own fingerprint.
+        revoking.revoke(device, reason=policy.FINGERPRINT_MISMATCH, request=request)
+        events.record_for_device(
+            user, events.SUSPICIOUS_COOKIE, device, request=request, reasons=reasons
+        )
+    now = timezone.now()
+    dead = device.revoked_at is not None or device.expires_at <= now
+    if sign_in.secret is not None and sign_in.presented is not None and dead:
+        # A revoked or expired device's secret: trust is over, the secret
+        # leaves the cookie, and the user's log says it was tried.
+        events.record_for_device(
+            user, EventKind.TRUST_REFUSED, device, request=request, reasons=reasons
+        )
+        SupersededToken.objects.filter(device=device).delete()
+        queue_cookie(request, sign_in.presented, drop=sign_in.secret)
+    if policy.AUTHENTICATOR_REMOVED in reasons:
+        revoking.revoke(device, reason=policy.AUTHENTICATOR_REMOVED, request=request)
+
+
+def _record(sign_in: SignIn) -> None:
     """The sign-in's history row, when it was weighed; counted now when it was let in."""
     state, found = sign_in.state, sign_in.weighed
     if found is None:
@@ -142,52 +240,9 @@ def _record(request: HttpRequest, user: Any, sign_in: SignIn) -> None:
         outcome = SignInOutcome.STEPPED_UP
     else:
         outcome = SignInOutcome.ALLOWED
-    attempt = risk.decided(request, user, found, outcome, state.reasons)
+    attempt = risk.decided(sign_in.request, sign_in.user, found, outcome, state.reasons)
     if outcome == SignInOutcome.STEPPED_UP:
         state.attempt = attempt.pk
-
-
-@sensitive_variables()
-def _assess(
-    request: HttpRequest, user: Any, state: SessionState, fp: Fingerprint
-) -> risk.Weighed | None:
-    """A 2FA user's sign-in: the trust cookie, the device policy, the risk
-    model. Returns the risk model's view (``None``: not weighed)."""
-    presented = Presented.read(request)
-    secret, device = presented.for_user(user)
-    if device is None:
-        stale_secret, stale = presented.stale_for_user(user)
-        if stale_secret is not None and stale is not None:
-            _stale(request, user, state, presented, stale_secret, stale, fp)
-            return None
-    now = timezone.now()
-    assessment = recognition.assess(device, fp, now)
-    # The risk model (score, travel, a burst of wrong passwords, blocked
-    # addresses, the site's signals) can only take the recognition away.
-    assessment, found = risk.apply_to(request, user, assessment, fp, device)
-    if assessment.recognized and device is not None and secret is not None:
-        _admit(request, user, state, presented, secret, device, fp, assessment)
-        return found
-    state.owe_code(list(assessment.reasons))
-    if policy.FINGERPRINT_MISMATCH in assessment.reasons and device is not None:
-        # SECURITY: a live secret from another kind of browser: the cookie was
-        # copied. The device is revoked (its sessions end), so the copy cannot
-        # try again with another user agent until one fits; a code from this
-        # browser re-trusts it with its own fingerprint.
-        revoking.revoke(device, reason=policy.FINGERPRINT_MISMATCH, request=request)
-        events.record_for_device(
-            user, events.SUSPICIOUS_COOKIE, device, request=request, reasons=assessment.reasons
-        )
-    dead = device is not None and (device.revoked_at is not None or device.expires_at <= now)
-    if secret is not None and device is not None and dead:
-        # A revoked or expired device's secret: trust is over, the secret
-        # leaves the cookie, and the user's log says it was tried.
-        events.record_for_device(
-            user, EventKind.TRUST_REFUSED, device, request=request, reasons=assessment.reasons
-        )
-        SupersededToken.objects.filter(device=device).delete()
-        queue_cookie(request, presented, drop=secret)
-    return found
 
 
 @sensitive_variables()
@@ -223,14 +278,18 @@ def _stale(
             and rotation.hold(device, successor, fp, now)
             and rotation.grace_still_open(record)
         ):
-            # The rotating browser's own double submit, decided like a sign-in
+            # The rotating browser's own double submit, ruled like a sign-in
             # with the secret its first submit was given, never rotated again:
             # every answer sets the same secret, whichever the browser keeps.
-            assessment = password_throttle.owe_code_after_burst(user, assessment)
-            if not assessment.recognized:
-                state.owe_code(list(assessment.reasons))  # no theft: trust stays
+            ruling = rules.decide(
+                has_factor=True,
+                recognition=assessment,
+                burst_unpaid=password_throttle.burst_unpaid(user),
+            )
+            if ruling.outcome != rules.Outcome.TRUSTED:
+                state.owe_code(list(ruling.reasons))  # no theft: trust stays
                 return None
-            _let_in(request, user, state, presented, device, secret, successor, assessment)
+            _let_in(request, user, state, presented, device, secret, successor, ruling.reasons)
             state.handed_successor(record.pk, _grace_end(record))
             return device
     state.owe_code([policy.STALE_TOKEN])
@@ -272,12 +331,9 @@ def _admit(
     secret: str,
     device: TrustedDevice,
     fp: Fingerprint,
-    assessment: policy.Assessment,
+    reasons: Sequence[str],
 ) -> TrustedDevice | None:
     """Let a recognized device in, replacing its secret (theft-evident tokens)."""
-    if not recognition.authenticator_lives(device):
-        _factor_gone(request, state, device)
-        return None
     new_secret = tokens.new_secret()
     now = timezone.now()
     digest = session_digest(request.session.session_key)
@@ -293,7 +349,7 @@ def _admit(
         return None
     # Records of devices past their lifetime are of no more use.
     SupersededToken.objects.filter(device__user=user, device__expires_at__lte=now).delete()
-    _let_in(request, user, state, presented, device, secret, new_secret, assessment)
+    _let_in(request, user, state, presented, device, secret, new_secret, reasons)
     state.handed_successor(record.pk, _grace_end(record))
     return device
 
@@ -311,15 +367,15 @@ def _let_in(
     device: TrustedDevice,
     presented_secret: str,
     new_secret: str,
-    assessment: policy.Assessment,
+    reasons: Sequence[str],
 ) -> None:
     # The session is verified through its state (the middleware answers
     # is_verified() and otp_device from it). django-otp's own session key is
     # not written: it means "a code was entered here", which did not happen.
-    state.trusted_by(device.pk, device.otp_device, list(assessment.reasons))
+    state.trusted_by(device.pk, device.otp_device, list(reasons))
     queue_cookie(request, presented, drop=presented_secret, add=(new_secret, device))
     events.record_for_device(
-        user, events.SIGNED_IN_TRUSTED, device, request=request, reasons=assessment.reasons
+        user, events.SIGNED_IN_TRUSTED, device, request=request, reasons=list(reasons)
     )
 
 

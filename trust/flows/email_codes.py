@@ -47,9 +47,14 @@ def device_of(user: Any, *, create: bool = False) -> Any:
     return device
 
 
+def reachable(user: Any) -> bool:
+    """Can a code be e-mailed to ``user``?"""
+    return available() and bool(address_of(user))
+
+
 def send(user: Any) -> bool:
     """E-mail ``user`` a fresh code; ``False`` when there is nowhere to send it."""
-    if not available() or not address_of(user):
+    if not reachable(user):
         return False
     device = device_of(user, create=True)
     # Within the cooldown (OTP_EMAIL_COOLDOWN_DURATION) the code already

@@ -408,20 +408,13 @@ def _report_burst(request: HttpRequest | None, user: Any, keys: set[str], now: d
 # --- the sign-in decision ------------------------------------------------------
 
 
-def owe_code_after_burst(user: Any, assessment: policy.Assessment) -> policy.Assessment:
-    """After a burst of wrong passwords, a sign-in owes a code, even on a
-    trusted device, until one is entered (the device itself stays trusted).
-
-    SECURITY: a trusted device makes the password the only factor, and a
-    burst means someone is guessing it, perhaps from a copied cookie.
-    """
-    if not burst_unpaid(user):
-        return assessment
-    return policy.Assessment(False, (*assessment.reasons, policy.PASSWORD_FAILURES))
-
-
 def burst_unpaid(user: Any) -> bool:
-    """Has a burst of wrong passwords hit ``user`` since their last code?"""
+    """Has a burst of wrong passwords hit ``user`` since their last code?
+
+    SECURITY: then a sign-in owes a code, even on a trusted browser, until
+    one is entered (``trust.rules.sign_in``): a trusted browser makes the
+    password the only factor, and a burst means someone is guessing it.
+    """
     return unpaid(user, bursts_of(user).values_list("burst_at", flat=True))
 
 

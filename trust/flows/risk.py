@@ -127,36 +127,6 @@ def _score(user: Any, features: SignInFeatures, counts: DbCounts) -> Score:
         return Score(math.nan, 0)
 
 
-def apply_to(
-    request: HttpRequest,
-    user: Any,
-    assessment: policy.Assessment,
-    fp: Fingerprint,
-    device: TrustedDevice | None = None,
-) -> tuple[policy.Assessment, Weighed | None]:
-    """The device policy's assessment of a 2FA user's sign-in, with the risk
-    model's word added: it can only take the recognition away, never give it.
-
-    SECURITY: ``step_up`` makes even a recognized trusted device owe a code
-    (the device stays trusted); ``deny`` refuses the sign-in (``begin``).
-    Without the model, a burst of wrong passwords still owes a code.
-    Returns the assessment and the model's view (``None``: not weighed).
-    """
-    recognized = device if assessment.recognized else None
-    found = weigh(request, user, trusted_device=assessment.recognized, fp=fp, device=recognized)
-    if found is None:
-        return password_throttle.owe_code_after_burst(user, assessment), None
-    action, extra = found.decision.action, found.decision.reasons
-    if not assessment.recognized:
-        # A code is owed anyway: the device's reasons say why; the model's
-        # go to the sign-in history (``decided``).
-        return assessment, found
-    if action == risk_decision.ALLOW:
-        return assessment, found
-    reasons = (*assessment.reasons, *(r for r in extra if r not in assessment.reasons))
-    return policy.Assessment(False, reasons), found
-
-
 def decided(
     request: HttpRequest, user: Any, found: Weighed, outcome: str, reasons: Iterable[str]
 ) -> SignInAttempt:
