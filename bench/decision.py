@@ -275,6 +275,8 @@ def main() -> None:
         fp = request_fingerprint(request)
         _, device = Presented.read(request).for_user(user)
         assessment = recognition.assess(device, fp, timezone.now())
+        if assessment.recognized and not recognition.authenticator_lives(device):
+            assessment = policy.Assessment(False, (policy.AUTHENTICATOR_REMOVED,))
         middle = time.perf_counter()
         recognized = device if assessment.recognized else None
         found = risk.weigh(

@@ -132,10 +132,10 @@ def enroll(request: HttpRequest, device: TOTPDevice, *, trust: bool) -> list[str
         accounted_for(device).save(update_fields=["confirmed"])
         TOTPDevice.objects.filter(user=request.user, confirmed=False).delete()
         forget_new_authenticator(request)
+        events.record(request.user, events.TWO_FACTOR_ENABLED, request=request)
         # One transition of the session record: verified and, when asked,
         # the browser trusted; linked and saved once.
         flows.code_passed(request, device, trust_browser=trust)
-        events.record(request.user, events.TWO_FACTOR_ENABLED, request=request)
         # Sessions that signed in before 2FA was on are password-only: end them.
         flows.end_other_sessions(request)
     return issue_backup_codes(request, regenerated=False)

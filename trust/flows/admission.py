@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import django_otp
@@ -61,6 +61,9 @@ class SignIn:
     user: Any
     fp: Fingerprint
     state: SessionState
+    # One clock reading for the whole decision: the device policy and the
+    # effects it asks for must agree on whether the trust had expired.
+    now: datetime = field(default_factory=timezone.now)
     # Recognition: the trusted-browser secret presented, its device, and the
     # device policy's word on it.
     presented: Presented | None = None
@@ -155,7 +158,7 @@ def _recognize(sign_in: SignIn) -> bool:
         if stale_secret is not None and stale is not None:
             _stale(request, user, sign_in.state, presented, stale_secret, stale, sign_in.fp)
             return False
-    assessment = recognition.assess(device, sign_in.fp, timezone.now())
+    assessment = recognition.assess(device, sign_in.fp, sign_in.now)
     if assessment.recognized and device is not None and not recognition.authenticator_lives(device):
         # SECURITY: trust is bound to the factor that created it; that one
         # is gone (removed or replaced), so this trust goes too (``_apply``).
@@ -215,8 +218,7 @@ def _after_recognition(sign_in: SignIn) -> None:
         events.record_for_device(
             user, events.SUSPICIOUS_COOKIE, device, request=request, reasons=reasons
         )
-    now = timezone.now()
-    dead = device.revoked_at is not None or device.expires_at <= now
+    dead = device.revoked_at is not None or device.expires_at <= sign_in.now
     if sign_in.secret is not None and sign_in.presented is not None and dead:
         # A revoked or expired device's secret: trust is over, the secret
         # leaves the cookie, and the user's log says it was tried.
