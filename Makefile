@@ -59,7 +59,7 @@ $(RUN_STAMP): pyproject.toml | $(VENV)/bin/python
 
 install-run: $(RUN_STAMP)
 
-ALL_EXTRAS := passkeys,drf,allauth,user-agents
+ALL_EXTRAS := passkeys,drf,allauth,user-agents,dbsc
 
 # What the suite needs: every extra, the demo and test groups (the Django 6
 # leg's install: no lint or packaging tools). Each install is one pip run,
