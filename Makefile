@@ -183,7 +183,7 @@ test-bench: install-e2e
 test-real: install-e2e e2e-tools
 	PG_BASE=$(PG_BASE) REDIS_URL_TEST=$(REDIS_URL_TEST) $(BIN)/pytest $(XDIST) --dist loadfile \
 		e2e/test_browser.py e2e/test_finished_pages.py e2e/test_multiserver.py e2e/test_bench.py \
-		$(PYTEST_ARGS)
+		e2e/test_dbsc.py $(PYTEST_ARGS)
 
 # Ratios measured within one run; prints a table, writes bench-results/latest.json.
 # `make bench BENCH_ARGS=--readme` also puts the table in docs/performance.md. The

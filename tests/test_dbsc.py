@@ -500,3 +500,13 @@ def test_a_device_that_never_registered_keeps_todays_rules(account, clock):
     assert let_in(client, account) == (200, [])
     device.refresh_from_db()
     assert device.bound_key is None
+
+
+def test_a_session_that_owes_a_code_may_still_refresh_its_bound_cookie(account, clock):
+    client, device, key = bound_browser(account, clock)
+    del client.cookies[dbsc.bound_cookie_name(device.pk)]
+    assert let_in(client, account) == (401, ["unbound"])
+    asked = refresh(client, device)
+    assert asked.status_code == 403  # the endpoint's answer, not the gate's
+    proof = key.proof(challenge_of(asked), registration=False)
+    assert refresh(client, device, proof).status_code == 200

@@ -41,9 +41,10 @@ REFRESH_URL_NAME = "trust:dbsc_refresh"
 # The proofs accepted: what the spec asks every browser to support. Never
 # "none", never an HMAC (the JWK is public: it would be its own secret).
 ALGORITHMS = ("ES256", "RS256")
-# How long a bound cookie stands for the key. Chromium refreshes before
-# expiry while it runs (docs/risk.md), so minutes cost a refresh every few
-# minutes; a copied value is good for at most this long.
+# How long a bound cookie stands for the key; a copied value is good for at
+# most this long. Chromium refreshes 2 minutes before expiry and signs at
+# most 6 proofs per site in 9 minutes: much shorter, and its refreshes stop
+# (docs/risk.md, "Why 10 minutes").
 BOUND_LIFETIME = timedelta(minutes=10)
 # How long a challenge may take to come back signed.
 CHALLENGE_MAX_AGE = timedelta(minutes=5)
