@@ -510,3 +510,16 @@ def test_a_session_that_owes_a_code_may_still_refresh_its_bound_cookie(account, 
     assert asked.status_code == 403  # the endpoint's answer, not the gate's
     proof = key.proof(challenge_of(asked), registration=False)
     assert refresh(client, device, proof).status_code == 200
+
+
+def test_the_devices_page_says_which_browser_is_bound(account, make_user, clock):
+    client, device, _key = bound_browser(account, clock)
+    assert let_in(client, account) == (200, [])
+    listed = client.get("/devices/", HTTP_ACCEPT="application/json").json()["devices"]
+    assert [(d["id"], d["bound"]) for d in listed] == [(device.pk, True)]
+    assert "Bound to the browser" in client.get("/devices/").content.decode()
+    plain = https_browser()
+    trust_over_https(plain, make_user("bob"))  # never registers
+    listed = plain.get("/devices/", HTTP_ACCEPT="application/json").json()["devices"]
+    assert [d["bound"] for d in listed] == [False]
+    assert "Bound to" not in plain.get("/devices/").content.decode()

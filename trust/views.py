@@ -36,6 +36,8 @@ def device_json(device: TrustedDevice, current: int | None) -> dict[str, Any]:
         "last_seen_at": device.last_seen_at.isoformat(),
         "last_ip": device.last_ip,
         "expires_at": device.expires_at.isoformat(),
+        # Bound to a key the browser holds (DBSC, trust.dbsc).
+        "bound": device.bound_key is not None,
     }
 
 
