@@ -523,3 +523,18 @@ def test_the_devices_page_says_which_browser_is_bound(account, make_user, clock)
     listed = plain.get("/devices/", HTTP_ACCEPT="application/json").json()["devices"]
     assert [d["bound"] for d in listed] == [False]
     assert "Bound to" not in plain.get("/devices/").content.decode()
+
+
+def test_a_proof_with_an_audience_still_binds(account, clock):
+    client = https_browser()
+    device, challenge = trust_over_https(client, account)
+    key = BrowserKey()
+    token = jwt.encode(
+        {"jti": challenge, "aud": "https://testserver" + REGISTER},
+        key.private,
+        algorithm="ES256",
+        headers={"typ": "dbsc+jwt", "jwk": key.jwk},
+    )
+    assert register(client, token).status_code == 200
+    device.refresh_from_db()
+    assert device.bound_key == key.jwk
