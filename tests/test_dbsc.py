@@ -538,3 +538,16 @@ def test_a_proof_with_an_audience_still_binds(account, clock):
     assert register(client, token).status_code == 200
     device.refresh_from_db()
     assert device.bound_key == key.jwk
+
+
+def test_one_browser_bound_for_two_users_keeps_a_bound_cookie_for_each(account, make_user, clock):
+    client, alices, _key = bound_browser(account, clock)
+    bob = make_user("bob")
+    bobs, challenge = trust_over_https(client, bob)
+    assert register(client, BrowserKey().proof(challenge)).status_code == 200
+    client.post("/accounts/logout/")
+    clock.shift(timedelta(seconds=31))
+    assert bound_cookie(client, alices) and bound_cookie(client, bobs)  # one each
+    assert let_in(client, account) == (200, [])
+    client.post("/accounts/logout/")
+    assert let_in(client, bob) == (200, [])
