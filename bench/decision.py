@@ -274,7 +274,7 @@ def main() -> None:
         clear_caches()  # a sign-in from a browser not seen lately
         fp = request_fingerprint(request)
         _, device = Presented.read(request).for_user(user)
-        assessment = recognition.assess(device, fp, timezone.now())
+        assessment = recognition.assess(device, fp, timezone.now(), request)
         middle = time.perf_counter()
         recognized = device if assessment.recognized else None
         found = risk.weigh(
