@@ -59,7 +59,7 @@ $(RUN_STAMP): pyproject.toml | $(VENV)/bin/python
 
 install-run: $(RUN_STAMP)
 
-ALL_EXTRAS := passkeys,drf,allauth,user-agents
+ALL_EXTRAS := passkeys,drf,allauth,user-agents,dbsc
 
 # What the suite needs: every extra, the demo and test groups (the Django 6
 # leg's install: no lint or packaging tools). Each install is one pip run,
@@ -183,7 +183,7 @@ test-bench: install-e2e
 test-real: install-e2e e2e-tools
 	PG_BASE=$(PG_BASE) REDIS_URL_TEST=$(REDIS_URL_TEST) $(BIN)/pytest $(XDIST) --dist loadfile \
 		e2e/test_browser.py e2e/test_finished_pages.py e2e/test_multiserver.py e2e/test_bench.py \
-		$(PYTEST_ARGS)
+		e2e/test_dbsc.py $(PYTEST_ARGS)
 
 # Ratios measured within one run; prints a table, writes bench-results/latest.json.
 # `make bench BENCH_ARGS=--readme` also puts the table in docs/performance.md. The

@@ -274,7 +274,7 @@ def main() -> None:
         clear_caches()  # a sign-in from a browser not seen lately
         fp = request_fingerprint(request)
         _, device = Presented.read(request).for_user(user)
-        assessment = recognition.assess(device, fp, timezone.now())
+        assessment = recognition.assess(device, fp, timezone.now(), request)
         if assessment.recognized and not recognition.authenticator_lives(device):
             assessment = policy.Assessment(False, (policy.AUTHENTICATOR_REMOVED,))
         middle = time.perf_counter()

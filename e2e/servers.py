@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -26,13 +27,19 @@ from tests.processes import (  # noqa: F401
 )
 
 
-def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+def wait_until_up(
+    url: str,
+    process: subprocess.Popen,
+    log: Path,
+    timeout: float = 60,
+    context: ssl.SSLContext | None = None,
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text()}")
         try:
-            with urllib.request.urlopen(url, timeout=2):
+            with urllib.request.urlopen(url, timeout=2, context=context):
                 return
         except urllib.error.HTTPError:
             return  # it answered
@@ -43,9 +50,19 @@ def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float
 
 @contextmanager
 def serving(
-    command: Sequence[str], env: dict[str, str], port: int, log: Path, cwd: Path = REPO
+    command: Sequence[str],
+    env: dict[str, str],
+    port: int,
+    log: Path,
+    cwd: Path = REPO,
+    *,
+    https: bool = False,
 ) -> Iterator[str]:
-    """Run ``command`` until the block ends; yields its base URL."""
+    """Run ``command`` until the block ends; yields its base URL.
+
+    ``https``: the server speaks HTTPS (with a self-signed certificate:
+    the wait for it only asks whether it answers, unverified).
+    """
     log.parent.mkdir(parents=True, exist_ok=True)
     env = {"DJANGO_ALLOWED_HOSTS": f"{TEST_HOST},localhost", **env}
     with log.open("w") as out:
@@ -57,9 +74,15 @@ def serving(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    base = f"http://{TEST_HOST}:{port}"
+    scheme = "https" if https else "http"
+    base = f"{scheme}://{TEST_HOST}:{port}"
+    context = None
+    if https:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
     try:
-        wait_until_up(f"{base}/accounts/login/", process, log)
+        wait_until_up(f"{base}/accounts/login/", process, log, context=context)
         yield base
     finally:
         stop(process)

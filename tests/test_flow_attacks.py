@@ -76,6 +76,10 @@ EXEMPT = {
     "otp_flow:passkey_verify_options",
     "logout",
     "trust:not_me",
+    # The DBSC browser's own calls: they act only on a key's proof
+    # (tests/test_dbsc.py: a session owing a code still refreshes).
+    "trust:dbsc_register",
+    "trust:dbsc_refresh",
 }
 
 

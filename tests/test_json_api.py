@@ -331,7 +331,7 @@ def test_devices_in_json(laptop_and_phone):
     assert set(listed) == {laptop_device.pk, phone_device.pk}
     mine, phone = listed[laptop_device.pk], listed[phone_device.pk]
     assert set(mine) == {
-        "id", "name", "current", "trusted_at", "last_seen_at", "last_ip", "expires_at"
+        "id", "name", "current", "trusted_at", "last_seen_at", "last_ip", "expires_at", "bound"
     }  # fmt: skip
     assert mine["current"] is True and phone["current"] is False
     assert mine["name"] == "Firefox on Windows" and phone["name"] == "Safari on iPhone"

@@ -12,6 +12,7 @@ from django.urls import Resolver404, resolve
 from django.utils.functional import cached_property
 
 from .conf import conf
+from .dbsc import REFRESH_URL_NAME, REGISTER_URL_NAME
 from .flows.not_me import URL_NAME as NOT_ME_URL_NAME
 from .http import ENROLL_URL_NAME, STEP_UP_VIEW, VERIFY_URL_NAME
 
@@ -46,7 +47,16 @@ def exempt(request: HttpRequest, *, enroll: bool = False) -> bool:
         return True  # another shape of the code page (trust.http.step_up_view)
     # An alert's "this wasn't me" link only takes access away: a session
     # still owing its code may use it too.
-    names = {VERIFY_URL_NAME, conf.LOGOUT_URL_NAME, NOT_ME_URL_NAME, *exempt_names}
+    # The browser's own DBSC calls keep a bound cookie alive (trust.dbsc):
+    # they prove a key, not a session, and must work while a code is owed.
+    names = {
+        VERIFY_URL_NAME,
+        conf.LOGOUT_URL_NAME,
+        NOT_ME_URL_NAME,
+        REGISTER_URL_NAME,
+        REFRESH_URL_NAME,
+        *exempt_names,
+    }
     if enroll:
         names.add(ENROLL_URL_NAME)
     return match.view_name in names

@@ -33,7 +33,7 @@ from django.contrib import auth
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
 
-from . import otp_compat, responses
+from . import dbsc, otp_compat, responses
 from .browser import parsed_user_agent, raw_user_agent
 from .conf import conf
 from .cookie import apply_cookie
@@ -86,6 +86,7 @@ class TrustMiddleware:
         if after is not _After.NOTHING:
             response = _AFTER[after](request, state, response)
         apply_cookie(request, response)
+        dbsc.apply_offer(request, response)
         return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponse:
@@ -114,6 +115,7 @@ class TrustMiddleware:
         if after is not _After.NOTHING:
             response = await sync_to_async(_AFTER[after])(request, state, response)
         apply_cookie(request, response)
+        dbsc.apply_offer(request, response)
         return response
 
     def _install(self, request: HttpRequest, state: SessionState | None) -> None:

@@ -67,6 +67,11 @@ class TrustedDevice(models.Model):
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_reason = models.CharField(max_length=32, blank=True)
+    # The public key (a JWK) this browser registered for a Device Bound
+    # Session (``trust.dbsc``): ``None`` until it does. Once set, the device
+    # is recognized only with a fresh bound cookie, which only the browser
+    # holding the private key can keep alive (docs/risk.md).
+    bound_key = models.JSONField(null=True, blank=True, default=None, editable=False)
 
     objects = TrustedDeviceQuerySet.as_manager()
 

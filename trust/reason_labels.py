@@ -21,6 +21,7 @@ LABELS = {
     "stale_token": _("an old sign-in cookie came back"),
     "agent_changed": _("browser changed"),
     "unknown_device": _("unknown device"),
+    "unbound": _("the browser did not prove its key"),
     "authenticator_removed": _("authenticator removed"),
     "account_deactivated": _("account deactivated"),
     "replaced": _("replaced by a new trust"),

@@ -13,12 +13,14 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, resolve_url
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import flows
-from .flows import not_me, risk_counts
+from . import dbsc, flows
+from .flows import events, not_me, risk_counts
 from .http import render_page, sensitive_page, signed_in_required, wants_json
 from .models import SecurityEvent, SignInAttempt, TrustedDevice
+from .rules import policy
 
 RECENT_EVENTS = 20
 RECENT_SIGN_INS = 20
@@ -34,6 +36,8 @@ def device_json(device: TrustedDevice, current: int | None) -> dict[str, Any]:
         "last_seen_at": device.last_seen_at.isoformat(),
         "last_ip": device.last_ip,
         "expires_at": device.expires_at.isoformat(),
+        # Bound to a key the browser holds (DBSC, trust.dbsc).
+        "bound": device.bound_key is not None,
     }
 
 
@@ -186,3 +190,48 @@ def not_me_link(request: HttpRequest, token: str) -> HttpResponse:
     if is_current:
         logout(request)
     return render_page(request, "trust/not_me.html", {**context, "done": True}, entrance=True)
+
+
+# --- Device Bound Session Credentials (trust.dbsc) ----------------------------------
+# SECURITY (csrf_exempt, both): the browser itself posts these, with no CSRF
+# token and no form. A forged cross-site POST can do nothing with them: each
+# acts only on a JWT signed by the browser's key over a challenge this server
+# signed for one device (registration also needs that device in the request's
+# own SameSite=Lax trusted-device cookie, which a cross-site POST does not
+# carry), and a page cannot set the Secure-Session-Response header on a
+# cross-site request without a CORS preflight this site never grants.
+
+
+@csrf_exempt
+@require_POST
+def dbsc_register(request: HttpRequest) -> HttpResponse:
+    return _dbsc(request, dbsc.register)
+
+
+@csrf_exempt
+@require_POST
+def dbsc_refresh(request: HttpRequest) -> HttpResponse:
+    return _dbsc(request, dbsc.refresh)
+
+
+def _dbsc(request: HttpRequest, step: Any) -> HttpResponse:
+    try:
+        return step(request)
+    except dbsc.Refused as refused:
+        device = refused.device
+        if device is not None:
+            # SECURITY: a proof for a bound device signed by another key:
+            # someone without the browser's key tries to keep its bound cookie
+            # alive, as with a copied cookie. Logged, not revoked: the sign-in
+            # refuses the copy anyway, and a revocation here would let anyone
+            # holding the session id end the user's trust.
+            events.record_for_device(
+                device.user,
+                events.SUSPICIOUS_COOKIE,
+                device,
+                request=request,
+                reasons=[policy.UNBOUND],
+            )
+        response = JsonResponse({"error": refused.why}, status=400)
+        response["Cache-Control"] = "no-store"
+        return response

@@ -158,7 +158,7 @@ def _recognize(sign_in: SignIn) -> bool:
         if stale_secret is not None and stale is not None:
             _stale(request, user, sign_in.state, presented, stale_secret, stale, sign_in.fp)
             return False
-    assessment = recognition.assess(device, sign_in.fp, sign_in.now)
+    assessment = recognition.assess(device, sign_in.fp, sign_in.now, request)
     if assessment.recognized and device is not None and not recognition.authenticator_lives(device):
         # SECURITY: trust is bound to the factor that created it; that one
         # is gone (removed or replaced), so this trust goes too (``_apply``).
@@ -274,7 +274,7 @@ def _stale(
         if not recognition.authenticator_lives(device):
             _factor_gone(request, state, device)
             return None
-        assessment = recognition.assess(device, fp, now)
+        assessment = recognition.assess(device, fp, now, request)
         if (
             assessment.recognized
             and rotation.hold(device, successor, fp, now)

@@ -287,7 +287,7 @@ def _trusted_keys(request: HttpRequest | None) -> set[str]:
     return {
         account_key(device.user_id)
         for device in presented.secrets.values()
-        if recognition.assess(device, fp, now).recognized
+        if recognition.assess(device, fp, now, request).recognized
         and recognition.authenticator_lives(device)
     }
 

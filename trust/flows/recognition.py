@@ -9,16 +9,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.http import HttpRequest
 from django_otp.models import Device
 
+from .. import dbsc
 from ..conf import conf
 from ..models import TrustedDevice
 from ..rules import policy
 from ..rules.fingerprint import Fingerprint
 
 
-def assess(device: TrustedDevice | None, fp: Fingerprint, now: datetime) -> policy.Assessment:
-    return policy.assess(device, fp, now, idle_timeout=conf.IDLE_TIMEOUT)
+def assess(
+    device: TrustedDevice | None, fp: Fingerprint, now: datetime, request: HttpRequest
+) -> policy.Assessment:
+    """The policy on ``device`` for ``request``: its bound cookie is read
+    there when the device is bound to a browser key (``trust.dbsc``)."""
+    proven = device is None or dbsc.proven(request, device)
+    return policy.assess(device, fp, now, idle_timeout=conf.IDLE_TIMEOUT, key_proven=proven)
 
 
 def authenticator_lives(device: TrustedDevice) -> bool:

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from django_otp.models import Device
 
+from .. import dbsc
 from ..browser import raw_user_agent, request_fingerprint
 from ..conf import conf
 from ..cookie import Presented, queue_cookie
@@ -171,6 +172,8 @@ class _Trusted:
         # A report about this device reaches the sign-in that trusted it.
         sign_in_history.tie_to_device(request, user, self.device)
         queue_cookie(request, self.presented, drop=self.old_secret, add=(self.secret, self.device))
+        # A browser that supports DBSC binds the new trust to a key of its own.
+        dbsc.offer(request, self.device)
 
 
 @sensitive_variables()

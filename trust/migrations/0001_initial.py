@@ -36,6 +36,7 @@ class Migration(migrations.Migration):
                 ('expires_at', models.DateTimeField()),
                 ('revoked_at', models.DateTimeField(blank=True, null=True)),
                 ('revoked_reason', models.CharField(blank=True, max_length=32)),
+                ('bound_key', models.JSONField(blank=True, default=None, editable=False, null=True)),
                 ('user', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='trusted_devices', to=settings.AUTH_USER_MODEL)),
             ],
             options={

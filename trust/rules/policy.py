@@ -25,6 +25,10 @@ STALE_TOKEN = "stale_token"
 UNKNOWN_DEVICE = "unknown_device"
 AUTHENTICATOR_REMOVED = "authenticator_removed"
 PASSWORD_FAILURES = "password_failures"  # a burst of wrong passwords (password_throttle)
+# A device bound to a browser key (DBSC, trust.dbsc) came without a fresh
+# bound cookie of its own: its cookie may have been copied, or the browser
+# lost its session.
+UNBOUND = "unbound"
 
 
 class DeviceRecord(Protocol):
@@ -51,8 +55,13 @@ def assess(
     now: datetime,
     *,
     idle_timeout: timedelta,
+    key_proven: bool = True,
 ) -> Assessment:
-    """Decide on ``device``, the record the presented secret belongs to (if any)."""
+    """Decide on ``device``, the record the presented secret belongs to (if any).
+
+    ``key_proven``: the request proved the browser key the device is bound
+    to, or it is bound to none (``trust.dbsc.proven``).
+    """
     if device is None:
         return Assessment(False, (NEW_DEVICE,))
     if not fingerprint.agent.known:
@@ -67,6 +76,10 @@ def assess(
         return Assessment(False, (IDLE, EXPIRED))
     if device.agent != fingerprint.agent:
         return Assessment(False, (FINGERPRINT_MISMATCH,))
+    if not key_proven:
+        # SECURITY: fail closed, but revoke nothing: the browser holding the
+        # key may only have lost its session; a code re-trusts it.
+        return Assessment(False, (UNBOUND,))
     if device.network and fingerprint.network != device.network:
         # Recorded, not blocking: a laptop changes networks all the time. The
         # risk model judges where a sign-in comes from (docs/risk.md).
