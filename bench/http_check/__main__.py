@@ -72,10 +72,11 @@ def report(check: Check, command: str, seconds: float) -> str:
             "",
             table(check),
             "",
-            f"History: {asked} of {len(history)} legitimate sign-ins were asked for a code "
-            f"({check.tally.history_unanswered} of them got no e-mailed code within "
-            'django-otp\'s 60 s cooldown and were left unanswered). "2FA" rows count '
-            "codes beyond what device recognition alone asks: the browser keeps its "
+            f"History: {asked} of {len(history)} legitimate sign-ins were asked for a code. "
+            f"Of all {check.tally.asked} legitimate sign-ins asked, "
+            f"{check.tally.asked - check.tally.unanswered} were answered with the code "
+            '(the authenticator\'s, or the one the inbox got). "2FA" rows count codes '
+            "beyond what device recognition alone asks: the browser keeps its "
             "trusted-device cookie, so device recognition alone asks none.",
             "",
         ]

@@ -78,6 +78,8 @@ def demo_site(workdir: Path) -> Iterator[tuple[str, Path]]:
             yield base, mail
 
 
+# django-otp's OTP_EMAIL_TOKEN_VALIDITY (300 s), less a margin.
+VALIDITY = 280
 SEPARATOR = "-" * 79  # Django's file backend writes one after each message
 
 
@@ -89,16 +91,19 @@ class Mailbox:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self._read: dict[Path, int] = {}
+        self._read: dict[Path, int] = {}  # characters parsed, per file
+        self._sizes: dict[Path, int] = {}  # bytes when last read
         self._codes: dict[str, list[tuple[float, str]]] = {}
         self._lock = threading.Lock()
 
     def _scan(self) -> None:
         for path in sorted(self.directory.glob("*.log")):
+            size = path.stat().st_size
+            if self._sizes.get(path) == size:
+                continue  # nothing new in it
+            self._sizes[path] = size
             text = path.read_text(errors="replace")
             done = self._read.get(path, 0)
-            if len(text) <= done:
-                continue
             complete = text[: text.rfind(SEPARATOR) + len(SEPARATOR)] if SEPARATOR in text else ""
             for chunk in complete[done:].split(SEPARATOR):
                 if chunk.strip():
@@ -117,8 +122,11 @@ class Mailbox:
         )
 
     def code_for(self, address: str, since: int, wait: float = 2.0) -> str | None:
-        """The newest code sent to ``address`` beyond the first ``since``
-        ones, or None once ``wait`` seconds passed without one."""
+        """The code to type: the newest sent to ``address`` beyond the first
+        ``since`` ones; when none came within ``wait`` seconds, the newest
+        still valid (within django-otp's cooldown the site sends none and
+        the code sent before, e.g. for an attacker's attempt, stays the one
+        to enter); None when there is none."""
         deadline = time.monotonic() + wait
         while True:
             with self._lock:
@@ -127,8 +135,11 @@ class Mailbox:
                 if len(codes) > since:
                     return codes[-1][1]
             if time.monotonic() >= deadline:
-                return None
+                break
             time.sleep(0.1)
+        if codes and time.time() - codes[-1][0] < VALIDITY:
+            return codes[-1][1]
+        return None
 
     def count(self, address: str) -> int:
         with self._lock:
