@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import signal
 import sys
 import tempfile
 import time
@@ -83,6 +84,10 @@ def report(check: Check, command: str, seconds: float) -> str:
     )
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.http_check", description=__doc__)
     parser.add_argument("--seed", type=int, default=20)
@@ -100,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     def progress(message: str) -> None:
         print(f"[http_check {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
+    # SIGTERM (a CI job's timeout, a kill by id) ends the run through its
+    # finally blocks: the servers stop and the database is dropped.
+    signal.signal(signal.SIGTERM, _terminated)
     started = time.monotonic()
     with (
         tempfile.TemporaryDirectory(prefix="http-check-") as workdir,
