@@ -46,17 +46,43 @@ def _met(row: Row) -> str:
     return "met" if row.goal(row.figure()) else "**missed**"
 
 
+def wilson(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of hits / n (95 %), in per cent."""
+    if n == 0:
+        return float("nan"), float("nan")
+    p = hits / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return 100 * max(0.0, centre - half), 100 * min(1.0, centre + half)
+
+
 def table(check: Check) -> str:
     lines = [
-        "| row | users | n | stopped / asked | refused | target | |",
-        "|---|---|---|---|---|---|---|",
+        "| row | users | n | stopped / asked | 95 % interval | refused | target | |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for row in check.rows.values():
         refused = sum(1 for o in row.outcomes if o == "refused")
+        stopped = sum(1 for o in row.outcomes if o != "in")
+        low, high = wilson(stopped, len(row.outcomes))
         lines.append(
-            f"| {row.name} | {row.who} | {len(row.outcomes)} | {_cell(row)} | {refused} "
-            f"| {row.target} | {_met(row)} |"
+            f"| {row.name} | {row.who} | {len(row.outcomes)} | {_cell(row)} "
+            f"| {low:.0f}–{high:.0f} % | {refused} | {row.target} | {_met(row)} |"
         )
+    return "\n".join(lines)
+
+
+def reasons(check: Check) -> str:
+    lines = [
+        "| row | the code page's \"Why we ask\" (share of the row's sign-ins) |",
+        "|---|---|",
+    ]
+    for row in check.rows.values():
+        n = len(row.outcomes) or 1
+        said = ", ".join(
+            f"{text} {100 * count / n:.0f} %" for text, count in row.reasons.most_common()
+        )
+        lines.append(f"| {row.name} ({row.who}) | {said or '-'} |")
     return "\n".join(lines)
 
 
@@ -72,6 +98,8 @@ def report(check: Check, command: str, seconds: float) -> str:
             f"of history each, seed {check.seed}, run time {seconds / 60:.1f} min.",
             "",
             table(check),
+            "",
+            reasons(check),
             "",
             f"History: {asked} of {len(history)} legitimate sign-ins were asked for a code. "
             f"Of all {check.tally.asked} legitimate sign-ins asked, "

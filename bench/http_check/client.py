@@ -10,6 +10,7 @@ reads every outcome from the site's HTTP answers only:
 from __future__ import annotations
 
 import base64
+import html
 import re
 import time
 from urllib.parse import urlsplit
@@ -34,6 +35,7 @@ class Browser:
         self.http = requests.Session()
         self.http.headers["User-Agent"] = user_agent
         self.address = ""
+        self.reasons: list[str] = []  # what the code page last said it asks for
 
     @property
     def user_agent(self) -> str:
@@ -80,13 +82,23 @@ class Browser:
                 return REFUSED  # 403, 401, 429: not let in
             target = path_of(answer)
             if target.startswith(VERIFY):
+                self._read_reasons(answer.headers["Location"])
                 return ASKED
             if target.startswith(LOGIN):
                 return REFUSED
             answer = self.get(target or "/")
         raise RuntimeError("too many redirects after signing in")
 
+    def _read_reasons(self, location: str) -> None:
+        """Load the code page, as the browser does, and read its "Why we ask"."""
+        split = urlsplit(location)
+        page = self.get(split.path + (f"?{split.query}" if split.query else ""))
+        found = REASONS.search(page.text)
+        text = html.unescape(found.group(1)) if found else ""
+        self.reasons = [reason.strip() for reason in text.split(", ") if reason.strip()]
+
     def sign_in(self, username: str, password: str) -> str:
+        self.reasons = []
         answer = self.form(LOGIN, {"username": username, "password": password})
         if answer.status_code == 200:
             return REFUSED  # the form again: Trustgate refused, or the password was wrong
@@ -123,4 +135,5 @@ class Authenticator:
         return f"{self.totp.token():06d}"
 
 
+REASONS = re.compile(r'<p class="reasons">[^:<]*:\s*(.*?)</p>', re.S)
 SECRET = re.compile(r'<code class="secret">([A-Z2-7 ]+)</code>')

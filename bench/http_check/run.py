@@ -8,6 +8,7 @@ import ipaddress
 import random
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ class User:
     authenticator: Authenticator | None = None
     emailed_at: float = 0.0  # when this user last typed an e-mailed code (monotonic)
     used_codes: set[str] = field(default_factory=set)
+    reasons: list[str] = field(default_factory=list)  # the code page's, last sign-in
 
     @property
     def country(self) -> str:
@@ -54,6 +56,7 @@ class Row:
     extra: bool = False  # 2FA legitimate row: codes beyond device recognition, in points
     outcomes: list[str] = field(default_factory=list)
     device_asks: int = 0  # how many of them device recognition alone would ask
+    reasons: Counter[str] = field(default_factory=Counter)  # as the code page words them
 
     def share(self) -> float:
         stopped = sum(1 for o in self.outcomes if o != IN)
@@ -231,6 +234,7 @@ class Check:
         client.address = address
         seen = self.mailbox.count(user.email)
         outcome = client.sign_in(user.username, user.password)
+        user.reasons = list(client.reasons)
         answered = outcome != ASKED
         if outcome == ASKED:
             answered = self._answer(user, seen)
@@ -271,7 +275,9 @@ class Check:
         if f"<td>{user.country}</td>" not in page.text:
             raise RuntimeError(f"the site did not place {address} in {user.country}")
 
-    def attack(self, victim: User, address: str, cookie: str | None = None) -> str:
+    def attack(
+        self, victim: User, address: str, cookie: str | None = None
+    ) -> tuple[str, list[str]]:
         """One attempt with the victim's password and browser, in a fresh jar."""
         thief = Browser(self.base, victim.client.user_agent)
         thief.address = address
@@ -279,7 +285,7 @@ class Check:
             thief.http.cookies.set("trustgate_token", cookie)
         outcome = thief.sign_in(victim.username, victim.password)
         thief.http.close()
-        return outcome
+        return outcome, thief.reasons
 
     # --- phases ---
 
@@ -331,13 +337,14 @@ class Check:
                 jobs.append(("thief_abroad", victim, far, cookie))
                 jobs.append(("thief_home", victim, other_isp, cookie))
 
-        def run(job: tuple[str, User, str, str | None]) -> tuple[str, str]:
+        def run(job: tuple[str, User, str, str | None]) -> tuple[str, tuple[str, list[str]]]:
             kind, victim, address, cookie = job
             return kind, self.attack(victim, address, cookie)
 
         with ThreadPoolExecutor(THREADS) as pool:
-            for kind, outcome in pool.map(run, jobs):
+            for kind, (outcome, reasons) in pool.map(run, jobs):
                 self.rows[kind].outcomes.append(outcome)
+                self.rows[kind].reasons.update(reasons)
 
     def _neighbour(self, rng: random.Random, victim: User) -> str:
         """Another /24 of the victim's /16, on the victim's ISP."""
@@ -353,7 +360,7 @@ class Check:
             for _ in range(later_sign_ins):
                 device_asks = user.two_factor and not user.client.trust_cookie()
                 outcome = self.legitimate(user, self._home_address(user, rng))
-                self._record(key, outcome, device_asks)
+                self._record(user, key, outcome, device_asks)
 
         self._each_seeded("later", step)
 
@@ -361,7 +368,7 @@ class Check:
         def step(user: User, rng: random.Random) -> None:
             device_asks = user.two_factor and not user.client.trust_cookie()
             outcome = self.legitimate(user, world.address_in(rng, user.mobile))
-            self._record("mobile_2fa" if user.two_factor else "mobile", outcome, device_asks)
+            self._record(user, "mobile_2fa" if user.two_factor else "mobile", outcome, device_asks)
 
         self._each_seeded("mobile", step)
 
@@ -370,7 +377,7 @@ class Check:
             user.client.user_agent = user.browser.updated
             device_asks = user.two_factor and not user.client.trust_cookie()
             outcome = self.legitimate(user, self._home_address(user, rng))
-            self._record("update_2fa" if user.two_factor else "update", outcome, device_asks)
+            self._record(user, "update_2fa" if user.two_factor else "update", outcome, device_asks)
 
         self._each_seeded("update", step)
 
@@ -381,9 +388,10 @@ class Check:
             lambda user: step(user, random.Random(f"{self.seed}-{phase}-{user.username}")),
         )
 
-    def _record(self, key: str, outcome: str, device_asks: bool) -> None:
+    def _record(self, user: User, key: str, outcome: str, device_asks: bool) -> None:
         with self.tally.lock:
             self.rows[key].outcomes.append(outcome)
+            self.rows[key].reasons.update(user.reasons)
             self.rows[key].device_asks += int(device_asks)
 
 
