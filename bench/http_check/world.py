@@ -12,7 +12,11 @@ name contains ``geo_name`` (tests/test_http_check_world.py). Ranges the data
 places partly elsewhere were narrowed to the part it places at home, or
 dropped (kept out: AT&T Mobility, Verizon Fios, Deutsche Telekom's mobile
 80.187/16, Vodafone UK's IPv6, and others the data splits across
-countries or operators).
+countries or operators). Where a remembered range did not hold and the
+operator was still needed (a carrier for a country, a second /16), the
+operator's blocks were picked from the data's own listing of that
+operator: those entries say "(from the data)". Their operator and country
+are then the data's word only, which the check shares with the site.
 
 ``geo_name`` is the name the shipped data gives the operator: it names
 operators, not AS numbers, and some differently: Verizon Wireless is
@@ -80,6 +84,7 @@ OPERATORS: tuple[Operator, ...] = (
     _op("Three UK", "Three", "GB", MOBILE, "92.40.0.0/15"),
     _op("Vodafone UK", "Vodafone Limited", "GB", MOBILE, "212.183.128.0/19"),
     _op("AWS eu-west-2", "AMAZON", "GB", HOSTING, "3.8.0.0/14"),
+    # (from the data) DigitalOcean's city blocks: London, Frankfurt, Amsterdam, Bangalore.
     _op("DigitalOcean London", "DIGITALOCEAN", "GB", HOSTING, "178.62.0.0/17"),
     # M247's 146.70.0.0/16 is rented out as VPN exits, a /24 per country:
     # which /24 is where comes from the geolocation data.
@@ -106,6 +111,7 @@ OPERATORS: tuple[Operator, ...] = (
     _op("SFR", "Societe Francaise Du Radiotelephone", "FR", FIXED, "109.0.0.0/14",
         "77.128.0.0/13"),
     _op("Bouygues Telecom", "Bouygues", "FR", FIXED, "89.80.0.0/12"),
+    # Free Mobile: 37.160.0.0/12 less Scaleway's quarter; 78.240/13 (from the data).
     _op("Free Mobile", "Free Mobile", "FR", MOBILE, "37.164.0.0/14", "37.168.0.0/13",
         "78.240.0.0/13"),
     _op("Bouygues Telecom mobile", "Bouygues", "FR", MOBILE, "176.128.0.0/10",
@@ -114,6 +120,8 @@ OPERATORS: tuple[Operator, ...] = (
     _op("M247 (VPN exits)", "M247", "FR", HOSTING, "146.70.18.0/24", "146.70.32.0/24"),
     # --- Brazil (LACNIC) ---
     _op("Claro (NET)", "Claro NXT", "BR", FIXED, "179.216.0.0/13"),
+    # (from the data) Vivo, Claro S.A. and TIM: remembered 177/187/189/201 blocks
+    # are split between several operators in the data.
     _op("Vivo", "TELEFONICA BRASIL", "BR", FIXED, "152.240.0.0/12"),
     _op("Claro mobile", "CLARO S.A.", "BR", MOBILE, "179.136.0.0/13"),
     _op("TIM Brasil", "TIM SA", "BR", MOBILE, "191.128.0.0/12", "191.160.0.0/12"),
@@ -139,6 +147,7 @@ OPERATORS: tuple[Operator, ...] = (
     _op("Movistar", "Telefonica De Espana", "ES", FIXED, "79.144.0.0/12", "83.32.0.0/11",
         "88.0.0.0/11"),
     _op("Orange Espagne", "Orange Espagne", "ES", FIXED, "90.160.0.0/12", "85.48.0.0/12"),
+    # (from the data) Vodafone Ono, Vodafone Spain, Orange Espagne's 85.48/12.
     _op("Vodafone Ono", "Vodafone Ono", "ES", FIXED, "84.120.0.0/14"),
     _op("Vodafone Spain", "Vodafone Spain", "ES", MOBILE, "77.208.0.0/14"),
     _op("AWS eu-south-2", "AMAZON", "ES", HOSTING, "18.100.0.0/15"),
@@ -149,18 +158,22 @@ OPERATORS: tuple[Operator, ...] = (
     _op("Fastweb", "Fastweb", "IT", FIXED, "93.32.0.0/12"),
     _op("Vodafone Italia", "Vodafone Italia", "IT", MOBILE, "2.32.0.0/12"),
     _op("WindTre", "Wind Tre", "IT", MOBILE, "151.32.0.0/11"),
+    # AWS Milan, Madrid, Canada and Tokyo's 18.176/13 (from the data).
     _op("AWS eu-south-1", "AMAZON", "IT", HOSTING, "15.160.0.0/15"),
     _op("M247 (VPN exits)", "M247", "IT", HOSTING, "146.70.73.0/24", "146.70.109.0/24"),
     # --- Netherlands (RIPE) ---
+    # KPN: 77.160/12 remembered, 77.60/14 (from the data).
     _op("KPN", "KPN", "NL", FIXED, "77.160.0.0/12", "77.60.0.0/14"),
     _op("Ziggo", "Vodafone Libertel", "NL", FIXED, "84.24.0.0/13", "83.80.0.0/13",
         "94.208.0.0/13"),
+    # (from the data) Odido, and Ziggo's 83.80/13 and 94.208/13.
     _op("Odido (T-Mobile NL)", "Odido", "NL", MOBILE, "87.208.0.0/13", "178.224.0.0/13"),
     _op("DigitalOcean Amsterdam", "DIGITALOCEAN", "NL", HOSTING, "188.166.0.0/17"),
     _op("LeaseWeb", "LeaseWeb", "NL", HOSTING, "85.17.0.0/16", "95.211.0.0/16"),
     _op("M247 (VPN exits)", "M247", "NL", HOSTING, "146.70.35.0/24", "146.70.86.0/24"),
     # --- Poland (RIPE) ---
     _op("Orange Polska", "Orange Polska", "PL", FIXED, "83.0.0.0/11", "79.184.0.0/13"),
+    # (from the data) Netia and T-Mobile Polska.
     _op("Netia", "Netia", "PL", FIXED, "77.252.0.0/14", "78.8.0.0/15",
         holes=("78.9.100.0/24",)),
     _op("Play", "Play", "PL", MOBILE, "5.173.0.0/16"),
@@ -172,6 +185,7 @@ OPERATORS: tuple[Operator, ...] = (
     _op("Vidéotron", "VIDEOTRON", "CA", FIXED, "24.200.0.0/14", "70.80.0.0/14"),
     _op("Telus", "TELUS", "CA", FIXED, "75.152.0.0/14"),
     _op("Shaw", "SHAW", "CA", FIXED, "96.48.0.0/13"),
+    # (from the data) Bell Mobility's only whole blocks; Vidéotron's 70.80/14.
     _op("Bell Mobility", "BELLMOBILITY", "CA", MOBILE, "184.151.160.0/21",
         "184.151.176.0/21"),
     _op("AWS ca-central-1", "AMAZON", "CA", HOSTING, "3.96.0.0/14", "15.222.0.0/15"),
