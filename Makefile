@@ -190,13 +190,18 @@ test-real: install-e2e e2e-tools
 # user agents are the whole corpus (TRUSTGATE_UA_CORPUS, or ../shared/data beside the
 # checkout) where it is there, else tests/data's sample.
 # Then the risk model's evaluation (10,000 simulated users, ~6 min on 2 cores;
-# RBA_ARGS=--quick for a short one), written to bench-results/rba.md.
+# RBA_ARGS=--quick for a short one), written to bench-results/rba.md. Then the
+# independent-style check over HTTP (the demo under gunicorn on PostgreSQL,
+# 64 users; HTTP_CHECK_ARGS=--quick for 8), written to bench-results/http_check.md.
 BENCH_ARGS ?=
 RBA_ARGS ?=
+HTTP_CHECK_ARGS ?=
 bench: install-e2e
 	PG_BASE=$(PG_BASE) $(BIN)/python -m bench $(BENCH_ARGS)
 	mkdir -p bench-results
 	$(BIN)/python -m bench.rba $(RBA_ARGS) | tee bench-results/rba.md
+	PG_BASE=$(PG_BASE) REDIS_URL_TEST=$(REDIS_URL_TEST) \
+		$(BIN)/python -m bench.http_check --output bench-results/http_check.md $(HTTP_CHECK_ARGS)
 
 # Lint, the package build and the docs side by side, then the legs.
 test: install

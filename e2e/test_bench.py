@@ -81,3 +81,27 @@ def test_bench_runs_and_reports_every_measurement(tmp_path):
     fingerprint = results["fingerprint"]
     if "skipped" not in fingerprint:
         assert fingerprint["cold_us"] > 0 and fingerprint["agents"] > 1000, fingerprint
+
+
+def test_the_http_check_runs_and_prints_every_row(tmp_path):
+    """``python -m bench.http_check --quick``: the demo under gunicorn on
+    PostgreSQL, 8 users over HTTP; it completes and reports every row (the
+    rates of 8 users assert nothing)."""
+    from bench.http_check.run import rows
+
+    output = tmp_path / "http_check.md"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.http_check", "--quick", "--output", str(output)],
+        cwd=REPO,
+        env=site_env(),
+        capture_output=True,
+        text=True,
+        timeout=280,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
+    assert output.read_text().strip() == done.stdout.strip()
+    for row in rows().values():
+        line = re.search(rf"^\| {re.escape(row.name)} \| {row.who} \| (\d+) \|", done.stdout, re.M)
+        assert line, row.name
+        assert int(line.group(1)) > 0, row.name

@@ -1,0 +1,1 @@
+"""Trustgate's sign-in risk decisions checked over HTTP, as an outsider would."""
