@@ -36,7 +36,7 @@ NEVER_SHIPPED = ("tests", "e2e", "bench", "project", "templates", "static", "fix
 # (only the compiled .mo files are package data).
 NOT_PACKAGED_SUFFIXES = (".pyc", ".po")
 # The optional integrations, each used only when installed.
-EXTRAS = {"passkeys", "drf", "allauth", "user-agents"}
+EXTRAS = {"passkeys", "drf", "allauth", "user-agents", "dbsc"}
 # Development needs: never an extra, never a requirement of the package.
 NEVER_PUBLISHED = {
     "extras": {"demo", "dev", "test", "tests", "lint", "package", "e2e", "postgres", "redis"},
@@ -56,7 +56,13 @@ NEVER_PUBLISHED = {
     },
 }
 # An optional integration is never a requirement without its extra.
-OPTIONAL = {"django-otp-webauthn", "djangorestframework", "django-allauth", "django-user-agents"}
+OPTIONAL = {
+    "django-otp-webauthn",
+    "djangorestframework",
+    "django-allauth",
+    "django-user-agents",
+    "pyjwt",
+}
 PROJECT_URLS = ("Documentation", "Source", "Changelog")
 
 

@@ -26,6 +26,19 @@ from tests.processes import (  # noqa: F401
     site_env,
 )
 
+# Debian's Chromium, driven by Playwright (never Playwright's own browsers),
+# with what a headless run in a container needs and nothing that phones home.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
 
 def wait_until_up(
     url: str,

@@ -18,18 +18,16 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import pytest
 
-from e2e.servers import free_port, manage, runserver, serving, site_env
+from e2e.servers import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    free_port,
+    manage,
+    runserver,
+    serving,
+    site_env,
+)
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 CHROME_LINUX = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/131.0.0.0 Safari/537.36"

@@ -26,9 +26,17 @@ from pathlib import Path
 
 import pytest
 
-from e2e.servers import BIN, TEST_HOST, free_port, manage, serving, site_env
+from e2e.servers import (
+    BIN,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    TEST_HOST,
+    free_port,
+    manage,
+    serving,
+    site_env,
+)
 
-CHROMIUM = "/usr/bin/chromium"
 # DBSC with software keys; and without Chromium's signing quota (6 proofs per
 # site in 9 minutes, sized for cookies of minutes: with a cookie of seconds
 # every page load is within its 2-minute proactive-refresh window, and the
@@ -175,13 +183,7 @@ def chromium(site):
     sync_api = pytest.importorskip("playwright.sync_api")
     _site, spki = site
     args = [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
+        *CHROMIUM_ARGS,
         f"--enable-features={DBSC_FEATURES}",
         "--disable-features=DeviceBoundSessionsRefreshQuota",
         # Trusted, not ignored: DBSC registers only over a verified connection.

@@ -17,9 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from e2e.servers import free_port, manage, runserver, serving, site_env
+from e2e.servers import CHROMIUM, free_port, manage, runserver, serving, site_env
 
-CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "a long passphrase for the screenshots"
 FIREFOX_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
 SAFARI_MAC = (
