@@ -40,6 +40,20 @@ CHROMIUM_ARGS = [
 ]
 
 
+@contextmanager
+def postgres_database(base: str, name: str) -> Iterator[str]:
+    """A PostgreSQL database of its own for one run (its URL), dropped at the end."""
+    import psycopg
+
+    with psycopg.connect(f"{base}/postgres", autocommit=True, connect_timeout=5) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def wait_until_up(
     url: str,
     process: subprocess.Popen,

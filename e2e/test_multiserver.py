@@ -17,7 +17,16 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from e2e.servers import TEST_HOST, TEST_PREFIX, free_port, gunicorn, manage, serving, site_env
+from e2e.servers import (
+    TEST_HOST,
+    TEST_PREFIX,
+    free_port,
+    gunicorn,
+    manage,
+    postgres_database,
+    serving,
+    site_env,
+)
 
 PG_BASE = os.environ.get("PG_BASE", "postgres://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("REDIS_URL_TEST", "redis://127.0.0.1:6379/0")
@@ -61,16 +70,9 @@ def database() -> Iterator[str]:
     if reason := _reachable():
         print(f"SKIPPED multi-server leg: {reason}")
         pytest.skip(reason)
-    import psycopg
-
     name = f"{TEST_PREFIX}_multi_{os.getpid()}_{secrets.token_hex(4)}"
-    with psycopg.connect(f"{PG_BASE}/postgres", autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_BASE}/{name}"
-    finally:
-        with psycopg.connect(f"{PG_BASE}/postgres", autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with postgres_database(PG_BASE, name) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

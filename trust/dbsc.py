@@ -178,7 +178,6 @@ def _with_bound_cookie(request: HttpRequest, device: TrustedDevice) -> JsonRespo
         httponly=True,
         samesite="Lax",
     )
-    response["Cache-Control"] = "no-store"
     return response
 
 
@@ -318,7 +317,6 @@ def refresh(request: HttpRequest) -> HttpResponse:
     if not token:
         response = HttpResponse(status=403)
         response["Secure-Session-Challenge"] = f'"{challenge(pk)}";id="{sid}"'
-        response["Cache-Control"] = "no-store"
         return response
     try:
         _jwk, for_pk = verify_proof(token, device.bound_key)

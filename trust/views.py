@@ -204,12 +204,14 @@ def not_me_link(request: HttpRequest, token: str) -> HttpResponse:
 
 @csrf_exempt
 @require_POST
+@sensitive_page
 def dbsc_register(request: HttpRequest) -> HttpResponse:
     return _dbsc(request, dbsc.register)
 
 
 @csrf_exempt
 @require_POST
+@sensitive_page
 def dbsc_refresh(request: HttpRequest) -> HttpResponse:
     return _dbsc(request, dbsc.refresh)
 
@@ -232,6 +234,4 @@ def _dbsc(request: HttpRequest, step: Any) -> HttpResponse:
                 request=request,
                 reasons=[policy.UNBOUND],
             )
-        response = JsonResponse({"error": refused.why}, status=400)
-        response["Cache-Control"] = "no-store"
-        return response
+        return JsonResponse({"error": refused.why}, status=400)

@@ -9,6 +9,7 @@ by their process group).
 
 from __future__ import annotations
 
+import contextlib
 import email
 import os
 import re
@@ -20,26 +21,25 @@ from contextlib import contextmanager
 from email.message import Message
 from pathlib import Path
 
-from e2e.servers import TEST_HOST, TEST_PREFIX, free_port, gunicorn, manage, serving, site_env
+from e2e.servers import (
+    TEST_HOST,
+    TEST_PREFIX,
+    free_port,
+    gunicorn,
+    manage,
+    postgres_database,
+    serving,
+    site_env,
+)
 
 PG_BASE = os.environ.get("PG_BASE", "postgres://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("REDIS_URL_TEST", "redis://127.0.0.1:6379/0")
 WORKERS = 2
 
 
-@contextmanager
-def database(run_id: str) -> Iterator[str]:
+def database(run_id: str) -> contextlib.AbstractContextManager[str]:
     """A PostgreSQL database for this run, dropped at the end."""
-    import psycopg
-
-    name = f"{TEST_PREFIX}_http_check_{run_id}"
-    with psycopg.connect(f"{PG_BASE}/postgres", autocommit=True, connect_timeout=5) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_BASE}/{name}"
-    finally:
-        with psycopg.connect(f"{PG_BASE}/postgres", autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return postgres_database(PG_BASE, f"{TEST_PREFIX}_http_check_{run_id}")
 
 
 def _redis_answers() -> bool:
