@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
 from datetime import timedelta
 
 import pytest
 from django.core.checks import run_checks
 
+from tests.processes import PYTHON, REPO, site_env
 from trust import checks
 from trust.backends import ModelBackend, PasswordThrottleBackend
 from trust.middleware import TrustMiddleware
@@ -68,6 +70,43 @@ def test_w004_count_without_networks(settings):
     assert ids(checks.check_proxies()) == ["trust.W004"]
     settings.TRUST_PROXY_NETWORKS = ["10.0.0.0/8"]
     assert checks.check_proxies() == []
+
+
+_W005_WITHOUT_PYJWT = """
+import sys
+sys.modules["jwt"] = None  # the "dbsc" extra not installed: "import jwt" fails
+import django
+from django.conf import settings
+from django.core.checks import run_checks
+django.setup()
+for secure in (False, True):
+    settings.SESSION_COOKIE_SECURE = secure
+    found = {m.id for m in run_checks(include_deployment_checks=True) if m.id}
+    print(secure, "trust.W005" in found)
+"""
+
+
+def test_w005_an_https_site_without_the_dbsc_extra_is_told_on_deploy():
+    # A child process: the suite's own interpreter has PyJWT imported.
+    env = site_env(DJANGO_SETTINGS_MODULE="project.settings")
+    result = subprocess.run(
+        [PYTHON, "-c", _W005_WITHOUT_PYJWT],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert result.stdout.split("\n")[-3:] == ["False False", "True True", ""]
+
+
+def test_w005_is_quiet_with_the_extra_or_without_https(settings):
+    settings.SESSION_COOKIE_SECURE = True
+    assert checks.check_device_binding() == []  # the suite installs every extra
+    assert "trust.W005" not in ids(run_checks(include_deployment_checks=True))
+    settings.SESSION_COOKIE_SECURE = False
+    assert checks.check_device_binding() == []
 
 
 def test_e010_djangos_cached_db_sessions(settings):

@@ -1,5 +1,6 @@
 """Checks of what the gate stands on: its middleware, the session engine,
-the password throttle's backend, and the proxies the client address comes through."""
+the password throttle's backend, the proxies the client address comes through,
+and the key an HTTPS site binds trusted browsers to."""
 
 from __future__ import annotations
 
@@ -188,3 +189,21 @@ def check_proxies(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
             )
         )
     return errors
+
+
+@register(deploy=True)
+def check_device_binding(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """An HTTPS site without PyJWT offers no browser DBSC, and nothing else says so."""
+    from .. import dbsc
+
+    if not settings.SESSION_COOKIE_SECURE or dbsc.available():
+        return []
+    return [
+        Warning(
+            "The site is served over HTTPS (SESSION_COOKIE_SECURE), but the 'dbsc' extra "
+            "(PyJWT) is not installed: no trusted browser is bound to a key it holds, so a "
+            "copied trust cookie stands in for the browser wherever the risk model lets it.",
+            hint="Install trustgate[dbsc] (docs/risk.md, Device Bound Session Credentials).",
+            id="trust.W005",
+        )
+    ]
