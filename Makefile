@@ -40,7 +40,7 @@ E2E_STAMP := $(VENV)/.installed-e2e
 
 .PHONY: run install install-run install-test install-e2e e2e-tools test test-quick test-package \
 	test-sqlite test-postgres test-django6 test-e2e test-multiserver test-bench test-real lint \
-	bench messages clean
+	bench messages clean compat
 
 # A venv without pip, given the newest pip (from the cache) by the base
 # Python's own: three times quicker than ensurepip's copy and its upgrade
@@ -208,8 +208,22 @@ test: install
 	$(MAKE) --no-print-directory -j2 --output-sync=target lint test-package docs
 	$(MAKE) --no-print-directory test-sqlite test-postgres test-django6 test-real
 
+# django-otp's own test suite, from the sdist of the version installed, run
+# as released and with Trustgate installed as the quickstart says; fails on a
+# test that fails only with Trustgate and is not a documented decision
+# (.ci/compat/django_otp.py). Its own venv; not part of make test (it downloads).
+VENV_COMPAT ?= .venv-compat
+COMPAT_STAMP := $(VENV_COMPAT)/.installed-compat
+$(COMPAT_STAMP): pyproject.toml
+	$(MAKE) --no-print-directory VENV=$(VENV_COMPAT) $(VENV_COMPAT)/bin/python
+	$(VENV_COMPAT)/bin/python -m pip install --quiet -e . --group compat
+	touch $(COMPAT_STAMP)
+
+compat: $(COMPAT_STAMP)
+	$(VENV_COMPAT)/bin/python .ci/compat/django_otp.py
+
 clean:
-	rm -rf $(VENV) $(VENV6) .test-*.sqlite3* artifacts bench-results dist build docs/_build
+	rm -rf $(VENV) $(VENV6) $(VENV_COMPAT) .test-*.sqlite3* artifacts bench-results dist build docs/_build
 
 # The documentation (Sphinx, the Furo theme, pages in MyST Markdown) into
 # docs/_build/html, with warnings as errors and every reference checked (-n),

@@ -435,6 +435,31 @@ def test_a_shell_without_a_request_is_held_by_the_account_throttle(account, cloc
     assert authenticate(None, username="alice", password=PASSWORD) == account.user
 
 
+def test_a_request_that_is_no_http_request_is_held_as_a_shell_is(account, clock):
+    """Django hands ``authenticate()``'s ``request`` on untouched, to the
+    backends and the ``user_login_failed`` receivers, whatever it is (Django's
+    own tests give ``AuthenticationForm`` an ``object()``; a site may give its
+    own context object). One without headers counts as no request: no error,
+    and the account's throttle still holds."""
+    stand_in = object()
+    for _ in range(5):
+        assert authenticate(stand_in, username="alice", password=WRONG) is None
+    assert authenticate(stand_in, username="alice", password=PASSWORD) is None
+    clock.shift(timedelta(seconds=2))
+    assert authenticate(stand_in, username="alice", password=PASSWORD) == account.user
+
+
+def test_django_s_login_form_with_a_stand_in_request_and_django_s_backend(account, settings):
+    """Django's ``AuthenticationFormTest.test_login_failed``: only Trustgate's
+    ``user_login_failed`` receiver sees the stand-in (Django's backend checks)."""
+    from django.contrib.auth.forms import AuthenticationForm
+
+    settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.AllowAllUsersModelBackend"]
+    form = AuthenticationForm(object(), {"username": "alice", "password": WRONG})
+    assert not form.is_valid()
+    assert PasswordThrottle.objects.get(scope=password_throttle.ACCOUNT).failures == 1
+
+
 def test_sign_ins_that_are_not_password_attempts_are_not_counted(account, clock):
     for _ in range(10):
         authenticate(RequestFactory().post("/"), remote_user="alice")

@@ -142,6 +142,19 @@ def typed_username(username: object, credentials: Mapping[str, Any]) -> object:
     return credentials.get(field, credentials.get("email"))
 
 
+def http_request(request: object) -> HttpRequest | None:
+    """The request ``authenticate()`` was given, or ``None`` when it is none.
+
+    Django hands it on untouched, to the backends and to the receivers of
+    ``user_login_failed`` and ``user_logged_in``, whatever its caller passed
+    (Django's own tests give ``AuthenticationForm`` an ``object()``). Without
+    ``META`` there is no address or browser to read: such an attempt is
+    throttled as a shell's ``authenticate(None, ...)`` is, by its account.
+    DRF's ``Request`` reads its ``META`` from the request it wraps.
+    """
+    return request if isinstance(getattr(request, "META", None), dict) else None  # type: ignore[return-value]
+
+
 def _address(request: HttpRequest | None) -> str | None:
     return backoff.address_bucket(client_ip(request)) if request is not None else None
 
@@ -184,6 +197,7 @@ def address_blocked(request: HttpRequest | None) -> bool:
 
 def refuses(request: HttpRequest | None, username: object) -> bool:
     """Must this attempt be refused without checking its password?"""
+    request = http_request(request)
     earlier = _attempt_of(request)
     if earlier is not None and earlier.pending and earlier.identifier == username:
         # A throttle listed before this one let this very attempt through
@@ -302,6 +316,7 @@ def count_failure(
     named (or the unknown name) and for the client address."""
     if "password" not in credentials:
         return  # not a password sign-in (a remote user, a token): not ours
+    request = http_request(request)
     attempt = _attempt_of(request)
     if attempt is not None:
         attempt.pending = False
@@ -378,6 +393,7 @@ def clear_on_sign_in(
     """
     if user is None:
         return
+    request = http_request(request)
     now = timezone.now()
     keys = keys_of(user)
     _report_burst(request, user, keys, now)
