@@ -214,10 +214,10 @@ test: install
 # not a documented decision. Its own venv; not part of make test (it downloads).
 VENV_COMPAT ?= .venv-compat
 COMPAT_STAMP := $(VENV_COMPAT)/.installed-compat
-COMPAT_SUITES := django_otp auth_tests
+COMPAT_SUITES := django_otp auth_tests django_otp_webauthn
 $(COMPAT_STAMP): pyproject.toml
 	$(MAKE) --no-print-directory VENV=$(VENV_COMPAT) $(VENV_COMPAT)/bin/python
-	$(VENV_COMPAT)/bin/python -m pip install --quiet -e . --group compat
+	$(VENV_COMPAT)/bin/python -m pip install --quiet -e ".[passkeys]" --group compat
 	touch $(COMPAT_STAMP)
 
 # Every suite runs, whichever fails first.

@@ -1,10 +1,12 @@
 """What the legs of ``make compat`` share.
 
-Each ``suite_*.py`` runs a project's own test suite from the sdist of the version installed (the
-tests are not in the wheels), once as released and once with Trustgate
-installed as docs/quickstart.md says, and fails when the suite fails as
-released (the harness is broken) or when a test fails only with Trustgate and the
-leg's ``DOCUMENTED`` dict does not say why.
+Each ``suite_*.py`` runs a project's own test suite from the sdist of the
+version installed (the tests are not in the wheels), once as released and
+once with Trustgate installed as docs/quickstart.md says, and fails when the
+suite fails as released (the harness is broken) or when a test fails only
+with Trustgate and its ``DOCUMENTED`` dict does not say why. The suites' own
+modules are named ``suite_*`` and ``trustgate_*``: this directory is on the
+suites' path, where a ``django_otp.py`` would hide the package.
 """
 
 from __future__ import annotations
