@@ -12,9 +12,11 @@ import json
 import re
 from datetime import timedelta
 from io import StringIO
+from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth import authenticate
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.hashers import MD5PasswordHasher
 from django.core.management import call_command
 from django.test import RequestFactory
@@ -435,12 +437,10 @@ def test_a_shell_without_a_request_is_held_by_the_account_throttle(account, cloc
     assert authenticate(None, username="alice", password=PASSWORD) == account.user
 
 
-def test_a_request_that_is_no_http_request_is_held_as_a_shell_is(account, clock):
-    """Django hands ``authenticate()``'s ``request`` on untouched, to the
-    backends and the ``user_login_failed`` receivers, whatever it is (Django's
-    own tests give ``AuthenticationForm`` an ``object()``; a site may give its
-    own context object). One without headers counts as no request: no error,
-    and the account's throttle still holds."""
+def test_what_carries_no_request_is_held_as_a_shell_is(account, clock):
+    """Django hands ``authenticate()``'s ``request`` on untouched, whatever it
+    is (its own tests give ``AuthenticationForm`` an ``object()``). What holds
+    no request is throttled by its account, never an error."""
     stand_in = object()
     for _ in range(5):
         assert authenticate(stand_in, username="alice", password=WRONG) is None
@@ -449,11 +449,34 @@ def test_a_request_that_is_no_http_request_is_held_as_a_shell_is(account, clock)
     assert authenticate(stand_in, username="alice", password=PASSWORD) == account.user
 
 
+def graphql_context(address: str) -> SimpleNamespace:
+    """What a GraphQL view hands its resolvers: the request in ``.request``."""
+    return SimpleNamespace(request=RequestFactory().post("/graphql", REMOTE_ADDR=address))
+
+
+def test_a_request_inside_a_context_spends_its_addresss_budget(make_user, clock):
+    alice = make_user("alice")
+    for n in range(20):  # one try at each of twenty names, through a resolver
+        authenticate(graphql_context(ATTACKER), username=f"victim{n}", password=WRONG)
+    row = PasswordThrottle.objects.get(scope=password_throttle.ADDRESS, key=f"{ATTACKER}/32")
+    assert row.failures == 20
+    assert authenticate(graphql_context(ATTACKER), username="alice", password=PASSWORD) is None
+    assert authenticate(graphql_context(ELSEWHERE), username="alice", password=PASSWORD) == (
+        alice.user
+    )
+
+
+def test_a_request_inside_a_context_meets_the_blocked_networks(account, clock, settings):
+    settings.TRUST_RISK_BLOCKED_NETWORKS = [f"{ATTACKER}/32"]
+    assert authenticate(graphql_context(ATTACKER), username="alice", password=PASSWORD) is None
+    assert authenticate(graphql_context(ELSEWHERE), username="alice", password=PASSWORD) == (
+        account.user
+    )
+
+
 def test_django_s_login_form_with_a_stand_in_request_and_django_s_backend(account, settings):
     """Django's ``AuthenticationFormTest.test_login_failed``: only Trustgate's
     ``user_login_failed`` receiver sees the stand-in (Django's backend checks)."""
-    from django.contrib.auth.forms import AuthenticationForm
-
     settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.AllowAllUsersModelBackend"]
     form = AuthenticationForm(object(), {"username": "alice", "password": WRONG})
     assert not form.is_valid()

@@ -20,6 +20,8 @@ by ``MAX_DELAY`` from the last failure that was checked.
 
 from __future__ import annotations
 
+import functools
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,6 +44,8 @@ from ..digests import keyed_digest
 from ..models import PasswordThrottle
 from ..rules import backoff, policy
 from . import email_codes, events, identifiers, recognition, sign_in_history
+
+logger = logging.getLogger(__name__)
 
 ACCOUNT, ADDRESS = PasswordThrottle.ACCOUNT, PasswordThrottle.ADDRESS
 
@@ -143,16 +147,39 @@ def typed_username(username: object, credentials: Mapping[str, Any]) -> object:
 
 
 def http_request(request: object) -> HttpRequest | None:
-    """The request ``authenticate()`` was given, or ``None`` when it is none.
+    """The HTTP request behind what ``authenticate()`` was given, or ``None``.
 
-    Django hands it on untouched, to the backends and to the receivers of
-    ``user_login_failed`` and ``user_logged_in``, whatever its caller passed
-    (Django's own tests give ``AuthenticationForm`` an ``object()``). Without
-    ``META`` there is no address or browser to read: such an attempt is
-    throttled as a shell's ``authenticate(None, ...)`` is, by its account.
-    DRF's ``Request`` reads its ``META`` from the request it wraps.
+    Django hands ``request`` on untouched, to the backends and to the
+    receivers of ``user_login_failed`` and ``user_logged_in``, whatever its
+    caller passed: DRF's ``Request`` (it reads ``META`` from the request it
+    wraps), a GraphQL context holding the request in ``.request``, or
+    something else (Django's own tests give ``AuthenticationForm`` an
+    ``object()``).
+    SECURITY: the address throttle and the blocked networks read the client
+    address from it, so a wrapper is unwrapped, never taken for no request.
+    What carries no request at all is throttled as a shell's
+    ``authenticate(None, ...)`` is, by its account, and logged: the site
+    passes something no address can be read from.
     """
-    return request if isinstance(getattr(request, "META", None), dict) else None  # type: ignore[return-value]
+    if request is None or isinstance(request, HttpRequest):
+        return request
+    if isinstance(getattr(request, "META", None), dict):
+        return request  # type: ignore[return-value]  # DRF's Request
+    wrapped = getattr(request, "request", None)
+    if isinstance(wrapped, HttpRequest):
+        return wrapped
+    _no_address_in(type(request).__qualname__)
+    return None
+
+
+@functools.cache
+def _no_address_in(kind: str) -> None:
+    """Said once per kind of object: a site's call, not an attacker's input."""
+    logger.warning(
+        "authenticate() was given a %s, not a request: its attempts are throttled by "
+        "account only (no client address to throttle or block).",
+        kind,
+    )
 
 
 def _address(request: HttpRequest | None) -> str | None:
