@@ -83,6 +83,7 @@ for secure in (False, True):
     settings.SESSION_COOKIE_SECURE = secure
     found = {m.id for m in run_checks(include_deployment_checks=True) if m.id}
     print(secure, "trust.W005" in found)
+print("without --deploy", "trust.W005" in {m.id for m in run_checks() if m.id})
 """
 
 
@@ -98,7 +99,12 @@ def test_w005_an_https_site_without_the_dbsc_extra_is_told_on_deploy():
         timeout=120,
         check=True,
     )
-    assert result.stdout.split("\n")[-3:] == ["False False", "True True", ""]
+    assert result.stdout.split("\n")[-4:] == [
+        "False False",
+        "True True",
+        "without --deploy False",
+        "",
+    ]
 
 
 def test_w005_is_quiet_with_the_extra_or_without_https(settings):

@@ -33,8 +33,10 @@ from .models import TrustedDevice
 
 try:
     import jwt
+    from jwt.algorithms import has_crypto as _VERIFIES_KEYS
 except ImportError:  # the "dbsc" extra is not installed: no binding is offered
     jwt = None  # type: ignore[assignment]
+    _VERIFIES_KEYS = False
 
 REGISTER_URL_NAME = "trust:dbsc_register"
 REFRESH_URL_NAME = "trust:dbsc_refresh"
@@ -67,8 +69,10 @@ _PUBLIC = {"EC": ("kty", "crv", "x", "y"), "RSA": ("kty", "n", "e")}
 
 
 def available() -> bool:
-    """PyJWT (the "dbsc" extra) is there to verify proofs."""
-    return jwt is not None
+    """PyJWT with its ``cryptography`` backend (the "dbsc" extra) is there to
+    verify proofs: PyJWT alone, which other packages may pull in, cannot
+    verify ES256 or RS256."""
+    return jwt is not None and _VERIFIES_KEYS
 
 
 # --- offering a session --------------------------------------------------------

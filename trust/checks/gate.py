@@ -201,7 +201,8 @@ def check_device_binding(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
     return [
         Warning(
             "The site is served over HTTPS (SESSION_COOKIE_SECURE), but the 'dbsc' extra "
-            "(PyJWT) is not installed: no trusted browser is bound to a key it holds, so a "
+            "(PyJWT with cryptography) is not installed: no trusted browser is bound to a key "
+            "it holds, so a "
             "copied trust cookie stands in for the browser wherever the risk model lets it.",
             hint="Install trustgate[dbsc] (docs/risk.md, Device Bound Session Credentials).",
             id="trust.W005",
