@@ -3,7 +3,7 @@
 Its authentication views verify a passkey and call ``django_otp.login()``:
 in a session that owes a code, that passkey is the code, counted as on
 Trustgate's own code page (the event, a new session key and CSRF token).
-Its registration views are the other side (``test_registration_is_not_the_code``).
+Its registration views are the other side (``tests/test_registration_is_not_the_code.py``).
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def test_a_passkey_on_django_otp_webauthns_own_view_pays_the_code_owed(account, 
     assert indexed.otp_device == passkey.persistent_id
 
 
-def test_a_wrong_passkey_on_django_otp_webauthns_own_view_pays_nothing(account, clock):
+def test_an_unknown_passkey_on_django_otp_webauthns_own_view_pays_nothing(account, clock):
     assert add_passkey(verified_browser(account, clock), Authenticator()).status_code == 302
     phone = browser(SAFARI_IPHONE)
     sign_in(phone, account)

@@ -215,7 +215,7 @@ def test_pending_gate_survives_any_accept_content_type_and_path(
         # path may be the sign-out page: the next example needs a pending
         # session again, as the fixture made it.
         if SESSION_KEY not in pending.session:
-            sign_in(pending, account)
+            assert sign_in(pending, account).status_code == 302
         return
     # Anything else is held at the gate: to the code page, or the JSON 401.
     assert response.status_code in (302, 401), (target, response.status_code)
