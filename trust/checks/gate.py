@@ -193,7 +193,7 @@ def check_proxies(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
 
 @register(deploy=True)
 def check_device_binding(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """An HTTPS site without PyJWT offers no browser DBSC, and nothing else says so."""
+    """An HTTPS site without the "dbsc" extra offers no browser DBSC, and nothing else says so."""
     from .. import dbsc
 
     if not settings.SESSION_COOKIE_SECURE or dbsc.available():
@@ -201,9 +201,9 @@ def check_device_binding(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
     return [
         Warning(
             "The site is served over HTTPS (SESSION_COOKIE_SECURE), but the 'dbsc' extra "
-            "(PyJWT with cryptography) is not installed: no trusted browser is bound to a key "
-            "it holds, so a "
-            "copied trust cookie stands in for the browser wherever the risk model lets it.",
+            "(PyJWT with cryptography) is not installed: no trusted browser is bound to a "
+            "key it holds, so a copied trust cookie stands in for the browser wherever the "
+            "risk model lets it.",
             hint="Install trustgate[dbsc] (docs/risk.md, Device Bound Session Credentials).",
             id="trust.W005",
         )
