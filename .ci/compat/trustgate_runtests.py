@@ -16,29 +16,18 @@ import sys
 from pathlib import Path
 
 import django
+import trustgate_quickstart
 from django.conf import settings
 
-# The quickstart's INSTALLED_APPS lines; SudoAdminConfig takes the admin's place.
-APPS = [
-    "trust",
-    "otp_flow",
-    "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_email",
-]
-ADMIN = "django.contrib.admin.apps.SimpleAdminConfig"
-SUDO_ADMIN = "otp_flow.apps.SudoAdminConfig"
 django_setup = django.setup
 
 
 def setup_with_trustgate(set_prefix: bool = True) -> None:
     """``django.setup()``, once Trustgate is in runtests.py's settings (idempotent)."""
+    # In place: runtests.py goes on using the list objects it made.
     apps, middleware = settings.INSTALLED_APPS, settings.MIDDLEWARE
-    if ADMIN in apps:
-        apps[apps.index(ADMIN)] = SUDO_ADMIN
-    apps += [app for app in APPS if app not in apps]
-    if "trust.middleware.TrustMiddleware" not in middleware:
-        middleware.append("trust.middleware.TrustMiddleware")  # after AuthenticationMiddleware
+    apps[:] = trustgate_quickstart.apps(apps, "django_otp.plugins.otp_email")
+    middleware[:] = trustgate_quickstart.middleware(middleware)
     settings.AUTHENTICATION_BACKENDS = ["trust.backends.ModelBackend"]
     django_setup(set_prefix)
 

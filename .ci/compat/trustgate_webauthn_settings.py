@@ -6,19 +6,12 @@ pages in the URLconf. The sandbox's relying party stays; nothing else changes
 but the sign-out URL name, which the sandbox puts in a namespace (trust.W022
 asks for it)."""
 
+import trustgate_quickstart
 from settings import *  # noqa: F403
 from settings import AUTHENTICATION_BACKENDS, INSTALLED_APPS, MIDDLEWARE
 
-INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "django.contrib.admin"]
-INSTALLED_APPS += ["trust", "otp_flow", "otp_flow.apps.SudoAdminConfig"]
-INSTALLED_APPS += ["django_otp.plugins.otp_email"]
-MIDDLEWARE = [
-    "trust.middleware.TrustMiddleware" if name == "django_otp.middleware.OTPMiddleware" else name
-    for name in MIDDLEWARE
-]
-AUTHENTICATION_BACKENDS = [
-    "trust.backends.ModelBackend" if name == "django.contrib.auth.backends.ModelBackend" else name
-    for name in AUTHENTICATION_BACKENDS
-]
+INSTALLED_APPS = trustgate_quickstart.apps(INSTALLED_APPS, "django_otp.plugins.otp_email")
+MIDDLEWARE = trustgate_quickstart.middleware(MIDDLEWARE)
+AUTHENTICATION_BACKENDS = trustgate_quickstart.backends(AUTHENTICATION_BACKENDS)
 ROOT_URLCONF = "trustgate_webauthn_urls"
 TRUST_LOGOUT_URL_NAME = "auth:logout"
