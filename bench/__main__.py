@@ -16,11 +16,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.processes import TEST_PREFIX
+from tests.processes import PG_BASE, TEST_PREFIX
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = Path(os.environ.get("BENCH_RESULTS") or REPO / "bench-results")
-PG_BASE = os.environ.get("PG_BASE", "postgres://postgres@127.0.0.1:5432")
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "31"))
 PER_ROUND = int(os.environ.get("BENCH_PER_ROUND", "60"))
 

@@ -17,7 +17,9 @@ from pathlib import Path
 
 from tests.processes import (  # noqa: F401
     BIN,
+    PG_BASE,
     PYTHON,
+    REDIS_URL,
     REPO,
     TEST_HOST,
     TEST_PREFIX,

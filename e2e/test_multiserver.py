@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from e2e.servers import (
+    PG_BASE,
+    REDIS_URL,
     TEST_HOST,
     TEST_PREFIX,
     free_port,
@@ -28,8 +30,6 @@ from e2e.servers import (
     site_env,
 )
 
-PG_BASE = os.environ.get("PG_BASE", "postgres://postgres@127.0.0.1:5432")
-REDIS_URL = os.environ.get("REDIS_URL_TEST", "redis://127.0.0.1:6379/0")
 CHROME_WINDOWS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/131.0.0.0 Safari/537.36"

@@ -26,6 +26,10 @@ BIN = Path(PYTHON).parent
 #   any free port the system gives.
 TEST_PREFIX = os.environ.get("TRUSTGATE_TEST_PREFIX") or "trustgate"
 TEST_HOST = os.environ.get("TRUSTGATE_TEST_HOST") or "127.0.0.1"
+# The PostgreSQL server the real-process legs and the bench make their own
+# databases on, and the Redis they share (the Makefile's PG_BASE, REDIS_URL_TEST).
+PG_BASE = os.environ.get("PG_BASE", "postgres://postgres@127.0.0.1:5432")
+REDIS_URL = os.environ.get("REDIS_URL_TEST", "redis://127.0.0.1:6379/0")
 
 
 def _port_range() -> range | None:

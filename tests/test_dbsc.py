@@ -100,6 +100,11 @@ def refused(response, why: str) -> bool:
     return response.json() == {"error": why}
 
 
+def assert_unbound(device: TrustedDevice) -> None:
+    device.refresh_from_db()
+    assert device.bound_key is None
+
+
 def bound_browser(account, clock, key: BrowserKey | None = None):
     """A browser trusted over HTTPS that registered its key, then signed out."""
     client = https_browser()
@@ -157,8 +162,7 @@ def test_a_proof_with_alg_none_is_refused(account, clock):
     key = BrowserKey()
     token = hand_made({"alg": "none", "typ": "dbsc+jwt", "jwk": key.jwk}, {"jti": challenge})
     assert refused(register(client, token), "algorithm")
-    device.refresh_from_db()
-    assert device.bound_key is None
+    assert_unbound(device)
 
 
 def test_a_proof_hmac_signed_with_the_public_key_as_secret_is_refused(account, clock):
@@ -170,8 +174,7 @@ def test_a_proof_hmac_signed_with_the_public_key_as_secret_is_refused(account, c
     for secret in (json.dumps(key.jwk).encode(), key.jwk["x"].encode()):
         signature = hmac.new(secret, unsigned.encode(), hashlib.sha256).digest()
         assert refused(register(client, f"{unsigned}.{b64(signature)}"), "algorithm")
-    device.refresh_from_db()
-    assert device.bound_key is None
+    assert_unbound(device)
 
 
 def test_a_proof_signed_by_another_key_than_the_one_it_carries_is_refused(account, clock):
@@ -179,8 +182,7 @@ def test_a_proof_signed_by_another_key_than_the_one_it_carries_is_refused(accoun
     device, challenge = trust_over_https(client, account)
     shown, signer = BrowserKey(), BrowserKey()
     assert refused(register(client, signer.proof(challenge, jwk=shown.jwk)), "signature")
-    device.refresh_from_db()
-    assert device.bound_key is None
+    assert_unbound(device)
 
 
 def test_a_proof_without_the_dbsc_type_is_refused(account, clock):
@@ -196,8 +198,7 @@ def test_a_challenge_not_ours_is_refused(account, clock):
     device, _challenge = trust_over_https(client, account)
     assert refused(register(client, BrowserKey().proof("made-up-challenge")), "challenge")
     assert refused(register(client, BrowserKey().proof(str(device.pk))), "challenge")
-    device.refresh_from_db()
-    assert device.bound_key is None
+    assert_unbound(device)
 
 
 def test_an_expired_challenge_is_refused(account, clock):
@@ -205,8 +206,7 @@ def test_an_expired_challenge_is_refused(account, clock):
     device, challenge = trust_over_https(client, account)
     clock.shift(dbsc.CHALLENGE_MAX_AGE + timedelta(seconds=1))
     assert refused(register(client, BrowserKey().proof(challenge)), "challenge")
-    device.refresh_from_db()
-    assert device.bound_key is None
+    assert_unbound(device)
 
 
 def test_a_challenge_for_another_browsers_device_is_refused(account, make_user, clock):
@@ -227,8 +227,7 @@ def test_a_registration_without_the_trusted_device_cookie_is_refused(account, cl
     device, challenge = trust_over_https(client, account)
     stranger = https_browser()
     assert refused(register(stranger, BrowserKey().proof(challenge)), "not_presented")
-    device.refresh_from_db()
-    assert device.bound_key is None
+    assert_unbound(device)
 
 
 def test_a_revoked_device_cannot_be_bound(account, clock):
@@ -236,8 +235,7 @@ def test_a_revoked_device_cannot_be_bound(account, clock):
     device, challenge = trust_over_https(client, account)
     flows.revoke(device, reason="revoked_by_user")
     assert refused(register(client, BrowserKey().proof(challenge)), "device")
-    device.refresh_from_db()
-    assert device.bound_key is None
+    assert_unbound(device)
 
 
 def test_a_device_is_bound_once(account, clock):
@@ -264,8 +262,7 @@ def test_a_weak_rsa_key_is_refused(account, clock):
     client = https_browser()
     device, challenge = trust_over_https(client, account)
     assert refused(register(client, BrowserKey("RSA", 1024).proof(challenge)), "key")
-    device.refresh_from_db()
-    assert device.bound_key is None
+    assert_unbound(device)
 
 
 @pytest.mark.parametrize(
@@ -290,8 +287,7 @@ def test_garbage_registrations_are_refused_never_a_500(account, clock, token, wh
     client = https_browser()
     device, _challenge = trust_over_https(client, account)
     assert refused(register(client, token), why)
-    device.refresh_from_db()
-    assert device.bound_key is None
+    assert_unbound(device)
 
 
 def test_the_endpoints_answer_posts_only(account, clock):
@@ -498,8 +494,7 @@ def test_a_device_that_never_registered_keeps_todays_rules(account, clock):
     client.post("/accounts/logout/")
     clock.shift(timedelta(seconds=31))
     assert let_in(client, account) == (200, [])
-    device.refresh_from_db()
-    assert device.bound_key is None
+    assert_unbound(device)
 
 
 def test_a_session_that_owes_a_code_may_still_refresh_its_bound_cookie(account, clock):

@@ -22,6 +22,8 @@ from email.message import Message
 from pathlib import Path
 
 from e2e.servers import (
+    PG_BASE,
+    REDIS_URL,
     TEST_HOST,
     TEST_PREFIX,
     free_port,
@@ -32,8 +34,6 @@ from e2e.servers import (
     site_env,
 )
 
-PG_BASE = os.environ.get("PG_BASE", "postgres://postgres@127.0.0.1:5432")
-REDIS_URL = os.environ.get("REDIS_URL_TEST", "redis://127.0.0.1:6379/0")
 WORKERS = 2
 
 
