@@ -115,17 +115,17 @@ def queue_cookie(
 
 
 @sensitive_variables()
-def apply_cookie(request: HttpRequest, response: HttpResponse) -> None:
-    """Write the cookie update a flow queued on ``request``, if any."""
+def apply_cookie(request: HttpRequest, response: HttpResponse) -> bool:
+    """Write the cookie update a flow queued on ``request``, if any (then True)."""
     update = getattr(request, _COOKIE_UPDATE, None)
     if update is None:
-        return
+        return False
     kept, expires = update
     name = cookie_name(request)
     max_age = int((expires - timezone.now()).total_seconds())
     if not kept or max_age <= 0:
         response.delete_cookie(name, path="/", samesite="Lax")
-        return
+        return True
     response.set_cookie(
         name,
         tokens.build_cookie(kept, MAX_USERS),
@@ -135,3 +135,4 @@ def apply_cookie(request: HttpRequest, response: HttpResponse) -> None:
         httponly=True,
         samesite="Lax",
     )
+    return True

@@ -85,8 +85,7 @@ class TrustMiddleware:
         after, state = _after_view(request, gate)
         if after is not _After.NOTHING:
             response = _AFTER[after](request, state, response)
-        apply_cookie(request, response)
-        dbsc.apply_offer(request, response)
+        _write_queued(request, response)
         return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponse:
@@ -114,8 +113,7 @@ class TrustMiddleware:
         after, state = _after_view(request, gate)
         if after is not _After.NOTHING:
             response = await sync_to_async(_AFTER[after])(request, state, response)
-        apply_cookie(request, response)
-        dbsc.apply_offer(request, response)
+        _write_queued(request, response)
         return response
 
     def _install(self, request: HttpRequest, state: SessionState | None) -> None:
@@ -176,6 +174,13 @@ def _limits_of(pending_timeout: timedelta, session_lifetime: timedelta | None) -
         touch_interval=admission.TOUCH_INTERVAL,
         session_lifetime=session_lifetime,
     )
+
+
+def _write_queued(request: HttpRequest, response: HttpResponse) -> None:
+    """What the flows queued for the response: the trust cookie's update and,
+    only ever beside a new trust cookie, the DBSC registration offer."""
+    if apply_cookie(request, response):
+        dbsc.apply_offer(request, response)
 
 
 def _signed_out_here(request: HttpRequest, state: SessionState | None) -> bool:
